@@ -1,0 +1,5 @@
+import sys
+
+from mixdesk.cli import main
+
+sys.exit(main())

@@ -1,0 +1,132 @@
+"""Commands on files and projects: info, chunk, import, demo."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from mixdesk.cli.common import StderrProgress, add_chunking_options, chunking_from_args, fail, print_json
+from mixdesk.core.audio import AudioError, decode, probe
+from mixdesk.core.chunking import Envelope, chunk_ranges
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    info = sub.add_parser("info", help="duration, rate, channels and format of audio files")
+    info.add_argument("files", nargs="+", metavar="FILE")
+    info.add_argument("--json", action="store_true", help="one JSON object per file, one per line")
+    info.set_defaults(handler=cmd_info)
+
+    chunk = sub.add_parser("chunk", help="cut one file into chunks and list them")
+    chunk.add_argument("file", metavar="FILE")
+    add_chunking_options(chunk, min_chunk=0, max_chunk=0)
+    chunk.add_argument("--json", action="store_true", help="a JSON list of {start_ms, end_ms}")
+    chunk.set_defaults(handler=cmd_chunk)
+
+    imp = sub.add_parser("import", help="import a folder (or files) into a project, incrementally")
+    imp.add_argument("paths", nargs="+", metavar="DIR")
+    imp.add_argument("--project", required=True, metavar="P", help="project file (created if missing)")
+    add_chunking_options(imp, min_chunk=1000, max_chunk=20000)
+    imp.add_argument("--rechunk", action="store_true", help="also re-cut unchanged tracks with these options")
+    imp.add_argument("--quiet", action="store_true")
+    imp.add_argument("--json", action="store_true")
+    imp.set_defaults(handler=cmd_import)
+
+    demo = sub.add_parser("demo", help="synthesise demo tracks, import, chunk and (when available) mix them")
+    demo.add_argument("--minutes", type=float, default=3.0, help="length of the demo mix")
+    demo.add_argument("--out", metavar="FILE.mp3", help="where to write the demo mix")
+    demo.add_argument("--no-mix", action="store_true", help="only import and chunk the demo tracks")
+    demo.add_argument("--quiet", action="store_true")
+    demo.set_defaults(handler=cmd_demo)
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    failed = False
+    for name in args.files:
+        try:
+            record = probe(name).to_dict()
+        except AudioError as exc:
+            failed = True
+            record = {"path": exc.path, "error": exc.reason}
+        if args.json:
+            print(json.dumps(record), flush=True)
+        elif "error" in record:
+            print(f"{record['path']}: error: {record['error']}")
+        else:
+            print(f"{record['path']}: {record['duration_s']:.2f} s, {record['sample_rate']} Hz, "
+                  f"{record['channels']} ch, {record['format']}")
+    return 1 if failed else 0
+
+
+def cmd_chunk(args: argparse.Namespace) -> int:
+    try:
+        config = chunking_from_args(args)
+        ranges = chunk_ranges(Envelope.from_audio(decode(args.file)), config)
+    except AudioError as exc:
+        return fail(str(exc))
+    except ValueError as exc:
+        return fail(f"bad chunking options: {exc}")
+    if args.json:
+        print(json.dumps([{"start_ms": int(s), "end_ms": int(e)} for s, e in ranges]))
+    else:
+        for i, (s, e) in enumerate(ranges):
+            print(f"{i:4d}  {s / 1000:9.3f} s  {e / 1000:9.3f} s  ({(e - s) / 1000:.3f} s)")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from mixdesk.library.project import Project
+
+    try:
+        config = chunking_from_args(args)
+        project = Project.open(args.project)
+    except ValueError as exc:
+        return fail(str(exc))
+    with project:
+        progress = StderrProgress(args.quiet)
+        result = project.import_paths(args.paths, config, on_progress=progress)
+        if args.rechunk:
+            unchanged = {t.id for t in project.tracks() if t.path in set(result.unchanged)}
+            project.rechunk(config, sorted(unchanged), on_progress=progress)
+        for path, reason in result.failed:
+            print(f"skipped {path}: {reason}", file=sys.stderr)
+        summary = {"project": str(project.path), "added": len(result.added), "updated": len(result.updated),
+                   "unchanged": len(result.unchanged), "failed": [{"path": p, "error": r} for p, r in result.failed],
+                   "tracks": len(project.tracks()), "chunks": len(project.chunks())}
+    if args.json:
+        print_json(summary)
+    else:
+        print(f"{summary['project']}: {result.summary()}; {summary['tracks']} tracks, {summary['chunks']} chunks")
+    return 0
+
+
+def _pool_summary(project) -> str:
+    lengths = [c.duration_ms / 1000 for c in project.chunks()]
+    tracks = project.tracks()
+    if not lengths:
+        return f"{len(tracks)} tracks, no chunks"
+    lengths.sort()
+    return (f"{len(tracks)} tracks ({sum(t.duration_s for t in tracks) / 60:.1f} min), {len(lengths)} chunks "
+            f"(median {lengths[len(lengths) // 2]:.1f} s, {lengths[0]:.1f}-{lengths[-1]:.1f} s)")
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from mixdesk.library.demo import open_demo_project
+
+    progress = StderrProgress(args.quiet)
+    with open_demo_project(on_progress=progress) as project:
+        print(f"demo project: {project.path}")
+        print(f"pool: {_pool_summary(project)}")
+    if args.no_mix:
+        return 0
+    try:
+        from mixdesk.mix.demo import make_demo_mix
+    except ImportError:
+        return 0
+    out = Path(args.out) if args.out else None
+    summary = make_demo_mix(args.minutes, out, on_progress=progress)
+    print(f"mix: {summary['path']}")
+    print(f"  {summary['items']} items, {summary['duration_s'] / 60:.1f} min, mean transition score "
+          f"{summary['mean_score']:.3f} ({summary['scorer']})")
+    return 0
