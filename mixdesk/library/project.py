@@ -201,7 +201,8 @@ class Project:
 
     def save_playlist(self, name: str, data: dict) -> None:
         with self.transaction() as conn:
-            conn.execute("INSERT OR REPLACE INTO playlists(name, data, updated_at) VALUES (?, ?, datetime('now'))",
+            conn.execute("INSERT OR REPLACE INTO playlists(name, data, updated_at)"
+                         " VALUES (?, ?, strftime('%Y-%m-%d %H:%M:%f', 'now'))",
                          (name, json.dumps(data)))
 
     def load_playlist(self, name: str) -> Optional[dict]:
@@ -209,7 +210,7 @@ class Project:
         return None if row is None else json.loads(row[0])
 
     def playlists(self) -> list[str]:
-        return [r[0] for r in self._conn().execute("SELECT name FROM playlists ORDER BY updated_at DESC, name")]
+        return [r[0] for r in self._conn().execute("SELECT name FROM playlists ORDER BY rowid DESC")]
 
     def add_model(self, name: str, path: str, meta: dict) -> int:
         with self.transaction() as conn:

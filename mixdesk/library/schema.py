@@ -27,7 +27,8 @@ CREATE TABLE IF NOT EXISTS tracks (
     added_at TEXT NOT NULL DEFAULT (datetime('now'))
 );
 CREATE TABLE IF NOT EXISTS chunks (
-    id INTEGER PRIMARY KEY,
+    -- AUTOINCREMENT: a re-cut never hands an old chunk's id to new audio, so caches keyed by id stay valid
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     track_id INTEGER NOT NULL REFERENCES tracks(id) ON DELETE CASCADE,
     idx INTEGER NOT NULL,
     start_ms INTEGER NOT NULL,
@@ -44,7 +45,7 @@ CREATE TABLE IF NOT EXISTS analysis (
 CREATE TABLE IF NOT EXISTS playlists (
     name TEXT PRIMARY KEY,
     data TEXT NOT NULL,
-    updated_at TEXT NOT NULL DEFAULT (datetime('now'))
+    updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f', 'now'))
 );
 CREATE TABLE IF NOT EXISTS models (
     id INTEGER PRIMARY KEY,

@@ -155,3 +155,16 @@ def test_killed_import_leaves_a_valid_project(tmp_path):
         assert all(project.chunks(t.id) for t in partial)  # no track without its chunks
         result = project.import_paths([folder])
         assert len(result.unchanged) == len(partial) and len(project.tracks()) == 24
+
+
+def test_recut_never_reuses_chunk_ids(small_project):
+    before = {c.id for c in small_project.chunks()}
+    small_project.rechunk(ChunkingConfig(mode="fixed", fixed_length_s=1.5))
+    assert before.isdisjoint({c.id for c in small_project.chunks()})
+
+
+def test_most_recent_playlist_comes_first(small_project):
+    for name in ("a", "b", "c"):
+        small_project.save_playlist(name, {"items": []})
+    small_project.save_playlist("a", {"items": [1]})
+    assert small_project.playlists() == ["a", "c", "b"]
