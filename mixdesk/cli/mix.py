@@ -1,0 +1,169 @@
+"""Commands of the mix room: ``mix`` (sequence, render, export) and ``seams`` (measure a mix's joins)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from mixdesk.core.audio import AudioError
+from mixdesk.progress import Cancelled
+
+
+def register(subparsers) -> None:
+    mix = subparsers.add_parser("mix", help="chain a project's chunks with a transition model into a mix file")
+    mix.add_argument("--project", required=True, help="project file (.mixdesk)")
+    mix.add_argument("--model", default=None, help="transition model file (default: the bundled model)")
+    mix.add_argument("--similarity", action="store_true", help="use the similarity baseline instead of a model")
+    mix.add_argument("--minutes", type=float, required=True, help="length of the mix")
+    mix.add_argument("--out", required=True, type=Path, help="mix file to write (.mp3, .wav or .flac)")
+    mix.add_argument("--tracklist", type=Path, default=None, help="tracklist JSON (default: beside --out)")
+    mix.add_argument("--cue", type=Path, default=None, help="CUE sheet (default: beside --out)")
+    _sequence_options(mix)
+    _render_options(mix)
+    mix.add_argument("--save-playlist", metavar="NAME", default=None, help="also store the playlist in the project")
+    mix.add_argument("--device", default="auto", help="auto, cpu or cuda for the model")
+    mix.add_argument("--json", action="store_true")
+    mix.add_argument("--quiet", action="store_true")
+    mix.set_defaults(handler=cmd_mix)
+
+    seams = subparsers.add_parser("seams", help="measure level jumps, flux jumps and clicks at a mix's seams")
+    seams.add_argument("mix_audio", metavar="MIX_AUDIO", type=Path)
+    seams.add_argument("--tracklist", required=True, type=Path, help="the mix's tracklist JSON")
+    seams.add_argument("--window-ms", type=float, default=250.0, help="level window either side of a seam")
+    seams.add_argument("--max-natural", type=int, default=300, help="natural boundaries to measure at most")
+    seams.add_argument("--json", action="store_true", help="print the full report as JSON")
+    seams.add_argument("--quiet", action="store_true")
+    seams.set_defaults(handler=cmd_seams)
+
+
+def _sequence_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("sequencing")
+    group.add_argument("--strategy", choices=("greedy", "beam", "sample"), default="greedy")
+    group.add_argument("--beam-width", type=int, default=8)
+    group.add_argument("--temperature", type=float, default=1.0, help="sampling temperature")
+    group.add_argument("--seed", type=int, default=None)
+    group.add_argument("--start-chunk", type=int, default=None, help="chunk id to start from (default: random)")
+    group.add_argument("--no-repeat", type=int, default=50, metavar="K", help="no chunk twice within K items")
+    group.add_argument("--max-same-track", type=int, default=3, metavar="M",
+                       help="at most M consecutive chunks from one source track")
+    group.add_argument("--bpm-tolerance", type=float, default=None, metavar="PCT",
+                       help="tempo limit between neighbours (needs analysis)")
+    group.add_argument("--key-steps", type=int, default=None, metavar="N",
+                       help="at most N Camelot steps between neighbours (needs analysis)")
+
+
+def _render_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("rendering and export")
+    group.add_argument("--transition", choices=("crossfade", "cut"), default="crossfade")
+    group.add_argument("--crossfade-ms", type=int, default=400)
+    group.add_argument("--no-gain-match", action="store_true", help="do not match levels across seams")
+    group.add_argument("--format", choices=("mp3", "wav", "flac"), default=None,
+                       help="output format (default: from the --out suffix)")
+    group.add_argument("--bitrate", type=int, default=192, choices=(128, 160, 192, 224, 256, 320),
+                       help="MP3 CBR bitrate in kbps")
+    group.add_argument("--vbr", type=float, default=None, metavar="Q", help="MP3 VBR quality 0 (best) .. 9")
+    group.add_argument("--encoder", choices=("auto", "ffmpeg", "soundfile"), default="auto")
+    group.add_argument("--title", default="mixdesk mix")
+    group.add_argument("--artist", default="mixdesk")
+    group.add_argument("--comment", default="")
+
+
+def _configs(args: argparse.Namespace):
+    from mixdesk.mix.config import ExportConfig, RenderConfig, SequenceConfig
+
+    sequence = SequenceConfig(
+        minutes=args.minutes, strategy=args.strategy, beam_width=args.beam_width, temperature=args.temperature,
+        seed=args.seed, no_repeat_within=args.no_repeat, max_same_track=args.max_same_track,
+        max_bpm_diff_pct=args.bpm_tolerance, max_key_steps=args.key_steps, transition=args.transition,
+        crossfade_ms=args.crossfade_ms,
+    )
+    fmt = args.format or (args.out.suffix.lower().lstrip(".") or "mp3")
+    if fmt not in ("mp3", "wav", "flac"):
+        raise ValueError(f"cannot tell the format from {args.out.name}; pass --format mp3, wav or flac")
+    export = ExportConfig(
+        format=fmt, bitrate_mode="vbr" if args.vbr is not None else "cbr", bitrate_kbps=args.bitrate,
+        vbr_quality=args.vbr if args.vbr is not None else 2.0, encoder=args.encoder, title=args.title,
+        artist=args.artist, comment=args.comment, render=RenderConfig(gain_match=not args.no_gain_match),
+    )
+    return sequence, export
+
+
+def _progress(quiet: bool):
+    from mixdesk.cli.common import StderrProgress
+
+    return StderrProgress(quiet)
+
+
+def cmd_mix(args: argparse.Namespace) -> int:
+    from mixdesk.library.project import Project
+    from mixdesk.mix.export import export_mix
+    from mixdesk.mix.scorers import load_scorer, similarity_scorer
+    from mixdesk.mix.sequencing import sequence
+
+    started = time.monotonic()
+    progress = _progress(args.quiet)
+    try:
+        seq_config, export_config = _configs(args)
+        if not Path(args.project).is_file():
+            raise FileNotFoundError(f"no project at {args.project}")
+        with Project.open(args.project) as project:
+            if args.similarity:
+                scorer, label = similarity_scorer(), "similarity baseline"
+            else:
+                scorer, label = load_scorer(project, args.model, device=args.device)
+            playlist = sequence(project, scorer, seq_config, start_chunk=args.start_chunk, on_progress=progress)
+            if args.save_playlist:
+                playlist.save(project, args.save_playlist)
+            result = export_mix(project, playlist, args.out, export_config, args.tracklist, args.cue,
+                                on_progress=progress)
+    except (Cancelled, KeyboardInterrupt):
+        print("mixdesk mix: stopped; no file was written", file=sys.stderr)
+        return 130
+    except (OSError, ValueError, KeyError, RuntimeError, ImportError, AudioError) as exc:
+        print(f"mixdesk mix: {exc}", file=sys.stderr)
+        return 1
+    summary = {
+        "path": str(result.path), "format": result.format, "items": result.items,
+        "duration_s": round(result.duration_s, 2), "mean_score": result.mean_score, "scorer": label,
+        "strategy": seq_config.strategy, "tracklist": str(result.tracklist_path), "cue": str(result.cue_path),
+        "encoder": result.encoder, "relaxed_items": playlist.meta.get("relaxed_items", 0),
+        "notes": playlist.meta.get("notes", []), "seconds": round(time.monotonic() - started, 2),
+    }
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        score = "n/a" if result.mean_score is None else f"{result.mean_score:.3f}"
+        print(f"wrote {result.path}: {result.items} items, {result.duration_s / 60:.1f} min, "
+              f"mean transition score {score} ({label})")
+    return 0
+
+
+def cmd_seams(args: argparse.Namespace) -> int:
+    from mixdesk.mix.seam_stats import SeamSettings
+    from mixdesk.mix.seams import seam_report
+    from mixdesk.mix.tracklist import read_tracklist
+
+    try:
+        if not args.mix_audio.is_file():
+            raise FileNotFoundError(f"no mix at {args.mix_audio}")
+        tracklist = read_tracklist(args.tracklist)
+        settings = SeamSettings(window_ms=args.window_ms, max_natural=args.max_natural)
+        report = seam_report(args.mix_audio, tracklist, settings, on_progress=_progress(args.quiet))
+    except (Cancelled, KeyboardInterrupt):
+        return 130
+    except (OSError, ValueError, KeyError, RuntimeError, AudioError) as exc:
+        print(f"mixdesk seams: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(report))
+        return 0
+    s = report["summary"]
+    print(f"{s['transitions']} transitions, {s['natural_boundaries']} natural boundaries")
+    print(f"median level jump: mix {s['median_level_jump_db']['mix']} dB, "
+          f"natural {s['median_level_jump_db']['natural']} dB")
+    print(f"median flux jump: mix {s['median_flux_jump']['mix']}, natural {s['median_flux_jump']['natural']}")
+    print(f"clicks: mix {s['clicks']['mix']}, natural {s['clicks']['natural']}")
+    return 0

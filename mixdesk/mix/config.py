@@ -1,0 +1,139 @@
+"""Frozen settings for sequencing, rendering and exporting a mix."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any, Mapping, TypeVar
+
+STRATEGIES = ("greedy", "beam", "sample")
+TRANSITION_KINDS = ("crossfade", "cut")
+EXPORT_FORMATS = ("mp3", "wav", "flac")
+BITRATE_MODES = ("cbr", "vbr")
+MP3_BITRATES = (128, 160, 192, 224, 256, 320)
+ENCODERS = ("auto", "ffmpeg", "soundfile")
+
+_T = TypeVar("_T")
+
+
+class _Settings:
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)  # type: ignore[call-overload]
+
+    @classmethod
+    def from_dict(cls: type[_T], data: Mapping[str, Any]) -> _T:
+        known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def with_(self: _T, **changes: Any) -> _T:
+        return replace(self, **changes)  # type: ignore[type-var]
+
+
+@dataclass(frozen=True)
+class SequenceConfig(_Settings):
+    """How a playlist is chained from a chunk pool.
+
+    ``no_repeat_within`` forbids a chunk inside that many neighbouring items; ``max_same_track`` caps a run
+    of consecutive items from one source track so that the mix recombines rather than replays its
+    sources. Tempo and key limits apply only where analysis descriptors exist. When no candidate passes,
+    the limits are relaxed one by one (key, tempo, same-track run, repeat window) instead of failing.
+    """
+
+    minutes: float = 10.0
+    strategy: str = "greedy"
+    beam_width: int = 8
+    temperature: float = 1.0
+    seed: int | None = None
+    no_repeat_within: int = 50
+    max_same_track: int = 3
+    min_chunk_ms: int = 500
+    max_bpm_diff_pct: float | None = None
+    max_key_steps: int | None = None
+    transition: str = "crossfade"
+    crossfade_ms: int = 400
+    lookahead_locked: bool = True
+
+    def __post_init__(self) -> None:
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"strategy must be one of {STRATEGIES}, not {self.strategy!r}")
+        if self.transition not in TRANSITION_KINDS:
+            raise ValueError(f"transition must be one of {TRANSITION_KINDS}, not {self.transition!r}")
+        if self.minutes <= 0:
+            raise ValueError("mix length must be positive")
+        if self.beam_width < 1:
+            raise ValueError("beam width must be at least 1")
+        if self.temperature <= 0:
+            raise ValueError("temperature must be positive")
+        if self.no_repeat_within < 0 or self.max_same_track < 1:
+            raise ValueError("repeat window cannot be negative and same-track runs need at least 1")
+        if self.crossfade_ms < 0 or self.min_chunk_ms < 0:
+            raise ValueError("lengths cannot be negative")
+
+    @property
+    def target_ms(self) -> int:
+        return int(round(self.minutes * 60_000))
+
+
+@dataclass(frozen=True)
+class RenderConfig(_Settings):
+    """How consecutive items are joined into one signal."""
+
+    sample_rate: int = 44100
+    channels: int = 2
+    block_frames: int = 65536
+    zero_cross_ms: float = 3.0
+    cut_fade_ms: float = 3.0
+    edge_fade_ms: float = 10.0
+    gain_match: bool = True
+    gain_window_ms: int = 300
+    max_gain_db: float = 6.0
+    gain_ramp_ms: int = 4000
+    limiter_threshold: float = 0.9
+    master_gain_db: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.sample_rate < 8000 or self.channels not in (1, 2):
+            raise ValueError("render needs a sample rate of at least 8 kHz and 1 or 2 channels")
+        if self.block_frames < 1024:
+            raise ValueError("render blocks must hold at least 1024 frames")
+        if not 0.1 <= self.limiter_threshold < 1.0:
+            raise ValueError("limiter threshold must lie in [0.1, 1)")
+
+
+@dataclass(frozen=True)
+class ExportConfig(_Settings):
+    """Output format and tags. ``bitrate_kbps`` is the CBR rate; ``vbr_quality`` 0 (best) .. 9.
+
+    ``encoder`` picks the MP3 path: ``soundfile`` (libsndfile's LAME), ``ffmpeg`` (the bundled binary, in
+    its own process) or ``auto`` (ffmpeg when present). WAV and FLAC always go through soundfile.
+    """
+
+    format: str = "mp3"
+    bitrate_mode: str = "cbr"
+    bitrate_kbps: int = 192
+    vbr_quality: float = 2.0
+    encoder: str = "auto"
+    title: str = "mixdesk mix"
+    artist: str = "mixdesk"
+    comment: str = ""
+    write_tracklist: bool = True
+    write_cue: bool = True
+    render: RenderConfig = RenderConfig()
+
+    def __post_init__(self) -> None:
+        if self.format not in EXPORT_FORMATS:
+            raise ValueError(f"format must be one of {EXPORT_FORMATS}, not {self.format!r}")
+        if self.bitrate_mode not in BITRATE_MODES:
+            raise ValueError(f"bitrate mode must be one of {BITRATE_MODES}, not {self.bitrate_mode!r}")
+        if self.bitrate_kbps not in MP3_BITRATES:
+            raise ValueError(f"MP3 bitrate must be one of {MP3_BITRATES} kbps")
+        if self.encoder not in ENCODERS:
+            raise ValueError(f"encoder must be one of {ENCODERS}, not {self.encoder!r}")
+        if not 0.0 <= self.vbr_quality <= 9.0:
+            raise ValueError("VBR quality runs from 0 (best) to 9")
+        if isinstance(self.render, Mapping):
+            object.__setattr__(self, "render", RenderConfig.from_dict(self.render))
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["render"] = self.render.to_dict()
+        return data

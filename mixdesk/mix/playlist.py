@@ -1,0 +1,164 @@
+"""The playlist: an ordered list of chunk excerpts and how each one hands over to the next."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any, Iterable, Mapping, Sequence
+
+from mixdesk.mix.config import TRANSITION_KINDS
+
+PLAYLIST_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Transition:
+    """How an item hands over to the next one; ``length_ms`` is the overlap of a crossfade."""
+
+    kind: str = "crossfade"
+    length_ms: int = 400
+
+    def __post_init__(self) -> None:
+        if self.kind not in TRANSITION_KINDS:
+            raise ValueError(f"transition must be one of {TRANSITION_KINDS}, not {self.kind!r}")
+        if self.length_ms < 0:
+            raise ValueError("transition length cannot be negative")
+
+    @property
+    def overlap_ms(self) -> int:
+        return self.length_ms if self.kind == "crossfade" else 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "length_ms": int(self.length_ms)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Transition":
+        return cls(kind=str(data.get("kind", "crossfade")), length_ms=int(data.get("length_ms", 0)))
+
+
+@dataclass(frozen=True)
+class PlaylistItem:
+    """One excerpt of a source track; ``score`` is the model's P(this item follows the previous one).
+
+    ``relaxed`` names the sequencing limits that had to be dropped to place this item (empty when every
+    limit held); a locked item is kept in place when the playlist is regenerated.
+    """
+
+    chunk_id: int
+    track_id: int
+    source_path: str
+    in_ms: int
+    out_ms: int
+    transition: Transition = Transition()
+    score: float | None = None
+    locked: bool = False
+    relaxed: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.out_ms <= self.in_ms:
+            raise ValueError(f"item for chunk {self.chunk_id} ends before it starts")
+
+    @property
+    def duration_ms(self) -> int:
+        return self.out_ms - self.in_ms
+
+    def with_(self, **changes: Any) -> "PlaylistItem":
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "chunk_id": int(self.chunk_id),
+            "track_id": int(self.track_id),
+            "source_path": self.source_path,
+            "in_ms": int(self.in_ms),
+            "out_ms": int(self.out_ms),
+            "transition": self.transition.to_dict(),
+            "score": None if self.score is None else float(self.score),
+            "locked": bool(self.locked),
+            "relaxed": list(self.relaxed),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "PlaylistItem":
+        score = data.get("score")
+        return cls(
+            chunk_id=int(data["chunk_id"]),
+            track_id=int(data["track_id"]),
+            source_path=str(data["source_path"]),
+            in_ms=int(data["in_ms"]),
+            out_ms=int(data["out_ms"]),
+            transition=Transition.from_dict(data.get("transition", {})),
+            score=None if score is None else float(score),
+            locked=bool(data.get("locked", False)),
+            relaxed=tuple(data.get("relaxed", ())),
+        )
+
+
+@dataclass(frozen=True)
+class Playlist:
+    """Items in play order plus how they were made (strategy, scorer, settings) for reproducibility."""
+
+    items: tuple[PlaylistItem, ...] = ()
+    name: str = "mix"
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.items, tuple):
+            object.__setattr__(self, "items", tuple(self.items))
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __iter__(self):
+        return iter(self.items)
+
+    def __getitem__(self, index: int) -> PlaylistItem:
+        return self.items[index]
+
+    @property
+    def chunk_ids(self) -> list[int]:
+        return [item.chunk_id for item in self.items]
+
+    @property
+    def duration_ms(self) -> int:
+        """Planned length: item lengths minus the crossfade overlaps between neighbours."""
+        if not self.items:
+            return 0
+        total = sum(item.duration_ms for item in self.items)
+        overlaps = sum(item.transition.overlap_ms for item in self.items[:-1])
+        return max(0, total - overlaps)
+
+    @property
+    def mean_score(self) -> float | None:
+        scores = [item.score for item in self.items[1:] if item.score is not None]
+        return float(sum(scores) / len(scores)) if scores else None
+
+    def replace_items(self, items: Iterable[PlaylistItem]) -> "Playlist":
+        return replace(self, items=tuple(items))
+
+    def with_locked(self, indices: Sequence[int], locked: bool = True) -> "Playlist":
+        chosen = set(indices)
+        items = [it.with_(locked=locked) if i in chosen else it for i, it in enumerate(self.items)]
+        return self.replace_items(items)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": PLAYLIST_VERSION,
+            "name": self.name,
+            "meta": dict(self.meta),
+            "items": [item.to_dict() for item in self.items],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Playlist":
+        items = tuple(PlaylistItem.from_dict(d) for d in data.get("items", ()))
+        return cls(items=items, name=str(data.get("name", "mix")), meta=dict(data.get("meta", {})))
+
+    def save(self, project: Any, name: str | None = None) -> str:
+        key = name or self.name
+        project.save_playlist(key, self.to_dict())
+        return key
+
+    @classmethod
+    def load(cls, project: Any, name: str) -> "Playlist | None":
+        data = project.load_playlist(name)
+        return None if data is None else cls.from_dict(data)

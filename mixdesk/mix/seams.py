@@ -1,0 +1,178 @@
+"""The seam report: how each transition of a mix measures against the boundaries inside its sources.
+
+A natural boundary is the place where one chunk of a source track ends and the next one begins, as the
+track plays it: the last ``window_ms`` of the first chunk against the first ``window_ms`` of the next, the
+pause between them included. Such boundaries go unnoticed by definition, so their level jumps, flux
+peaks and click counts are the reference a mix transition is judged against.
+
+Clicks are counted on the residual of a short linear predictor rather than on raw sample steps: busy
+material (hi-hats, noise) has raw steps as large as a splice's, but it is the splice the predictor cannot
+follow.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import soundfile as sf
+
+from mixdesk.mix.seam_stats import (FrameFeatures, SeamSettings, count_clicks, level_db, peak_flux,
+                                    prediction_residual)
+from mixdesk.progress import ProgressFn, StopFn, check_stop, report
+
+_BLOCK = 1 << 16
+
+
+def _median(values: Sequence[float]) -> float | None:
+    return float(np.median(values)) if len(values) else None
+
+
+class _Regions:
+    """Collects the raw samples of a few sorted regions while the signal streams past."""
+
+    def __init__(self, regions: Sequence[tuple[int, int]]) -> None:
+        self.regions = list(regions)
+        self.parts: dict[int, list[np.ndarray]] = {}
+        self._next = 0
+
+    def feed(self, block: np.ndarray, offset: int) -> list[tuple[int, np.ndarray]]:
+        """Regions completed by this block, as (region number, samples)."""
+        end = offset + len(block)
+        done = []
+        for k in range(self._next, len(self.regions)):
+            lo, hi = self.regions[k]
+            if lo >= end:
+                break
+            if hi > offset:
+                self.parts.setdefault(k, []).append(block[max(lo, offset) - offset:min(hi, end) - offset])
+        while self._next < len(self.regions) and self.regions[self._next][1] <= end:
+            k = self._next
+            parts = self.parts.pop(k, [])
+            done.append((k, np.concatenate(parts) if parts else np.zeros((0, block.shape[1]), np.float32)))
+            self._next += 1
+        return done
+
+
+def _measure(features: FrameFeatures, steps_by_region: Mapping[int, tuple[np.ndarray, int]], k: int,
+             start: int, stop: int, sr: int, median_flux: float, settings: SeamSettings) -> dict[str, Any]:
+    """Statistics of one boundary spanning samples [start, stop) of a signal."""
+    window = int(settings.window_ms * sr / 1000)
+    energy, hop = features.energy, settings.hop
+    before = level_db(energy, start - window, start, hop)
+    after = level_db(energy, stop, stop + window, hop)
+    flux = peak_flux(features.flux, start, stop, settings.n_fft, hop)
+    steps, first = steps_by_region.get(k, (np.zeros(0), start))
+    clicks, ratio = count_clicks(steps, start - first, stop - first, sr, settings)
+    return {
+        "level_before_db": round(before, 2), "level_after_db": round(after, 2),
+        "level_jump_db": round(abs(after - before), 2),
+        "flux_jump": round(flux / median_flux, 3) if median_flux > 0 else None,
+        "clicks": clicks, "max_step_ratio": round(ratio, 2),
+    }
+
+
+def _scan(stream, boundaries: Sequence[tuple[int, int]], sr: int, settings: SeamSettings,
+          should_stop: StopFn | None = None) -> list[dict[str, Any]]:
+    """One pass over a signal (an iterator of blocks) measuring every boundary in it."""
+    context = int(settings.click_context_ms * sr / 1000)
+    regions = _Regions([(max(0, a - context), b + context) for a, b in boundaries])
+    features = FrameFeatures(settings.n_fft, settings.hop)
+    steps: dict[int, tuple[np.ndarray, int]] = {}
+    offset = 0
+    for block in stream:
+        check_stop(should_stop)
+        block = block if block.ndim == 2 else block[:, None]
+        features.feed(block)
+        for k, samples in regions.feed(block, offset):
+            steps[k] = (prediction_residual(samples), regions.regions[k][0])
+        offset += len(block)
+    for k, samples in regions.feed(np.zeros((0, 1), np.float32), offset):
+        steps[k] = (prediction_residual(samples), regions.regions[k][0])
+    flux = features.flux
+    median_flux = float(np.median(flux)) if flux.size else 0.0
+    return [_measure(features, steps, k, a, b, sr, median_flux, settings) for k, (a, b) in enumerate(boundaries)]
+
+
+def mix_seams(mix_path: str | Path, items: Sequence[Mapping[str, Any]], settings: SeamSettings,
+              should_stop: StopFn | None = None) -> list[dict[str, Any]]:
+    with sf.SoundFile(str(mix_path)) as f:
+        sr = f.samplerate
+        spans = []
+        for a, b in zip(items, items[1:]):
+            lo, hi = sorted((b["mix_start_ms"], a["mix_end_ms"]))
+            spans.append((int(round(lo * sr / 1000)), int(round(hi * sr / 1000))))
+        order = np.argsort([s[0] for s in spans], kind="stable")
+        measured = _scan(f.blocks(_BLOCK, dtype="float32", always_2d=True), [spans[i] for i in order], sr,
+                         settings, should_stop)
+    out: list[dict[str, Any]] = [{}] * len(spans)
+    for rank, i in enumerate(order):
+        a, b = items[i], items[i + 1]
+        out[i] = {"index": int(i), "from_chunk": a.get("chunk_id"), "to_chunk": b.get("chunk_id"),
+                  "mix_start_ms": b["mix_start_ms"], "mix_end_ms": a["mix_end_ms"], "score": b.get("score"),
+                  **measured[rank]}
+    return out
+
+
+def _natural_pairs(sources: Mapping[str, Mapping[str, Any]], limit: int) -> dict[str, list[tuple[int, int]]]:
+    """Up to ``limit`` consecutive-chunk boundaries, spread evenly over all sources."""
+    pairs = [(path, int(a[1]), int(b[0])) for path, info in sources.items()
+             for a, b in zip(sorted(info.get("chunks", [])), sorted(info.get("chunks", []))[1:])]
+    if len(pairs) > limit:
+        pairs = [pairs[i] for i in np.linspace(0, len(pairs) - 1, limit).round().astype(int)]
+    grouped: dict[str, list[tuple[int, int]]] = {}
+    for path, end_ms, start_ms in pairs:
+        grouped.setdefault(path, []).append((end_ms, start_ms))
+    return grouped
+
+
+def natural_seams(sources: Mapping[str, Mapping[str, Any]], sr: int, settings: SeamSettings,
+                  on_progress: ProgressFn | None = None, should_stop: StopFn | None = None) -> list[dict]:
+    from mixdesk.core.audio import decode
+
+    grouped = _natural_pairs(sources, settings.max_natural)
+    out: list[dict[str, Any]] = []
+    for n, (path, pairs) in enumerate(grouped.items()):
+        check_stop(should_stop)
+        if not Path(path).exists():
+            continue
+        samples = decode(path, sample_rate=sr).samples
+        spans = [(int(round(a * sr / 1000)), int(round(b * sr / 1000))) for a, b in pairs]
+        blocks = (samples[i:i + _BLOCK] for i in range(0, len(samples), _BLOCK))
+        for (end_ms, start_ms), stats in zip(pairs, _scan(blocks, spans, sr, settings, should_stop)):
+            out.append({"source_path": path, "end_ms": end_ms, "next_start_ms": start_ms, **stats})
+        report(on_progress, n + 1, len(grouped), f"measured boundaries in {Path(path).name}")
+    return out
+
+
+def _summary(mix: list[dict], natural: list[dict]) -> dict[str, Any]:
+    def med(rows: list[dict], key: str) -> float | None:
+        values = [r[key] for r in rows if r.get(key) is not None]
+        return None if not values else round(_median(values), 3)
+
+    summary = {
+        "transitions": len(mix), "natural_boundaries": len(natural),
+        "median_level_jump_db": {"mix": med(mix, "level_jump_db"), "natural": med(natural, "level_jump_db")},
+        "median_flux_jump": {"mix": med(mix, "flux_jump"), "natural": med(natural, "flux_jump")},
+        "clicks": {"mix": sum(r["clicks"] for r in mix), "natural": sum(r["clicks"] for r in natural),
+                   "mix_seams_with_clicks": sum(1 for r in mix if r["clicks"])},
+    }
+    mix_jump, nat_jump = summary["median_level_jump_db"]["mix"], summary["median_level_jump_db"]["natural"]
+    summary["level_jump_excess_db"] = None if mix_jump is None or nat_jump is None \
+        else round(mix_jump - nat_jump, 3)
+    return summary
+
+
+def seam_report(mix_path: str | Path, tracklist: Mapping[str, Any], settings: SeamSettings | None = None,
+                on_progress: ProgressFn | None = None, should_stop: StopFn | None = None) -> dict[str, Any]:
+    """Per-transition statistics of the mix, the same for natural boundaries, and a summary of both."""
+    settings = settings or SeamSettings()
+    items = sorted(tracklist["items"], key=lambda it: it["mix_start_ms"])
+    report(on_progress, 0, 2, "measuring transitions")
+    mix = mix_seams(mix_path, items, settings, should_stop)
+    report(on_progress, 1, 2, "measuring natural boundaries")
+    sr = sf.info(str(mix_path)).samplerate
+    natural = natural_seams(tracklist.get("sources") or {}, sr, settings, None, should_stop)
+    report(on_progress, 2, 2, "done")
+    return {"mix": str(mix_path), "summary": _summary(mix, natural), "transitions": mix, "natural": natural}

@@ -1,0 +1,172 @@
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mix_helpers import make_pool, scorer_for_pool, scorer_for_project
+from mixdesk.mix.config import SequenceConfig
+from mixdesk.mix.playlist import Playlist
+from mixdesk.mix.pool import attach_descriptors
+from mixdesk.mix.sequencing import fixed_items, regenerate, sequence, sequence_pool
+from mixdesk.progress import Cancelled
+
+
+def assert_limits_hold(playlist: Playlist, repeat: int, max_run: int) -> None:
+    chunks = playlist.chunk_ids
+    tracks = [it.track_id for it in playlist.items]
+    for j, item in enumerate(playlist.items):
+        if item.relaxed or item.locked:
+            continue
+        window = chunks[max(0, j - repeat):j]
+        assert item.chunk_id not in window, f"chunk {item.chunk_id} repeats within {repeat} at {j}"
+        run = 1
+        while j - run >= 0 and tracks[j - run] == item.track_id:
+            run += 1
+        assert run <= max_run, f"run of {run} items from track {item.track_id} at {j}"
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(n_tracks=st.integers(2, 5), per_track=st.integers(2, 12), repeat=st.integers(0, 12),
+       max_run=st.integers(1, 4), strategy=st.sampled_from(["greedy", "beam", "sample"]),
+       seed=st.integers(0, 1000), minutes=st.floats(0.2, 1.5))
+def test_limits_hold_on_generated_playlists(n_tracks, per_track, repeat, max_run, strategy, seed, minutes):
+    pool = make_pool(n_tracks, per_track, seed=seed)
+    config = SequenceConfig(minutes=minutes, strategy=strategy, beam_width=4, seed=seed,
+                            no_repeat_within=repeat, max_same_track=max_run, min_chunk_ms=0)
+    playlist = sequence_pool(pool, scorer_for_pool(pool), config)
+    assert playlist.duration_ms >= config.target_ms
+    assert_limits_hold(playlist, repeat, max_run)
+    if len(pool) - per_track > repeat:
+        assert not any(it.relaxed for it in playlist.items), "limits relaxed although the pool allowed them"
+    assert all(0.0 < it.score < 1.0 for it in playlist.items[1:])
+
+
+def test_dead_end_relaxes_instead_of_failing():
+    pool = make_pool(1, 3)
+    config = SequenceConfig(minutes=0.5, no_repeat_within=10, max_same_track=1, min_chunk_ms=0, seed=0)
+    playlist = sequence_pool(pool, scorer_for_pool(pool), config)
+    assert playlist.duration_ms >= config.target_ms
+    relaxed = {name for it in playlist.items for name in it.relaxed}
+    assert "same_track" in relaxed
+    ids = playlist.chunk_ids
+    assert all(a != b for a, b in zip(ids, ids[1:])), "a chunk never follows itself"
+
+
+def test_greedy_takes_the_best_scored_successor():
+    pool = make_pool(3, 10)
+    config = SequenceConfig(minutes=0.3, no_repeat_within=0, max_same_track=99, min_chunk_ms=0)
+    playlist = sequence_pool(pool, scorer_for_pool(pool), config, start_chunk=1)
+    assert playlist.chunk_ids[:4] == [1, 2, 3, 4]
+
+
+def test_beam_scores_at_least_as_well_as_greedy_per_item():
+    pool = make_pool(4, 10, seed=3)
+    scorer = scorer_for_pool(pool)
+    base = SequenceConfig(minutes=0.6, no_repeat_within=8, max_same_track=2, min_chunk_ms=0)
+    greedy = sequence_pool(pool, scorer, base, start_chunk=5)
+    beam = sequence_pool(pool, scorer, base.with_(strategy="beam", beam_width=8), start_chunk=5)
+
+    def mean_log(p):
+        return np.mean([np.log(it.score) for it in p.items[1:]])
+
+    assert mean_log(beam) >= mean_log(greedy) - 1e-9
+    assert beam.meta["strategy"] == "beam"
+
+
+def test_sampling_is_reproducible_per_seed():
+    pool = make_pool(4, 10)
+    scorer = scorer_for_pool(pool)
+    config = SequenceConfig(minutes=0.5, strategy="sample", temperature=2.0, seed=7, min_chunk_ms=0)
+    first = sequence_pool(pool, scorer, config)
+    assert first.chunk_ids == sequence_pool(pool, scorer, config).chunk_ids
+    others = {tuple(sequence_pool(pool, scorer, config.with_(seed=s)).chunk_ids) for s in range(5)}
+    assert len(others) > 1
+
+
+def test_locked_items_survive_regeneration(small_project):
+    scorer = scorer_for_project(small_project)
+    config = SequenceConfig(minutes=0.6, no_repeat_within=4, max_same_track=2, seed=1)
+    playlist = sequence(small_project, scorer, config)
+    keep = [1, len(playlist) // 2]
+    locked = playlist.with_locked(keep)
+    again = regenerate(small_project, scorer, locked, config.with_(strategy="sample", seed=99))
+    for i in keep:
+        assert again[i].chunk_id == playlist[i].chunk_id and again[i].locked
+        assert (again[i].in_ms, again[i].out_ms) == (playlist[i].in_ms, playlist[i].out_ms)
+    assert again.duration_ms >= config.target_ms
+    assert_limits_hold(again, 4, 2)
+
+
+def test_regenerate_from_index_keeps_the_prefix(small_project):
+    scorer = scorer_for_project(small_project)
+    config = SequenceConfig(minutes=0.6, seed=2, strategy="sample")
+    playlist = sequence(small_project, scorer, config)
+    again = regenerate(small_project, scorer, playlist, config.with_(seed=3), from_index=3)
+    assert again.chunk_ids[:3] == playlist.chunk_ids[:3]
+    assert again.chunk_ids != playlist.chunk_ids
+
+
+def test_playlist_round_trips_through_the_project(small_project):
+    scorer = scorer_for_project(small_project)
+    playlist = sequence(small_project, scorer, SequenceConfig(minutes=0.3, seed=4)).with_locked([0])
+    playlist.save(small_project, "first")
+    loaded = Playlist.load(small_project, "first")
+    assert loaded == playlist
+    assert loaded.items[0].locked and loaded.items[0].source_path.endswith(".wav")
+
+
+def test_sequencing_can_be_cancelled():
+    pool = make_pool(3, 10)
+    with pytest.raises(Cancelled):
+        sequence_pool(pool, scorer_for_pool(pool), SequenceConfig(minutes=5, min_chunk_ms=0),
+                      should_stop=lambda: True)
+
+
+def test_tempo_limit_uses_analysis_descriptors():
+    compat = pytest.importorskip("mixdesk.analysis.compat")
+    pool = make_pool(4, 8)
+    bpms = {1: 90.0, 2: 120.0, 3: 126.0, 4: 174.0}
+    attach_descriptors(pool, {(int(t), None): {"bpm": bpms[int(t)], "camelot": "8A"}
+                              for t in np.unique(pool.track_ids)})
+    config = SequenceConfig(minutes=0.5, max_bpm_diff_pct=6.0, max_same_track=2, no_repeat_within=4,
+                            min_chunk_ms=0, seed=0)
+    playlist = sequence_pool(pool, scorer_for_pool(pool), config, start_chunk=9)
+    for a, b in zip(playlist.items, playlist.items[1:]):
+        if not b.relaxed:
+            assert compat.tempo_ratio_ok(bpms[a.track_id], bpms[b.track_id], tolerance_pct=6.0)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), n_locked=st.integers(1, 4), from_index=st.integers(0, 6),
+       strategy=st.sampled_from(["greedy", "beam", "sample"]))
+def test_regeneration_keeps_locked_items_and_the_prefix(seed, n_locked, from_index, strategy):
+    pool = make_pool(5, 10, seed=seed)
+    scorer = scorer_for_pool(pool)
+    config = SequenceConfig(minutes=0.8, seed=seed, no_repeat_within=6, max_same_track=2, min_chunk_ms=0,
+                            strategy=strategy, beam_width=3)
+    first = sequence_pool(pool, scorer, config.with_(strategy="sample"))
+    rng = np.random.default_rng(seed)
+    locked_at = sorted(rng.choice(len(first), size=min(n_locked, len(first)), replace=False).tolist())
+    locked = first.with_locked(locked_at)
+    kept = fixed_items(locked, from_index)
+    again = sequence_pool(pool, scorer, config.with_(seed=seed + 1), fixed=kept)
+    for position, item in kept.items():
+        assert again[position] == item.with_(score=again[position].score)
+    assert again.duration_ms >= config.target_ms
+    assert_limits_hold(again, 6, 2)
+
+
+def test_key_limit_uses_analysis_descriptors():
+    compat = pytest.importorskip("mixdesk.analysis.compat")
+    pool = make_pool(4, 8)
+    keys = {1: "8A", 2: "9A", 3: "3B", 4: "8B"}
+    attach_descriptors(pool, {(int(t), None): {"camelot": keys[int(t)]} for t in np.unique(pool.track_ids)})
+    config = SequenceConfig(minutes=0.5, max_key_steps=1, max_same_track=2, no_repeat_within=4,
+                            min_chunk_ms=0, seed=0)
+    playlist = sequence_pool(pool, scorer_for_pool(pool), config, start_chunk=1)
+    pairs = list(zip(playlist.items, playlist.items[1:]))
+    assert any(a.track_id != b.track_id for a, b in pairs)
+    for a, b in pairs:
+        if not b.relaxed:
+            assert compat.key_compatible(keys[a.track_id], keys[b.track_id], max_steps=1)
+    assert 3 not in {it.track_id for it in playlist.items if not it.relaxed}
