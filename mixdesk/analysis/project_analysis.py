@@ -1,0 +1,206 @@
+"""Analyse files and projects: descriptors and tags per track and per chunk, cached in the project.
+
+Each track is decoded once at its native rate; descriptors and the 16 kHz tagger input are derived
+from that one decode, and chunk values come from slices of the track's frame features.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+
+from mixdesk.analysis import tagger
+from mixdesk.analysis.descriptors import TrackFrames
+from mixdesk.analysis.tonal import parse_camelot
+from mixdesk.progress import ProgressFn, StopFn, check_stop, report
+
+ANALYSIS_VERSION = 1
+DEFAULT_TAG_MODEL = "msd_musicnn"
+
+
+@dataclass(frozen=True)
+class TrackAnalysis:
+    descriptors: dict
+    chunk_descriptors: list[dict]
+    tags: dict[str, float] | None = None
+    chunk_tags: list[dict[str, float]] | None = None
+
+
+@dataclass
+class AnalysisReport:
+    analysed: list[int] = field(default_factory=list)
+    skipped: list[int] = field(default_factory=list)
+    failed: list[tuple[int, str]] = field(default_factory=list)
+
+
+def analyse_samples(
+    samples: np.ndarray,
+    sample_rate: int,
+    chunk_ranges_ms: list[tuple[int, int]] | None = None,
+    tag_model: str | None = DEFAULT_TAG_MODEL,
+) -> TrackAnalysis:
+    """Descriptors (and tags unless `tag_model` is None) of a track and of its chunk ranges."""
+    from mixdesk.core.audio import resample
+
+    ranges = list(chunk_ranges_ms or [])
+    frames = TrackFrames.compute(samples, sample_rate)
+    track = frames.describe()
+    chunks = [frames.describe(s / 1000.0, e / 1000.0, track=track) for s, e in ranges]
+    if tag_model is None:
+        return TrackAnalysis(track, chunks)
+    x = np.asarray(samples, dtype=np.float32)
+    mono = x.mean(axis=1) if x.ndim == 2 else x
+    mono_16k = resample(mono, sample_rate, tagger.SAMPLE_RATE)
+    tags, chunk_tags = tagger.tag_track(mono_16k, [(s / 1000.0, e / 1000.0) for s, e in ranges], tag_model)
+    return TrackAnalysis(track, chunks, tags, chunk_tags)
+
+
+def analyse_file(path: str | Path, tag_model: str | None = DEFAULT_TAG_MODEL, top_k: int = 5) -> dict:
+    """One file's summary for the command line: path, duration, descriptors and top tags."""
+    from mixdesk.core.audio import decode
+
+    audio = decode(path)
+    result = analyse_samples(audio.samples, audio.sample_rate, None, tag_model)
+    out = {"path": str(path), "duration_s": round(audio.duration_s, 3), **result.descriptors}
+    if result.tags is not None:
+        out["tags"] = tagger.top_tags(result.tags, top_k)
+    return out
+
+
+def _complete(track_id: int, chunk_ids: list[int], docs: Mapping, tag_docs: Mapping | None) -> bool:
+    keys = [(track_id, None)] + [(track_id, c) for c in chunk_ids]
+    if any(k not in docs for k in keys):
+        return False
+    if docs[(track_id, None)].get("analysis_version") != ANALYSIS_VERSION:
+        return False
+    return tag_docs is None or all(k in tag_docs for k in keys)
+
+
+def analyse_project(
+    project,
+    tags: bool = True,
+    force: bool = False,
+    tag_model: str = DEFAULT_TAG_MODEL,
+    on_progress: ProgressFn | None = None,
+    should_stop: StopFn | None = None,
+) -> AnalysisReport:
+    """Fill the project's "descriptors" (and "tags") analysis for every track and chunk.
+
+    Tracks whose track and chunk entries are all present are skipped unless `force`; a track that
+    fails to decode is recorded in the report and the others go on.
+    """
+    from mixdesk.core.audio import AudioError
+
+    result = AnalysisReport()
+    docs = project.analysis("descriptors")
+    tag_docs = project.analysis("tags") if tags else None
+    tracks = project.tracks()
+    for i, track in enumerate(tracks):
+        check_stop(should_stop)
+        report(on_progress, i, len(tracks), f"analysing {Path(track.path).name}")
+        chunks = project.chunks(track.id)
+        if not force and _complete(track.id, [c.id for c in chunks], docs, tag_docs):
+            result.skipped.append(track.id)
+            continue
+        try:
+            audio = project.track_audio(track.id)
+            ranges = [(c.start_ms, c.end_ms) for c in chunks]
+            analysis = analyse_samples(audio.samples, audio.sample_rate, ranges, tag_model if tags else None)
+        except AudioError as exc:
+            result.failed.append((track.id, exc.reason))
+            continue
+        except (ValueError, RuntimeError, MemoryError) as exc:
+            # One pathological file must not stop a library-wide run; it is reported instead.
+            result.failed.append((track.id, f"analysis failed: {exc}"))
+            continue
+        check_stop(should_stop)
+        _store(project, track.id, chunks, analysis, tag_model)
+        result.analysed.append(track.id)
+    report(on_progress, len(tracks), len(tracks), "analysis done")
+    return result
+
+
+def _store(project, track_id: int, chunks, analysis: TrackAnalysis, tag_model: str) -> None:
+    project.put_analysis("descriptors", {**analysis.descriptors, "analysis_version": ANALYSIS_VERSION}, track_id)
+    for chunk, doc in zip(chunks, analysis.chunk_descriptors):
+        project.put_analysis("descriptors", doc, track_id, chunk.id)
+    if analysis.tags is None:
+        return
+    project.put_analysis("tags", {"tags": analysis.tags, "model": tag_model}, track_id)
+    for chunk, scores in zip(chunks, analysis.chunk_tags or []):
+        project.put_analysis("tags", {"tags": scores, "model": tag_model}, track_id, chunk.id)
+
+
+def track_descriptors(project) -> dict[int, dict]:
+    return {t: d for (t, c), d in project.analysis("descriptors").items() if c is None}
+
+
+def chunk_descriptors(project) -> dict[int, dict]:
+    return {c: d for (t, c), d in project.analysis("descriptors").items() if c is not None}
+
+
+def chunk_tags(project) -> dict[int, dict[str, float]]:
+    return {c: d.get("tags", {}) for (t, c), d in project.analysis("tags").items() if c is not None}
+
+
+DESCRIPTOR_VECTOR_NAMES = (
+    "tempo_octave", "tempo_known", "bpm_confidence", "key_sin", "key_cos", "key_minor", "key_known",
+    "lufs", "lra", "rms_db", "centroid_octave", "onset_rate",
+)  # fmt: skip
+
+
+def _number(value, default: float = 0.0) -> float:
+    return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else default
+
+
+def descriptor_vector(doc: Mapping) -> np.ndarray:
+    """Fixed-length float32 encoding of one descriptor dict, each entry scaled to roughly [-1, 1].
+
+    The scaling is fixed (not fitted per project) so that a model trained on one library reads another
+    library's vectors the same way. Tempo is log2(bpm / 120); the key is its angle on the Camelot
+    wheel (neighbours are close) plus a minor flag; loudness is centred on -14 LUFS.
+    """
+    bpm = _number(doc.get("bpm"))
+    key_angle, minor, key_known = 0.0, 0.0, 0.0
+    try:
+        number, letter = parse_camelot(doc.get("camelot") or "")
+        key_angle, minor, key_known = 2 * math.pi * number / 12.0, float(letter == "A"), 1.0
+    except ValueError:
+        pass
+    centroid = _number(doc.get("centroid_hz"))
+    values = [
+        math.log2(bpm / 120.0) if bpm > 0 else 0.0,
+        float(bpm > 0),
+        _number(doc.get("bpm_confidence")),
+        math.sin(key_angle) * key_known,
+        math.cos(key_angle) * key_known,
+        minor,
+        key_known,
+        (_number(doc.get("lufs"), -70.0) + 14.0) / 10.0,
+        _number(doc.get("lra")) / 10.0,
+        (_number(doc.get("rms_db"), -120.0) + 15.0) / 10.0,
+        math.log2(centroid / 1500.0) if centroid > 0 else -3.0,
+        _number(doc.get("onset_rate")) / 4.0,
+    ]
+    return np.clip(np.asarray(values, dtype=np.float32), -5.0, 5.0)
+
+
+def chunk_descriptor_vectors(project, include_tags: bool = False) -> dict[int, np.ndarray]:
+    """chunk id -> descriptor vector (len(DESCRIPTOR_VECTOR_NAMES), plus the 50 tag scores if asked).
+
+    Only chunks that have been analysed appear; run `analyse_project` first.
+    """
+    docs = chunk_descriptors(project)
+    vectors = {c: descriptor_vector(d) for c, d in docs.items()}
+    if not include_tags:
+        return vectors
+    tags = chunk_tags(project)
+    labels = tagger.LABELS[DEFAULT_TAG_MODEL]
+    return {
+        c: np.concatenate([v, np.asarray([tags.get(c, {}).get(t, 0.0) for t in labels], dtype=np.float32)])
+        for c, v in vectors.items()
+    }

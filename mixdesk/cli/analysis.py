@@ -1,0 +1,140 @@
+"""Commands for musical analysis: analyze (files or a project) and the metadata experiment."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from mixdesk.cli.common import StderrProgress, fail
+
+TAG_MODELS = ("msd_musicnn", "mtt_musicnn")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    analyze = sub.add_parser("analyze", help="tempo, key, loudness and genre/mood tags of files or a project")
+    analyze.add_argument("files", nargs="*", metavar="FILE")
+    analyze.add_argument("--project", metavar="P", help="analyse every track and chunk of this project instead")
+    analyze.add_argument("--json", action="store_true", help="one JSON object per file, one per line")
+    analyze.add_argument("--no-tags", action="store_true", help="skip the genre/mood tagger")
+    analyze.add_argument("--tag-model", choices=TAG_MODELS, default="msd_musicnn",
+                         help="msd_musicnn (genres, moods, eras) or mtt_musicnn (instruments, moods)")
+    analyze.add_argument("--top", type=int, default=5, metavar="N", help="tags shown per file (default 5)")
+    analyze.add_argument("--force", action="store_true", help="with --project: re-analyse tracks already done")
+    analyze.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    analyze.set_defaults(handler=cmd_analyze)
+
+
+def register_experiments(exp_sub: argparse._SubParsersAction) -> None:
+    meta = exp_sub.add_parser("metadata", help="does the transition model improve with descriptor inputs?")
+    meta.add_argument("dir", metavar="DIR", help="folder of audio files (imported into a temporary project)")
+    meta.add_argument("--epochs", type=int, default=8, help="training epochs per model (default 8)")
+    meta.add_argument("--seed", type=int, default=0)
+    meta.add_argument("--repeats", type=int, default=1, help="training seeds per variant, for the noise (default 1)")
+    meta.add_argument("--candidates", type=int, default=20, help="candidates per ranking query (default 20)")
+    meta.add_argument("--max-tracks", type=int, default=0, metavar="N", help="use at most N tracks (0 = all)")
+    meta.add_argument("--max-pairs", type=int, default=3000, metavar="N", help="training pairs per epoch (0 = all)")
+    meta.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    meta.add_argument("--work", metavar="DIR", help="keep the project and models here instead of a temp folder")
+    meta.add_argument("--json", action="store_true", help="print only the JSON result")
+    meta.add_argument("--quiet", action="store_true")
+    meta.set_defaults(handler=cmd_experiment_metadata)
+
+    genre = exp_sub.add_parser("genre-model", help="train genre classifiers on sub-folder labels (held-out tracks)")
+    genre.add_argument("dir", metavar="DIR", help="folder with one sub-folder of audio files per genre")
+    genre.add_argument("--models", default="knn,cnn,lstm", help="comma-separated: knn, cnn, lstm")
+    genre.add_argument("--epochs", type=int, default=20)
+    genre.add_argument("--test-fraction", type=float, default=0.25)
+    genre.add_argument("--seed", type=int, default=0)
+    genre.add_argument("--json", action="store_true", help="print only the JSON result")
+    genre.add_argument("--quiet", action="store_true")
+    genre.set_defaults(handler=cmd_experiment_genre_model)
+
+
+def _format_line(record: dict) -> str:
+    if "error" in record:
+        return f"{record['path']}: error: {record['error']}"
+    tags = ", ".join(f"{name} {score:.2f}" for name, score in record.get("tags", {}).items())
+    line = (f"{record['path']}: {record['bpm']:.1f} BPM ({record['bpm_confidence']:.2f}), "
+            f"{record['key'] or '?'} ({record['camelot'] or '-'}), {record['lufs']:.1f} LUFS, "
+            f"LRA {record['lra']:.1f} LU")
+    return line + (f"; {tags}" if tags else "")
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    if args.project and args.files:
+        return fail("give either FILE... or --project, not both")
+    if args.project:
+        return _analyze_project(args)
+    if not args.files:
+        return fail("nothing to analyse: give FILE... or --project P")
+    from mixdesk.analysis.project_analysis import analyse_file
+    from mixdesk.core.audio import AudioError
+
+    failed = False
+    for name in args.files:
+        try:
+            record = analyse_file(name, None if args.no_tags else args.tag_model, args.top)
+        except AudioError as exc:
+            failed, record = True, {"path": str(name), "error": exc.reason}
+        except (OSError, ValueError) as exc:
+            failed, record = True, {"path": str(name), "error": str(exc)}
+        print(json.dumps(record) if args.json else _format_line(record), flush=True)
+    return 1 if failed else 0
+
+
+def _analyze_project(args: argparse.Namespace) -> int:
+    from mixdesk.analysis.project_analysis import analyse_project
+    from mixdesk.library.project import Project
+
+    path = Path(args.project)
+    if not path.exists():
+        return fail(f"{path}: no such project")
+    from mixdesk.progress import Cancelled
+
+    with Project.open(path) as project:
+        try:
+            result = analyse_project(project, tags=not args.no_tags, force=args.force, tag_model=args.tag_model,
+                                     on_progress=StderrProgress(quiet=args.quiet))
+        except FileNotFoundError as exc:
+            return fail(str(exc))
+        except (Cancelled, KeyboardInterrupt):
+            return fail("analysis interrupted; tracks finished so far are kept")
+        summary = {"project": str(path), "analysed": len(result.analysed), "skipped": len(result.skipped),
+                   "failed": [{"track_id": t, "error": e} for t, e in result.failed],
+                   "chunks": len(project.chunks())}
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(f"{path}: {summary['analysed']} tracks analysed, {summary['skipped']} already done, "
+              f"{len(result.failed)} failed")
+        for track_id, error in result.failed:
+            print(f"  track {track_id}: {error}")
+    return 1 if result.failed else 0
+
+
+def cmd_experiment_metadata(args: argparse.Namespace) -> int:
+    from mixdesk.analysis.experiment_metadata import run_from_args
+
+    return run_from_args(args)
+
+
+def cmd_experiment_genre_model(args: argparse.Namespace) -> int:
+    from mixdesk.analysis.genre_models import MODEL_KINDS, genre_classifier_experiment, genre_markdown
+    from mixdesk.progress import Cancelled
+
+    models = tuple(m.strip() for m in args.models.split(",") if m.strip())
+    if not models or any(m not in MODEL_KINDS for m in models):
+        return fail(f"models must be among {', '.join(MODEL_KINDS)}")
+    try:
+        result = genre_classifier_experiment(args.dir, models, args.epochs, args.test_fraction, args.seed,
+                                             on_progress=StderrProgress(quiet=args.quiet))
+    except (ValueError, FileNotFoundError) as exc:
+        return fail(str(exc))
+    except (Cancelled, KeyboardInterrupt):
+        return fail("experiment cancelled")
+    if not args.json:
+        print(genre_markdown(result))
+        print()
+    print(json.dumps(result, indent=1))
+    return 0
