@@ -22,6 +22,9 @@ def open_demo_project(on_progress: Optional[ProgressFn] = None, should_stop: Opt
     files = ensure_demo_tracks(on_progress=on_progress, should_stop=should_stop)
     project = Project.open(demo_project_path())
     try:
+        # Tracks of an older demo recipe are gone from disk; keep the pool to the current set.
+        current = {str(Path(f).resolve()) for f in files}
+        project.remove_tracks([t.id for t in project.tracks() if t.path not in current])
         project.import_paths(files, LIBRARY_CHUNKING, on_progress=on_progress, should_stop=should_stop)
     except BaseException:
         project.close()

@@ -137,6 +137,13 @@ class Project:
         conn.execute("UPDATE tracks SET chunking = ? WHERE id = ?", (json.dumps(chunking.to_dict()), track_id))
         conn.execute("DELETE FROM analysis WHERE track_id = ? AND chunk_key != -1", (track_id,))
 
+    def remove_tracks(self, track_ids: Sequence[int]) -> None:
+        """Forget tracks with their chunks and analysis (the audio files are not touched)."""
+        with self.transaction() as conn:
+            conn.executemany("DELETE FROM tracks WHERE id = ?", [(int(t),) for t in track_ids])
+        for track_id in track_ids:
+            self._envelopes.pop(int(track_id), None)
+
     def rechunk(self, chunking: ChunkingConfig, track_ids: Optional[Sequence[int]] = None,
                 on_progress: Optional[ProgressFn] = None, should_stop: Optional[StopFn] = None) -> int:
         """Re-cut tracks from their cached envelopes; returns the new total chunk count of those tracks."""

@@ -168,3 +168,15 @@ def test_most_recent_playlist_comes_first(small_project):
         small_project.save_playlist(name, {"items": []})
     small_project.save_playlist("a", {"items": [1]})
     assert small_project.playlists() == ["a", "c", "b"]
+
+
+def test_demo_project_drops_tracks_of_an_older_recipe():
+    from mixdesk.library.demo import open_demo_project
+
+    with open_demo_project() as project:
+        current = {t.path for t in project.tracks()}
+        with project.transaction() as conn:
+            conn.execute("INSERT INTO tracks(path, hash, size, mtime_ns, duration_s, sample_rate, channels, format,"
+                         " chunking) VALUES ('/gone/demo-v0-01-old.flac', 'x', 1, 1, 1.0, 44100, 2, 'flac', '{}')")
+    with open_demo_project() as project:
+        assert {t.path for t in project.tracks()} == current and len(current) == 4
