@@ -1,0 +1,339 @@
+"""The desk's main window: every panel in a dock, the menus, the job status line and drag-and-drop import."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, Qt, QTimer
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QDockWidget, QFrame, QLabel, QMainWindow, QScrollArea, QWidget
+
+from mixdesk.gui.menus import build_menus
+from mixdesk.gui.project_actions import ProjectActions
+from mixdesk.gui.state import DeskState
+from mixdesk.gui.status_line import JobStatus
+from mixdesk.gui.welcome import WelcomePage
+from mixdesk.progress import check_stop
+
+log = logging.getLogger(__name__)
+
+# (objectName, title, module, class, dock area); modules that are not installed get a placeholder.
+PANELS = (
+    ("poolView", "Pool", "mixdesk.gui.pool_view", "PoolView", Qt.DockWidgetArea.LeftDockWidgetArea),
+    ("silencePanel", "Silence", "mixdesk.gui.silence_panel", "SilencePanel", Qt.DockWidgetArea.LeftDockWidgetArea),
+    ("trainingPanel", "Training", "mixdesk.gui.training_panel", "TrainingPanel",
+     Qt.DockWidgetArea.LeftDockWidgetArea),
+    ("trackView", "Track", "mixdesk.gui.track_view", "TrackView", Qt.DockWidgetArea.TopDockWidgetArea),
+    ("transitionView", "Transition", "mixdesk.gui.transition_view", "TransitionView",
+     Qt.DockWidgetArea.TopDockWidgetArea),
+    ("playlistView", "Playlist", "mixdesk.gui.playlist_view", "PlaylistView", Qt.DockWidgetArea.RightDockWidgetArea),
+    ("suggestionsView", "Suggestions", "mixdesk.gui.suggestions_view", "SuggestionsView",
+     Qt.DockWidgetArea.RightDockWidgetArea),
+    ("transport", "Transport", "mixdesk.gui.transport", "Transport", Qt.DockWidgetArea.BottomDockWidgetArea),
+)
+# Built on first use: the training panel needs torch, whose import would double the time to first window.
+LAZY_PANELS = frozenset({"trainingPanel"})
+PREFETCH_DELAY_MS = 300
+PREFETCH_MODULES = ("torch", "mixdesk.ml.pipeline", "mixdesk.ml.evaluation", "mixdesk.ml.ranking")
+PANEL_NAMES_SHOWN_ALWAYS = ("poolView", "trackView", "transport")
+GEOMETRY_KEY = "window/geometry"
+STATE_KEY = "window/state"
+LAYOUT_VERSION = 1
+
+
+def warm_up_optimiser() -> None:
+    """torch imports its compiler stack (sympy and more) when the first optimiser is built; do it now."""
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.optim.Adam([torch.zeros(1, requires_grad=True)], lr=1e-3)
+
+
+def placeholder(name: str, title: str) -> QWidget:
+    note = QLabel(f"The {title.lower()} panel is not part of this installation.")
+    note.setObjectName("placeholderNote")
+    note.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    note.setWordWrap(True)
+    return note
+
+
+def scrollable(panel: QWidget) -> QScrollArea:
+    """Panels keep their natural minimum size inside a scroll area, so a small screen still fits the desk."""
+    area = QScrollArea()
+    area.setObjectName(f"{panel.objectName()}Scroll")
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setWidget(panel)
+    return area
+
+
+def make_panel(state: DeskState, name: str, title: str, module_name: str, class_name: str) -> QWidget:
+    try:
+        module = importlib.import_module(module_name)
+        panel = getattr(module, class_name)(state)
+    except (ImportError, AttributeError):
+        log.info("panel %s unavailable", name, exc_info=True)
+        return placeholder(name, title)
+    except Exception:  # noqa: BLE001 - one broken panel must not keep the desk from opening
+        log.exception("panel %s failed to start", name)
+        return placeholder(name, title)
+    panel.setObjectName(name)
+    return panel
+
+
+class MainWindow(QMainWindow):
+    # Set to None (tests do) to build lazy panels only when first shown or asked for.
+    prefetch_delay_ms: int | None = PREFETCH_DELAY_MS
+
+    def __init__(self, state: DeskState | None = None, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("mixdeskWindow")
+        self.setWindowTitle("mixdesk")
+        self.state = state if state is not None else DeskState(parent=self)
+        self.actions_ = ProjectActions(self.state, self)
+        self.panels: dict[str, QWidget] = {}
+        self._sized = False
+        self._restored = False
+        self._prefetched = False
+        self._welcome_layout: QByteArray | None = None
+        self.docks: dict[str, QDockWidget] = {}
+        self.setAcceptDrops(True)
+        self.setDockNestingEnabled(True)
+        self.setCorner(Qt.Corner.TopLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.setCorner(Qt.Corner.TopRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.welcome = WelcomePage(self)
+        self.setCentralWidget(self.welcome)
+        self._build_docks()
+        self.job_status = JobStatus(self.state, self.statusBar(), self)
+        self.statusBar().addPermanentWidget(self.job_status)
+        build_menus(self)
+        self._connect()
+        self._default_state = self.saveState(LAYOUT_VERSION)
+        self.resize(1600, 960)
+        self.restore_settings()
+        self._project_changed()
+
+    # ----- panels
+    def _build_docks(self) -> None:
+        for name, title, module, cls, area in PANELS:
+            dock = QDockWidget(title, self)
+            dock.setObjectName(name)
+            if name in LAZY_PANELS:
+                panel = None
+                dock.setWidget(scrollable(QWidget()))
+                dock.visibilityChanged.connect(lambda visible, n=name: visible and self.panel(n))
+            else:
+                panel = make_panel(self.state, name, title, module, cls)
+                dock.setWidget(panel if name == "transport" else scrollable(panel))
+            dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                             | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+                             | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+            self.addDockWidget(area, dock)
+            self.panels[name], self.docks[name] = panel, dock
+        self.tabifyDockWidget(self.docks["silencePanel"], self.docks["trainingPanel"])
+        self.docks["silencePanel"].raise_()
+        self.splitDockWidget(self.docks["trackView"], self.docks["transitionView"], Qt.Orientation.Vertical)
+        self.docks["transport"].setTitleBarWidget(QWidget())
+
+    def apply_default_sizes(self) -> None:
+        """Share the window between the columns; only meaningful once the window has its real size."""
+        width, height = max(self.width(), 900), max(self.height(), 600)
+        side = int(width * 0.28)
+        docks = self.docks
+        self.resizeDocks([docks["poolView"], docks["playlistView"]], [side, side], Qt.Orientation.Horizontal)
+        self.resizeDocks([docks["poolView"], docks["silencePanel"]], [int(height * 0.55), int(height * 0.4)],
+                         Qt.Orientation.Vertical)
+        self.resizeDocks([docks["trackView"], docks["transitionView"]], [int(height * 0.52), int(height * 0.4)],
+                         Qt.Orientation.Vertical)
+        self.resizeDocks([docks["playlistView"], docks["suggestionsView"]], [int(height * 0.55), int(height * 0.4)],
+                         Qt.Orientation.Vertical)
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        self._size_docks_once()
+        if not self._prefetched and self.prefetch_delay_ms is not None:
+            self._prefetched = True
+            QTimer.singleShot(self.prefetch_delay_ms, self._prefetch_lazy_panels)
+
+    def _size_docks_once(self) -> None:
+        # Default proportions need visible docks in a shown window; a restored layout keeps its own.
+        if self._sized or self._restored or self._welcome_layout is not None or not self.isVisible():
+            return
+        self._sized = True
+        QTimer.singleShot(0, self.apply_default_sizes)
+
+    def resize_for_screenshot(self, width: int, height: int) -> None:
+        self.resize(width, height)
+        QTimer.singleShot(0, self.apply_default_sizes)
+
+    def panel(self, name: str) -> QWidget:
+        """The panel called ``name``; a panel built on first use is built now."""
+        if self.panels.get(name) is None:
+            spec = next(p for p in PANELS if p[0] == name)
+            panel = make_panel(self.state, *spec[:4])
+            self.docks[name].widget().setWidget(panel)
+            self.panels[name] = panel
+        return self.panels[name]
+
+    def _prefetch_lazy_panels(self) -> None:
+        """Load the heavy libraries of lazy panels in a job once the window is up, then build them."""
+        def load(on_progress, should_stop):
+            # Loading a compiled library holds Python's global lock for up to a few hundred ms; paying
+            # that once now keeps it out of the first training run, where the curves should stay live.
+            for name in PREFETCH_MODULES:
+                check_stop(should_stop)
+                try:
+                    importlib.import_module(name)
+                except ImportError:
+                    log.info("cannot preload %s", name)  # the panel explains what is missing
+            warm_up_optimiser()
+
+        job = self.state.jobs.run("Loading the training libraries", load)
+        job.finished.connect(self._build_lazy_panels)
+        job.failed.connect(self._build_lazy_panels)
+
+    def _build_lazy_panels(self, *_args) -> None:
+        for name in LAZY_PANELS:
+            self.panel(name)
+
+    def _connect(self) -> None:
+        state = self.state
+        pool, silence, track = self.panels["poolView"], self.panels["silencePanel"], self.panels["trackView"]
+        transport = self.panels["transport"]
+        pool.play_requested.connect(transport.play_chunk)
+        silence.threshold_shown.connect(track.set_threshold)
+        state.project_changed.connect(self._project_changed)
+        self.actions_.recent_changed.connect(self._recent_changed)
+        self.welcome.demo_requested.connect(lambda: self.actions_.open_demo())
+        self.welcome.new_requested.connect(self.new_project_dialog)
+        self.welcome.open_requested.connect(self.open_project_dialog)
+        self.welcome.recent_requested.connect(self.actions_.open_path)
+        self._recent_changed()
+
+    def _project_changed(self) -> None:
+        project = self.state.project
+        self._show_welcome(project is None)
+        name = Path(project.path).name if project is not None else "no project"
+        self.setWindowTitle(f"{name} — mixdesk")
+
+    def _show_welcome(self, show: bool) -> None:
+        """Without a project the welcome page has the window to itself; the panel layout comes back after."""
+        if show and self._welcome_layout is None:
+            self._welcome_layout = self.saveState(LAYOUT_VERSION)
+            for dock in self.docks.values():
+                dock.hide()
+        elif not show and self._welcome_layout is not None:
+            layout, self._welcome_layout = self._welcome_layout, None
+            # Hidden first: with the page's minimum height counted, restoring the docks grows the window.
+            self.welcome.hide()
+            self.restoreState(layout, LAYOUT_VERSION)
+            for name in PANEL_NAMES_SHOWN_ALWAYS:
+                self.docks[name].show()
+            self._size_docks_once()
+        self.welcome.setVisible(show)
+
+    def _recent_changed(self) -> None:
+        recent = self.actions_.recent()
+        self.welcome.set_recent(recent)
+        if hasattr(self, "recent_menu"):
+            self.recent_menu.clear()
+            for path in recent:
+                action = QAction(path, self.recent_menu)
+                action.triggered.connect(lambda _checked=False, p=path: self.actions_.open_path(p))
+                self.recent_menu.addAction(action)
+            self.recent_menu.setEnabled(bool(recent))
+
+    # ----- file dialogs (thin: the work is in ProjectActions)
+    def new_project_dialog(self) -> None:
+        from mixdesk.gui.dialogs import ask_new_project
+
+        path = ask_new_project(self)
+        if path:
+            self.actions_.open_path(path, create=True)
+
+    def open_project_dialog(self) -> None:
+        from mixdesk.gui.dialogs import ask_open_project
+
+        path = ask_open_project(self)
+        if path:
+            self.actions_.open_path(path)
+
+    def save_as_dialog(self) -> None:
+        from mixdesk.gui.dialogs import ask_new_project
+
+        if self.state.project is None:
+            return
+        path = ask_new_project(self, title="Save project as")
+        if path:
+            self.actions_.save_as(path)
+
+    def import_dialog(self, folders: bool = False) -> None:
+        from mixdesk.gui.dialogs import ask_import_paths
+
+        paths = ask_import_paths(self, folders)
+        if paths:
+            self.actions_.import_paths(paths)
+
+    def export_dialog(self) -> None:
+        try:
+            from mixdesk.gui.export_dialog import ExportDialog
+        except ImportError:
+            self.state.show_status("Export is not part of this installation.")
+            return
+        if self.state.playlist is None:
+            self.state.show_status("Generate a playlist first: there is nothing to export yet.")
+            return
+        dialog = ExportDialog(self.state, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+
+    # ----- drag and drop
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt override
+        if any(url.isLocalFile() for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802 - Qt override
+        paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.actions_.import_paths(paths)
+
+    # ----- settings
+    def restore_settings(self) -> None:
+        settings = self.state.settings
+        geometry = settings.value(GEOMETRY_KEY)
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        layout = settings.value(STATE_KEY)
+        if isinstance(layout, QByteArray) and not layout.isEmpty():
+            self._restored = self.restoreState(layout, LAYOUT_VERSION)
+
+    def save_settings(self) -> None:
+        settings = self.state.settings
+        settings.setValue(GEOMETRY_KEY, self.saveGeometry())
+        layout = self._welcome_layout if self._welcome_layout is not None else self.saveState(LAYOUT_VERSION)
+        settings.setValue(STATE_KEY, layout)
+        settings.sync()
+
+    def reset_layout(self) -> None:
+        if self._welcome_layout is not None:
+            self._welcome_layout = self._default_state
+            return
+        self.restoreState(self._default_state, LAYOUT_VERSION)
+        for dock in self.docks.values():
+            dock.show()
+        self.apply_default_sizes()
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        self.save_settings()
+        self.state.player.stop()
+        self.state.jobs.shutdown(3000)
+        project = self.state.project
+        super().closeEvent(event)
+        if project is not None and event.isAccepted():
+            project.close()
+

@@ -1,0 +1,74 @@
+"""The menu bar and its shortcuts; every action calls a method of the window or one of its panels."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMainWindow, QMenu, QMessageBox
+
+SHORTCUTS_HELP = """<table>
+<tr><td>Space</td><td>play / pause the selected chunk</td></tr>
+<tr><td>Shift+Space</td><td>play the mix from the selected playlist item</td></tr>
+<tr><td>Ctrl+Space</td><td>stop playback</td></tr>
+<tr><td>Enter, double-click</td><td>play the chunk under the cursor</td></tr>
+<tr><td>Ctrl+.</td><td>stop the running job</td></tr>
+<tr><td>Ctrl+F</td><td>filter the pool</td></tr>
+<tr><td>Ctrl+I / Ctrl+Shift+I</td><td>import files / a folder</td></tr>
+<tr><td>Ctrl+E</td><td>export the mix</td></tr>
+<tr><td>Mouse wheel / drag</td><td>zoom / scroll the track view</td></tr>
+</table>"""
+
+
+def _add(menu: QMenu, text: str, slot: Callable, shortcut=None, name: str = "") -> QAction:
+    action = QAction(text, menu)
+    if shortcut is not None:
+        action.setShortcut(QKeySequence(shortcut))
+    if name:
+        action.setObjectName(name)
+    action.triggered.connect(lambda _checked=False: slot())
+    menu.addAction(action)
+    return action
+
+
+def build_menus(window: QMainWindow) -> None:
+    bar = window.menuBar()
+    _file_menu(window, bar.addMenu("&File"))
+    _playback_menu(window, bar.addMenu("&Playback"))
+    view = bar.addMenu("&View")
+    for dock in window.docks.values():
+        view.addAction(dock.toggleViewAction())
+    view.addSeparator()
+    _add(view, "Filter the pool", lambda: window.panel("poolView").filter_box.setFocus(), QKeySequence.StandardKey.Find)
+    _add(view, "Reset layout", window.reset_layout)
+    jobs = bar.addMenu("&Jobs")
+    _add(jobs, "Stop the running job", window.job_status.cancel_current, "Ctrl+.", "stopJob")
+    help_menu = bar.addMenu("&Help")
+    _add(help_menu, "Keyboard shortcuts", lambda: QMessageBox.information(window, "Shortcuts", SHORTCUTS_HELP))
+    _add(help_menu, "About mixdesk", lambda: QMessageBox.about(
+        window, "About mixdesk", "mixdesk: cut music into chunks, learn which chunk may follow which, "
+        "and build a continuous mix."))
+
+
+def _file_menu(window, menu: QMenu) -> None:
+    _add(menu, "&New project…", window.new_project_dialog, QKeySequence.StandardKey.New, "newProject")
+    _add(menu, "&Open project…", window.open_project_dialog, QKeySequence.StandardKey.Open, "openProject")
+    window.recent_menu = menu.addMenu("Open &recent")
+    _add(menu, "Open the &demo project", window.actions_.open_demo, name="openDemo")
+    menu.addSeparator()
+    _add(menu, "&Save", lambda: window.state.show_status("Saved: every change is written as it happens."),
+         QKeySequence.StandardKey.Save)
+    _add(menu, "Save project &as…", window.save_as_dialog, QKeySequence.StandardKey.SaveAs, "saveAs")
+    menu.addSeparator()
+    _add(menu, "&Import files…", window.import_dialog, "Ctrl+I", "importFiles")
+    _add(menu, "Import &folder…", lambda: window.import_dialog(folders=True), "Ctrl+Shift+I", "importFolder")
+    _add(menu, "&Export mix…", window.export_dialog, "Ctrl+E", "exportMix")
+    menu.addSeparator()
+    _add(menu, "&Quit", window.close, QKeySequence.StandardKey.Quit)
+
+
+def _playback_menu(window, menu: QMenu) -> None:
+    transport = window.panel("transport")
+    _add(menu, "Play / pause", transport.play_pause, "Space", "playPause")
+    _add(menu, "Play the mix from the selected item", transport.play_mix, "Shift+Space", "playMix")
+    _add(menu, "Stop", transport.stop, "Ctrl+Space", "stopPlayback")

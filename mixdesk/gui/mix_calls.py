@@ -1,0 +1,192 @@
+"""Worker-side calls into the mix room for the playlist, suggestions, transition and export views.
+
+These functions run on job threads (or, for the quick ones, on the GUI thread) and only forward to the
+mix room and the model; the desk keeps no sequencing or rendering logic of its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+from mixdesk.progress import ProgressFn, StopFn, check_stop
+
+STRATEGIES = (("greedy", "Greedy"), ("beam", "Beam search"), ("sample", "Sampling"))
+
+
+@dataclass(frozen=True)
+class GenerateOptions:
+    minutes: float = 5.0
+    start_chunk: Optional[int] = None
+    strategy: str = "greedy"
+    no_repeat_within: int = 20
+    max_same_track: int = 2
+    temperature: float = 1.0
+    seed: int = 0
+    use_tempo_key: bool = False
+    crossfade_ms: int = 400
+
+
+def sequence_config(options: GenerateOptions) -> Any:
+    from mixdesk.mix.config import SequenceConfig
+
+    harmony = dict(max_bpm_diff_pct=6.0, max_key_steps=1) if options.use_tempo_key else {}
+    return SequenceConfig(
+        minutes=options.minutes, strategy=options.strategy, no_repeat_within=options.no_repeat_within,
+        max_same_track=options.max_same_track, temperature=options.temperature, seed=options.seed,
+        crossfade_ms=options.crossfade_ms, **harmony,
+    )
+
+
+def default_scorer(project: Any, on_progress: ProgressFn, should_stop: StopFn) -> Any:
+    """What ``mixdesk mix`` scores with when no model is named: the bundled model, else the baseline."""
+    from mixdesk.mix.scorers import load_scorer
+
+    scorer, _label = load_scorer(project, None)
+    if hasattr(scorer, "prepare"):
+        scorer.prepare(project, on_progress=on_progress, should_stop=should_stop)
+    return scorer
+
+
+def generate(project: Any, scorer: Any, options: GenerateOptions, on_progress: ProgressFn,
+             should_stop: StopFn) -> tuple[Any, Any]:
+    """A new playlist from the options; returns (playlist, scorer used)."""
+    from mixdesk.mix.sequencing import sequence
+
+    if scorer is None:
+        scorer = default_scorer(project, on_progress, should_stop)
+    check_stop(should_stop)
+    playlist = sequence(project, scorer, sequence_config(options), start_chunk=options.start_chunk,
+                        on_progress=on_progress, should_stop=should_stop)
+    return playlist, scorer
+
+
+def regenerate_from(project: Any, scorer: Any, playlist: Any, row: int, options: GenerateOptions,
+                    on_progress: ProgressFn, should_stop: StopFn) -> tuple[Any, Any]:
+    """Keep items before ``row`` and every locked item; the mix room fills the rest."""
+    from mixdesk.mix.sequencing import regenerate
+
+    if scorer is None:
+        scorer = default_scorer(project, on_progress, should_stop)
+    new = regenerate(project, scorer, playlist, sequence_config(options), from_index=row,
+                     on_progress=on_progress, should_stop=should_stop)
+    return new, scorer
+
+
+def suggestions(project: Any, scorer: Any, playlist: Any, position: int, k: int) -> list:
+    from mixdesk.mix.suggestions import suggestions as ranked
+
+    return ranked(project, scorer, playlist, position, k)
+
+
+def item_for_chunk(project: Any, chunk_id: int, like: Any = None, score: Optional[float] = None) -> Any:
+    """A playlist item playing the whole chunk, with the transition settings of ``like`` when given."""
+    from mixdesk.mix.playlist import PlaylistItem, Transition
+
+    chunk = project.chunk(int(chunk_id))
+    track = project.track(chunk.track_id)
+    transition = getattr(like, "transition", None) or Transition()
+    return PlaylistItem(chunk_id=int(chunk.id), track_id=int(track.id), source_path=str(track.path),
+                        in_ms=int(chunk.start_ms), out_ms=int(chunk.end_ms), transition=transition,
+                        score=score)
+
+
+def rescore_at(scorer: Any, items: list, positions) -> list:
+    """Items whose scores at ``positions`` are asked of ``scorer`` again (their predecessor changed)."""
+    out = list(items)
+    for i in sorted(set(positions)):
+        if 0 < i < len(out) and scorer is not None:
+            try:
+                prob = float(scorer.successor_scores(out[i - 1].chunk_id, [out[i].chunk_id])[0])
+            except (KeyError, IndexError, ValueError):
+                prob = None  # a chunk the scorer cannot see (removed by a re-cut) has no score
+            out[i] = out[i].with_(score=prob)
+        elif i == 0 and out:
+            out[0] = out[0].with_(score=None)
+    return out
+
+
+def rescore_around(scorer: Any, items: list, index: int) -> list:
+    return rescore_at(scorer, items, (index, index + 1))
+
+
+def new_neighbours(old_items, new_items) -> list[int]:
+    """Positions in ``new_items`` whose item now follows a different item than it did before."""
+    before = {id(item): i for i, item in enumerate(old_items)}
+    changed = []
+    for i, item in enumerate(new_items):
+        old = before.get(id(item))
+        old_prev = old_items[old - 1].chunk_id if old else None
+        new_prev = new_items[i - 1].chunk_id if i else None
+        if old is None or old_prev != new_prev:
+            changed.append(i)
+    return changed
+
+
+def chunk_preview(project: Any, chunk_id: int, sample_rate: int) -> Any:
+    return project.chunk_audio(int(chunk_id), sample_rate=sample_rate)
+
+
+@dataclass(frozen=True)
+class SeamAudio:
+    """A rendered excerpt around one transition; times in seconds from the excerpt's start."""
+
+    samples: Any  # (frames, channels) float32
+    sample_rate: int
+    fade_start_s: float
+    fade_end_s: float
+    a_label: str
+    b_label: str
+
+    @property
+    def seam_s(self) -> float:
+        return 0.5 * (self.fade_start_s + self.fade_end_s)
+
+    @property
+    def duration_s(self) -> float:
+        return self.samples.shape[0] / float(self.sample_rate)
+
+
+def seam_playlist(playlist: Any, row: int, context_ms: int) -> Any:
+    """Items ``row`` and ``row + 1`` trimmed to the last and first ``context_ms`` around their seam."""
+    a, b = playlist.items[row], playlist.items[row + 1]
+    overlap = a.transition.overlap_ms
+    a_in = max(a.in_ms, a.out_ms - context_ms - overlap)
+    b_out = min(b.out_ms, b.in_ms + context_ms + overlap)
+    return playlist.replace_items([a.with_(in_ms=a_in), b.with_(out_ms=b_out)])
+
+
+def render_seam(project: Any, playlist: Any, row: int, context_ms: int, labels: tuple[str, str],
+                on_progress: ProgressFn | None = None, should_stop: StopFn | None = None) -> SeamAudio:
+    """The mix room's rendering of the excerpt; the crossfade span comes from where it placed B."""
+    import numpy as np
+
+    from mixdesk.mix.config import RenderConfig
+    from mixdesk.mix.rendering import Renderer
+
+    renderer = Renderer(project, seam_playlist(playlist, row, context_ms), RenderConfig())
+    blocks = list(renderer.blocks(on_progress, should_stop))
+    samples = np.concatenate(blocks) if blocks else np.zeros((0, renderer.config.channels), np.float32)
+    a, b = renderer.placements[0], renderer.placements[1]
+    return SeamAudio(samples.astype(np.float32, copy=False), renderer.config.sample_rate,
+                     b.mix_start_ms / 1000.0, a.mix_end_ms / 1000.0, labels[0], labels[1])
+
+
+def export(project: Any, playlist: Any, out_path: Any, config: Any, on_progress: ProgressFn,
+           should_stop: StopFn) -> Any:
+    from mixdesk.mix.export import export_mix
+
+    return export_mix(project, playlist, out_path, config, on_progress=on_progress, should_stop=should_stop)
+
+
+def export_summary(result: Any, fallback_path: Any) -> str:
+    path = getattr(result, "path", None) or getattr(result, "out_path", None) or fallback_path
+    extras = [str(p) for p in (getattr(result, "tracklist_path", None), getattr(result, "cue_path", None)) if p]
+    duration = getattr(result, "duration_s", None)
+    text = f"{path}"
+    if duration is not None:
+        text += f" ({int(duration // 60)}:{duration % 60:04.1f})"
+    if extras:
+        text += " and " + ", ".join(Path(p).name for p in extras)
+    return text

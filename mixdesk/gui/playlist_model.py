@@ -1,0 +1,217 @@
+"""Table model over the desk's playlist: one row per item, reorder by drag, delete, lock."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Optional
+
+from PySide6.QtCore import QAbstractTableModel, QMimeData, QModelIndex, QObject, Qt, Signal
+
+from mixdesk.gui import playlist_items as items_api
+
+ROW_MIME = "application/x-mixdesk-playlist-rows"
+COLUMNS = ("#", "Source", "In", "Out", "Duration", "Score", "Lock")
+COL_SOURCE, COL_IN, COL_OUT, COL_DURATION, COL_SCORE, COL_LOCK = range(1, 7)
+
+
+def format_ms(ms: float) -> str:
+    seconds = max(0.0, float(ms)) / 1000.0
+    minutes, secs = divmod(seconds, 60.0)
+    return f"{int(minutes)}:{secs:04.1f}"
+
+
+class PlaylistTableModel(QAbstractTableModel):
+    """Holds the current playlist; every edit produces a new playlist announced through ``edited``."""
+
+    edited = Signal(object)  # the new playlist
+
+    def __init__(self, parent: Optional[QObject] = None) -> None:
+        super().__init__(parent)
+        self.playlist: Any = None
+        self.project: Any = None
+        self._labels: dict[int, str] = {}
+
+    # ---- content ------------------------------------------------------------------------------
+    def set_playlist(self, playlist: Any, project: Any = None) -> None:
+        self.beginResetModel()
+        self.playlist = playlist
+        if project is not self.project:
+            self._labels.clear()
+        self.project = project
+        self.endResetModel()
+
+    def forget_labels(self) -> None:
+        """Chunk ids may name other audio after a re-cut; labels are looked up again."""
+        self._labels.clear()
+        if self.rowCount():
+            self.dataChanged.emit(self.index(0, 0), self.index(self.rowCount() - 1, len(COLUMNS) - 1))
+
+    def items(self) -> list:
+        return items_api.items_of(self.playlist)
+
+    def item(self, row: int) -> Any:
+        return self.items()[row]
+
+    def source_label(self, item: Any) -> str:
+        chunk_id = items_api.chunk_id(item)
+        label = self._labels.get(chunk_id)
+        if label is None:
+            label = items_api.source_label(self.project, item)
+            self._labels[chunk_id] = label
+        return label
+
+    # ---- Qt model -----------------------------------------------------------------------------
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.items())
+
+    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.DisplayRole) -> Any:
+        if role == Qt.DisplayRole and orientation == Qt.Horizontal:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: QModelIndex, role: int = Qt.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        item = self.item(index.row())
+        col = index.column()
+        if role == Qt.DisplayRole:
+            return self._display(index.row(), col, item)
+        if role == Qt.CheckStateRole and col == COL_LOCK:
+            return Qt.Checked if items_api.locked(item) else Qt.Unchecked
+        if role == Qt.TextAlignmentRole and col != COL_SOURCE:
+            return int(Qt.AlignRight | Qt.AlignVCenter)
+        if role == Qt.ToolTipRole and col == COL_SCORE:
+            return "Model probability that this item follows the previous one"
+        if role == Qt.UserRole:
+            return items_api.chunk_id(item)
+        return None
+
+    def _display(self, row: int, col: int, item: Any) -> Any:
+        if col == 0:
+            return str(row + 1)
+        if col == COL_SOURCE:
+            return self.source_label(item)
+        if col == COL_IN:
+            return format_ms(items_api.start_ms(item))
+        if col == COL_OUT:
+            return format_ms(items_api.end_ms(item))
+        if col == COL_DURATION:
+            return f"{(items_api.end_ms(item) - items_api.start_ms(item)) / 1000.0:.1f} s"
+        if col == COL_SCORE:
+            score = items_api.score(item)
+            return "—" if score is None or row == 0 else f"{score:.3f}"
+        return None
+
+    def flags(self, index: QModelIndex) -> Qt.ItemFlags:
+        base = Qt.ItemIsEnabled | Qt.ItemIsSelectable | Qt.ItemIsDragEnabled
+        if not index.isValid():
+            return Qt.ItemIsDropEnabled
+        if index.column() == COL_LOCK:
+            base |= Qt.ItemIsUserCheckable
+        return base
+
+    def setData(self, index: QModelIndex, value: Any, role: int = Qt.EditRole) -> bool:
+        if not index.isValid() or index.column() != COL_LOCK or role != Qt.CheckStateRole:
+            return False
+        self.set_locked(index.row(), Qt.CheckState(value) == Qt.Checked)
+        return True
+
+    # ---- edits --------------------------------------------------------------------------------
+    def set_locked(self, row: int, locked: bool) -> None:
+        items = self.items()
+        items[row] = items_api.with_locked(items[row], locked)
+        self._replace(items)
+        self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+
+    def toggle_lock(self, row: int) -> None:
+        self.set_locked(row, not items_api.locked(self.item(row)))
+
+    def remove_rows(self, rows: list[int]) -> None:
+        items = self.items()
+        for row in sorted(set(rows), reverse=True):
+            if 0 <= row < len(items):
+                self.beginRemoveRows(QModelIndex(), row, row)
+                del items[row]
+                self._replace(items, announce=False)
+                self.endRemoveRows()
+        self.edited.emit(self.playlist)
+
+    def move_row(self, source: int, destination: int) -> bool:
+        """Move ``source`` so it lands before the row currently at ``destination`` (Qt's convention)."""
+        count = len(self.items())
+        if not (0 <= source < count) or not (0 <= destination <= count):
+            return False
+        if destination in (source, source + 1):
+            return False
+        if not self.beginMoveRows(QModelIndex(), source, source, QModelIndex(), destination):
+            return False
+        items = self.items()
+        item = items.pop(source)
+        items.insert(destination - 1 if destination > source else destination, item)
+        self._replace(items, announce=False)
+        self.endMoveRows()
+        self.edited.emit(self.playlist)
+        return True
+
+    def moveRows(self, src_parent: QModelIndex, source: int, count: int, dst_parent: QModelIndex,
+                 destination: int) -> bool:
+        if count != 1 or src_parent.isValid() or dst_parent.isValid():
+            return False
+        return self.move_row(source, destination)
+
+    def insert_item(self, row: int, new_item: Any) -> None:
+        items = self.items()
+        row = max(0, min(row, len(items)))
+        self.beginInsertRows(QModelIndex(), row, row)
+        items.insert(row, new_item)
+        self._replace(items, announce=False)
+        self.endInsertRows()
+        self.edited.emit(self.playlist)
+
+    def replace_item(self, row: int, new_item: Any) -> None:
+        items = self.items()
+        items[row] = new_item
+        self._replace(items)
+        self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+
+    def update_scores(self, playlist: Any) -> None:
+        """Same items with new scores: repaint the score column without resetting the view."""
+        self.playlist = playlist
+        if self.rowCount():
+            self.dataChanged.emit(self.index(0, COL_SCORE), self.index(self.rowCount() - 1, COL_SCORE))
+
+    def _replace(self, items: list, announce: bool = True) -> None:
+        self.playlist = items_api.with_items(self.playlist, items)
+        if announce:
+            self.edited.emit(self.playlist)
+
+    # ---- drag and drop ------------------------------------------------------------------------
+    def supportedDropActions(self) -> Qt.DropActions:
+        return Qt.MoveAction
+
+    def supportedDragActions(self) -> Qt.DropActions:
+        return Qt.MoveAction
+
+    def mimeTypes(self) -> list[str]:
+        return [ROW_MIME]
+
+    def mimeData(self, indexes: list[QModelIndex]) -> QMimeData:
+        mime = QMimeData()
+        rows = sorted({index.row() for index in indexes if index.isValid()})
+        mime.setData(ROW_MIME, json.dumps(rows).encode())
+        return mime
+
+    def dropMimeData(self, mime: QMimeData, action: Qt.DropAction, row: int, column: int,
+                     parent: QModelIndex) -> bool:
+        if action != Qt.MoveAction or not mime.hasFormat(ROW_MIME):
+            return False
+        rows = json.loads(bytes(mime.data(ROW_MIME)).decode())
+        if len(rows) != 1:
+            return False
+        destination = row if row >= 0 else (parent.row() if parent.isValid() else self.rowCount())
+        self.move_row(rows[0], destination)
+        # False keeps the view from deleting the dragged row afterwards: the move is already done.
+        return False

@@ -1,0 +1,334 @@
+"""Playlist panel: generate a mix with the model, then reorder, delete, lock and regenerate items."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any, Optional
+
+from PySide6.QtCore import QEvent, QItemSelectionModel, Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView, QCheckBox, QComboBox, QDoubleSpinBox, QGridLayout, QGroupBox, QHBoxLayout,
+    QHeaderView, QLabel, QProgressBar, QPushButton, QSizePolicy, QTableView, QToolButton, QVBoxLayout,
+    QWidget,
+)
+
+from mixdesk.gui import mix_calls
+from mixdesk.gui import playlist_items as items_api
+from mixdesk.gui.panel_widgets import ClippedLabel, int_spin
+from mixdesk.gui.playlist_model import COL_SOURCE, PlaylistTableModel
+from mixdesk.mix.playlist import Playlist
+
+class PlaylistView(QWidget):
+    """The auto-generated playlist: a Generate form above a table the user edits by hand."""
+
+    generated = Signal(object)  # the new playlist
+
+    def __init__(self, state: Any, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("playlistView")
+        self.state = state
+        self.job = None
+        self._echo = False
+        self.model = PlaylistTableModel(self)
+        self.model.edited.connect(self._on_edited)
+        self._build()
+        state.playlist_changed.connect(self._on_state_playlist)
+        state.project_changed.connect(self._on_project)
+        state.chunk_selected.connect(self._on_chunk_selected)
+        state.playlist_item_selected.connect(self._on_item_selected)
+        state.chunks_changed.connect(self.model.forget_labels)
+        self._on_state_playlist()
+
+    # ---- layout -------------------------------------------------------------------------------
+    def _build(self) -> None:
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self._build_generate())
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.ExtendedSelection)
+        self.table.setDragDropMode(QAbstractItemView.InternalMove)
+        self.table.setDragEnabled(True)
+        self.table.setAcceptDrops(True)
+        self.table.setDropIndicatorShown(True)
+        self.table.setDragDropOverwriteMode(False)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(22)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeToContents)
+        header.setSectionResizeMode(COL_SOURCE, QHeaderView.Stretch)
+        self.table.selectionModel().currentRowChanged.connect(self._on_current_row)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(self._build_actions())
+        self.summary = ClippedLabel("No playlist yet: press Generate.")
+        layout.addWidget(self.summary)
+        self.table.installEventFilter(self)
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt override
+        if watched is self.table and event.type() == QEvent.KeyPress \
+                and event.key() in (Qt.Key_Delete, Qt.Key_Backspace):
+            self.delete_selected()
+            return True
+        return super().eventFilter(watched, event)
+
+    def _build_generate(self) -> QWidget:
+        box = QGroupBox("Generate")
+        box.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Maximum)
+        outer = QVBoxLayout(box)
+        self.minutes_spin = QDoubleSpinBox(decimals=1, minimum=0.5, maximum=240.0, value=5.0, suffix=" min")
+        self.minutes_spin.setToolTip("Length of the mix")
+        self.strategy_combo = QComboBox()
+        for key, label in mix_calls.STRATEGIES:
+            self.strategy_combo.addItem(label, key)
+        self.strategy_combo.setToolTip("Greedy takes the best next chunk each time, beam search the best "
+                                       "sum of scores, sampling picks by probability for variety")
+        self.generate_button = QPushButton("Generate")
+        self.generate_button.clicked.connect(self.generate)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setEnabled(False)
+        self.stop_button.setVisible(False)
+        self.stop_button.clicked.connect(self.stop)
+        self.options_button = QToolButton(text="Options", checkable=True)
+        self.options_button.setToolTip("Start chunk, crossfade and the sequencing constraints")
+        self.options_button.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
+        self.options_button.setArrowType(Qt.RightArrow)
+        top = QHBoxLayout()
+        for widget in (self.minutes_spin, self.strategy_combo):
+            top.addWidget(widget)
+        top.addStretch(1)
+        for widget in (self.options_button, self.generate_button, self.stop_button):
+            top.addWidget(widget)
+        self.options_box = self._build_options()
+        self.options_box.setVisible(False)
+        self.options_button.toggled.connect(self._show_options)
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setRange(0, 1000)
+        self.progress_bar.setVisible(False)
+        outer.addLayout(top)
+        outer.addWidget(self.options_box)
+        outer.addWidget(self.progress_bar)
+        return box
+
+    def _build_options(self) -> QWidget:
+        widget = QWidget()
+        grid = QGridLayout(widget)
+        grid.setContentsMargins(0, 0, 0, 0)
+        self.start_combo = QComboBox()
+        self.start_combo.addItem("Random chunk", None)
+        self.start_combo.addItem("Chunk selected in the pool", "selected")
+        self.repeat_spin = int_spin(0, 1000, 20, "No chunk reused within this many items")
+        self.same_track_spin = int_spin(1, 100, 2, "At most this many consecutive chunks of one track")
+        self.temperature_spin = QDoubleSpinBox(decimals=2, minimum=0.05, maximum=5.0, value=1.0)
+        self.temperature_spin.setToolTip("Sampling only: higher picks less likely chunks more often")
+        self.seed_spin = int_spin(0, 1_000_000, 0, "Random seed: the same seed gives the same mix")
+        self.crossfade_spin = int_spin(0, 10_000, 400, "Default crossfade between items", " ms", 50)
+        self.tempo_key_check = QCheckBox("Respect tempo and key")
+        self.tempo_key_check.setToolTip("Needs analysis data; limits are relaxed where nothing fits")
+        grid.addWidget(QLabel("Start"), 0, 0)
+        grid.addWidget(self.start_combo, 0, 1, 1, 3)
+        cells = (("No repeat within", self.repeat_spin), ("Max same track", self.same_track_spin),
+                 ("Crossfade", self.crossfade_spin), ("Temperature", self.temperature_spin),
+                 ("Seed", self.seed_spin))
+        for i, (label, field) in enumerate(cells):
+            row, col = 1 + i // 2, (i % 2) * 2
+            grid.addWidget(QLabel(label), row, col)
+            grid.addWidget(field, row, col + 1)
+        grid.addWidget(self.tempo_key_check, 3, 2, 1, 2)
+        return widget
+
+    def _show_options(self, shown: bool) -> None:
+        self.options_box.setVisible(shown)
+        self.options_button.setArrowType(Qt.DownArrow if shown else Qt.RightArrow)
+
+    def _build_actions(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        self.delete_button = QPushButton("Delete")
+        self.lock_button = QPushButton("Lock")
+        self.lock_button.setToolTip("Lock or unlock the selected items: locked items survive regeneration")
+        self.regen_button = QPushButton("Regenerate from here")
+        self.regen_button.setToolTip("Keep the items above and every locked item; fill the rest anew")
+        self.delete_button.clicked.connect(self.delete_selected)
+        self.lock_button.clicked.connect(self.toggle_lock_selected)
+        self.regen_button.clicked.connect(lambda: self.regenerate_from(self.current_row()))
+        self.export_button = QPushButton("Export…")
+        self.export_button.setToolTip("Render the playlist to MP3, WAV or FLAC with a tracklist")
+        self.export_button.clicked.connect(self.open_export_dialog)
+        for button in (self.delete_button, self.lock_button, self.regen_button):
+            row.addWidget(button)
+        row.addStretch(1)
+        row.addWidget(self.export_button)
+        return row
+
+    # ---- state --------------------------------------------------------------------------------
+    def _on_project(self) -> None:
+        """A project opens with the playlist the user last worked on."""
+        project = self.state.project
+        self.model.set_playlist(None, project)
+        self._update_summary()
+        names = project.playlists() if project is not None else []
+        if names and self.state.playlist is None:
+            try:
+                self.state.set_playlist(Playlist.load(project, names[0]))
+            except (KeyError, TypeError, ValueError) as exc:
+                self.state.show_status(f"Could not read the saved playlist {names[0]!r}: {exc}")
+
+    def _on_state_playlist(self) -> None:
+        if self._echo:
+            return
+        self.model.set_playlist(self.state.playlist, self.state.project)
+        self._update_summary()
+
+    def _on_chunk_selected(self, chunk_id: int) -> None:
+        if chunk_id >= 0:
+            label = items_api.chunk_label(self.state.project, chunk_id)
+            self.start_combo.setItemText(1, f"Chunk selected in the pool ({label})")
+
+    def _on_edited(self, playlist: Any) -> None:
+        previous = self.state.playlist
+        if previous is not None and self.state.scorer is not None:
+            # A move or a delete gives items new predecessors; their scores are asked again.
+            moved = mix_calls.new_neighbours(previous.items, playlist.items)
+            if moved:
+                playlist = playlist.replace_items(mix_calls.rescore_at(self.state.scorer, list(playlist.items), moved))
+                self.model.update_scores(playlist)
+        self._echo = True
+        try:
+            self.state.set_playlist(playlist)
+        finally:
+            self._echo = False
+        self.save()
+        self._update_summary()
+
+    def save(self) -> None:
+        if self.state.project is not None and self.state.playlist is not None:
+            self.state.playlist.save(self.state.project)
+
+    def _update_summary(self) -> None:
+        playlist = self.model.playlist
+        if playlist is None or not len(playlist):
+            self.summary.setText("No playlist yet: press Generate.")
+            return
+        total_s = playlist.duration_ms / 1000.0
+        mean = playlist.mean_score
+        locked = sum(items_api.locked(i) for i in playlist.items)
+        text = f"{len(playlist)} items, {int(total_s // 60)}:{total_s % 60:04.1f}"
+        text += "" if mean is None else f", mean score {mean:.3f}"
+        self.summary.setText(text + (f", {locked} locked" if locked else ""))
+
+    def current_row(self) -> int:
+        index = self.table.currentIndex()
+        return index.row() if index.isValid() else -1
+
+    def selected_rows(self) -> list[int]:
+        return sorted({index.row() for index in self.table.selectionModel().selectedRows()})
+
+    def select_row(self, row: int) -> None:
+        if 0 <= row < self.model.rowCount():
+            self.table.selectionModel().setCurrentIndex(
+                self.model.index(row, 0), QItemSelectionModel.ClearAndSelect | QItemSelectionModel.Rows)
+
+    def _on_current_row(self, current, _previous) -> None:
+        row = current.row() if current.isValid() else -1
+        if row != self.state.selected_playlist_item:
+            self.state.select_playlist_item(row)
+
+    def _on_item_selected(self, row: int) -> None:
+        if row != self.current_row():
+            self.select_row(row)
+
+    # ---- actions ------------------------------------------------------------------------------
+    def delete_selected(self) -> None:
+        rows = self.selected_rows() or ([self.current_row()] if self.current_row() >= 0 else [])
+        if rows:
+            self.model.remove_rows(rows)
+
+    def toggle_lock_selected(self) -> None:
+        for row in self.selected_rows() or [self.current_row()]:
+            if row >= 0:
+                self.model.toggle_lock(row)
+
+    def open_export_dialog(self) -> None:
+        from mixdesk.gui.export_dialog import ExportDialog
+
+        if self.state.playlist is None or not len(self.state.playlist):
+            self.state.show_status("Generate a playlist first: there is nothing to export yet.")
+            return
+        dialog = ExportDialog(self.state, self)
+        dialog.setAttribute(Qt.WA_DeleteOnClose)
+        dialog.show()
+
+    def options(self) -> mix_calls.GenerateOptions:
+        start = None
+        if self.start_combo.currentData() == "selected" and self.state.selected_chunk >= 0:
+            start = self.state.selected_chunk
+        return mix_calls.GenerateOptions(
+            minutes=self.minutes_spin.value(), start_chunk=start, strategy=self.strategy_combo.currentData(),
+            no_repeat_within=self.repeat_spin.value(), max_same_track=self.same_track_spin.value(),
+            temperature=self.temperature_spin.value(), seed=self.seed_spin.value(),
+            use_tempo_key=self.tempo_key_check.isChecked(), crossfade_ms=self.crossfade_spin.value(),
+        )
+
+    def generate(self) -> None:
+        if not self._can_start():
+            return
+        fn = partial(mix_calls.generate, self.state.project, self.state.scorer, self.options())
+        self._start_job("Generating the mix", fn)
+
+    def regenerate_from(self, row: int) -> None:
+        if row < 0 or not self._can_start() or self.state.playlist is None:
+            return
+        fn = partial(mix_calls.regenerate_from, self.state.project, self.state.scorer, self.state.playlist,
+                     row, self.options())
+        self._start_job(f"Regenerating from item {row + 1}", fn)
+
+    def stop(self) -> None:
+        if self.job is not None and self.job.is_running():
+            self.job.stop()
+
+    def _can_start(self) -> bool:
+        if self.state.project is None:
+            self.state.show_status("Open a project before generating a mix.")
+            return False
+        return self.job is None or not self.job.is_running()
+
+    def _start_job(self, name: str, fn) -> None:
+        self.job = self.state.jobs.run(name, lambda p, s: fn(p, s))
+        self.job.progress.connect(self._on_progress)
+        self.job.finished.connect(self._on_generated)
+        self.job.failed.connect(self._on_failed)
+        self.job.cancelled.connect(lambda: self._job_ended("Generating stopped; the playlist is unchanged."))
+        self.generate_button.setEnabled(False)
+        self.regen_button.setEnabled(False)
+        self.stop_button.setEnabled(True)
+        self.stop_button.setVisible(True)
+        self.progress_bar.setValue(0)
+        self.progress_bar.setVisible(True)
+        self.state.show_status(f"{name}…")
+
+    def _on_progress(self, progress: Any) -> None:
+        self.progress_bar.setValue(int(getattr(progress, "fraction", 0.0) * 1000))
+        message = getattr(progress, "message", "")
+        self.progress_bar.setFormat(f"{message}  %p%" if message else "%p%")
+
+    def _on_generated(self, result: tuple) -> None:
+        playlist, scorer = result
+        if scorer is not None and scorer is not self.state.scorer:
+            self.state.set_scorer(scorer)
+        items_api.commit(self.state, playlist)
+        self._job_ended(f"Mix ready: {self.summary.text()}")
+        self.select_row(0)
+        self.generated.emit(playlist)
+
+    def _on_failed(self, message: str) -> None:
+        self._job_ended(f"Generating failed: {message}")
+        self.summary.setText(f"Generating failed: {message}")
+
+    def _job_ended(self, message: str) -> None:
+        self.generate_button.setEnabled(True)
+        self.regen_button.setEnabled(True)
+        self.stop_button.setEnabled(False)
+        self.stop_button.setVisible(False)
+        self.progress_bar.setVisible(False)
+        self.state.show_status(message)
+

@@ -1,0 +1,302 @@
+"""Silence tuning: every control change re-cuts the selected track from its cached envelope and shows the
+new cut points at once; applying writes the cut to this track or to all tracks as a job.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QGridLayout, QHBoxLayout, QLabel,
+                               QPushButton, QSlider, QSpinBox, QVBoxLayout, QWidget)
+
+from mixdesk.config import LIBRARY_CHUNKING, ChunkingConfig
+from mixdesk.core.chunking import chunk_ranges
+from mixdesk.progress import check_stop, report
+
+SLIDER_STEPS_PER_DB = 2  # half-dB steps
+ABSOLUTE_RANGE_DB = (-70.0, 0.0)
+RELATIVE_RANGE_DB = (-40.0, 10.0)
+
+
+def _spin(low: int, high: int, value: int, step: int, suffix: str) -> QSpinBox:
+    box = QSpinBox()
+    box.setRange(low, high)
+    box.setSingleStep(step)
+    box.setValue(value)
+    box.setSuffix(suffix)
+    if low == 0:
+        box.setSpecialValueText("off")
+    return box
+
+
+def recut(project: Any, config: ChunkingConfig, track_ids=None, on_progress=None, should_stop=None) -> int:
+    """Re-cut tracks all or nothing: cut points are computed first, then written in one transaction,
+    so a failure or a stop part-way leaves every track as it was."""
+    ids = list(track_ids) if track_ids is not None else [t.id for t in project.tracks()]
+    cuts = {}
+    for done, track_id in enumerate(ids):
+        check_stop(should_stop)
+        cuts[track_id] = chunk_ranges(project.envelope(track_id), config)
+        report(on_progress, done + 1, len(ids) + 1, f"cut {done + 1}/{len(ids)} tracks")
+    check_stop(should_stop)
+    with project.transaction() as conn:
+        for track_id, ranges in cuts.items():
+            project.replace_chunks(conn, track_id, ranges, config)
+    report(on_progress, len(ids) + 1, len(ids) + 1, "saved")
+    return sum(len(r) for r in cuts.values())
+
+
+class SilencePanel(QWidget):
+    preview_changed = Signal(int)  # chunk count of the previewed cut
+    threshold_shown = Signal(object)  # absolute dBFS of the threshold, or None in fixed mode
+
+    def __init__(self, state, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("silencePanel")
+        self.state = state
+        self.track_id = -1
+        self.envelopes: dict[int, Any] = {}
+        self.preview: list[tuple[int, int]] = []
+        self._job = None
+        self._config_loaded = False
+        self._build()
+        self.set_config(LIBRARY_CHUNKING)
+        state.track_selected.connect(self._track_selected)
+        state.project_changed.connect(self._project_changed)
+
+    # ----- widgets
+    def _build(self) -> None:
+        self.mode = QComboBox()
+        self.mode.addItem("Cut on silence", "silence")
+        self.mode.addItem("Fixed length", "fixed")
+        self.threshold = QSlider(Qt.Orientation.Horizontal)
+        self.threshold.setObjectName("thresholdSlider")
+        self.threshold_label = QLabel()
+        self.threshold_label.setMinimumWidth(70)
+        self.relative = QCheckBox("relative to track")
+        self.relative.setToolTip("Threshold in dB relative to the track's own loudness")
+        self.min_silence = _spin(10, 5000, 300, 10, " ms")
+        self.keep_silence = _spin(0, 2000, 0, 10, " ms")
+        self.fixed_length = QDoubleSpinBox()
+        self.fixed_length.setRange(0.25, 120.0)
+        self.fixed_length.setSingleStep(0.25)
+        self.fixed_length.setSuffix(" s")
+        self.min_chunk = _spin(0, 30000, 0, 250, " ms")
+        self.max_chunk = _spin(0, 120000, 0, 1000, " ms")
+        self.min_silence.setToolTip("A quiet stretch must last this long to cut there")
+        self.keep_silence.setToolTip("Silence kept at each side of a chunk")
+        self.min_chunk.setToolTip("Chunks shorter than this are merged with a neighbour")
+        self.max_chunk.setToolTip("Chunks longer than this are split")
+        self._build_layout()
+        self._connect_controls()
+
+    def _controls_grid(self) -> QGridLayout:
+        form = QGridLayout()
+        form.setHorizontalSpacing(8)
+        form.setVerticalSpacing(4)
+        rows = ((("Mode", self.mode), ("", self.relative)),
+                (("Min silence", self.min_silence), ("Keep silence", self.keep_silence)),
+                (("Merge under", self.min_chunk), ("Split over", self.max_chunk)),
+                (("Fixed length", self.fixed_length), ("", None)))
+        form.addWidget(QLabel("Threshold"), 0, 0)
+        form.addWidget(self.threshold, 0, 1, 1, 2)
+        form.addWidget(self.threshold_label, 0, 3)
+        for row, pairs in enumerate(rows, start=1):
+            for column, (label, widget) in enumerate(pairs):
+                if label:
+                    form.addWidget(QLabel(label), row, column * 2)
+                if widget is not None:
+                    form.addWidget(widget, row, column * 2 + 1, 1, 1 if label else 2)
+        form.setColumnStretch(1, 1)
+        form.setColumnStretch(3, 1)
+        return form
+
+    def _build_layout(self) -> None:
+        self.count_label = QLabel("No track selected")
+        self.count_label.setObjectName("chunkCount")
+        self.histogram = pg.PlotWidget()
+        self.histogram.setObjectName("chunkHistogram")
+        self.histogram.setMinimumHeight(80)
+        self.histogram.setMouseEnabled(False, False)
+        self.histogram.hideButtons()
+        self.histogram.setLabel("bottom", "chunk length", units="s")
+        self.bars = pg.BarGraphItem(x=[], height=[], width=1.0, brush="#4fc3f7", pen=pg.mkPen(None))
+        self.histogram.addItem(self.bars)
+        self.apply_track = QPushButton("Apply to track")
+        self.apply_all = QPushButton("Apply to all tracks")
+        self.apply_all.setObjectName("applyAll")
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.apply_track)
+        buttons.addWidget(self.apply_all)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addLayout(self._controls_grid())
+        layout.addWidget(self.count_label)
+        layout.addWidget(self.histogram, 1)
+        layout.addLayout(buttons)
+
+    def _connect_controls(self) -> None:
+        for signal in (self.mode.currentIndexChanged, self.threshold.valueChanged, self.min_silence.valueChanged,
+                       self.keep_silence.valueChanged, self.fixed_length.valueChanged, self.min_chunk.valueChanged,
+                       self.max_chunk.valueChanged):
+            signal.connect(self.update_preview)
+        self.relative.toggled.connect(self._relative_toggled)
+        self.apply_track.clicked.connect(lambda: self.apply(all_tracks=False))
+        self.apply_all.clicked.connect(lambda: self.apply(all_tracks=True))
+
+    # ----- configuration <-> controls
+    def config(self) -> ChunkingConfig:
+        return ChunkingConfig(mode=self.mode.currentData(), silence_thresh_db=self.threshold_db(),
+                              relative=self.relative.isChecked(), min_silence_ms=self.min_silence.value(),
+                              keep_silence_ms=self.keep_silence.value(), fixed_length_s=self.fixed_length.value(),
+                              min_chunk_ms=self.min_chunk.value(),
+                              max_chunk_ms=max(self.max_chunk.value(), self.min_chunk.value())
+                              if self.max_chunk.value() else 0)
+
+    def set_config(self, config: ChunkingConfig) -> None:
+        widgets = (self.mode, self.threshold, self.relative, self.min_silence, self.keep_silence,
+                   self.fixed_length, self.min_chunk, self.max_chunk)
+        for widget in widgets:
+            widget.blockSignals(True)
+        self.mode.setCurrentIndex(max(0, self.mode.findData(config.mode)))
+        self.relative.setChecked(config.relative)
+        self._set_threshold_range(config.relative)
+        self.set_threshold_db(config.silence_thresh_db)
+        self.min_silence.setValue(config.min_silence_ms)
+        self.keep_silence.setValue(config.keep_silence_ms)
+        self.fixed_length.setValue(config.fixed_length_s)
+        self.min_chunk.setValue(config.min_chunk_ms)
+        self.max_chunk.setValue(config.max_chunk_ms)
+        for widget in widgets:
+            widget.blockSignals(False)
+        self.update_preview()
+
+    def threshold_db(self) -> float:
+        return self.threshold.value() / SLIDER_STEPS_PER_DB
+
+    def set_threshold_db(self, db: float) -> None:
+        self.threshold.setValue(int(round(db * SLIDER_STEPS_PER_DB)))
+
+    def _set_threshold_range(self, relative: bool) -> None:
+        low, high = RELATIVE_RANGE_DB if relative else ABSOLUTE_RANGE_DB
+        self.threshold.setRange(int(low * SLIDER_STEPS_PER_DB), int(high * SLIDER_STEPS_PER_DB))
+
+    def _relative_toggled(self, relative: bool) -> None:
+        env = self.envelopes.get(self.track_id)
+        loudness = env.dbfs if env is not None and np.isfinite(env.dbfs) else -16.0
+        current = self.threshold_db()
+        self.threshold.blockSignals(True)
+        self._set_threshold_range(relative)
+        self.set_threshold_db(current - loudness if relative else current + loudness)
+        self.threshold.blockSignals(False)
+        self.update_preview()
+
+    # ----- preview
+    def _project_changed(self) -> None:
+        self.envelopes.clear()
+        self.track_id = -1
+        self._config_loaded = False
+        self.preview = []
+        self.count_label.setText("No track selected")
+        self.bars.setOpts(x=[], height=[])
+
+    def _track_selected(self, track_id: int) -> None:
+        project = self.state.project
+        self.track_id = track_id
+        if project is None or track_id < 0:
+            return
+        if not self._config_loaded:
+            # Start from how the project is cut now; later selections keep what the user is tuning.
+            self._config_loaded = True
+            try:
+                self.set_config(project.chunking_of(track_id))
+            except (KeyError, ValueError):
+                pass
+        if track_id in self.envelopes:
+            self.update_preview()
+            return
+        self.count_label.setText("Reading loudness…")
+        job = self.state.jobs.run("Loudness envelope",
+                                  lambda on_progress, should_stop: (track_id, project.envelope(track_id)))
+        job.finished.connect(self._envelope_ready)
+
+    def _envelope_ready(self, result) -> None:
+        track_id, env = result
+        self.envelopes[track_id] = env
+        if track_id == self.track_id:
+            self.update_preview()
+
+    def update_preview(self, *_args) -> None:
+        fixed = self.mode.currentData() == "fixed"
+        for widget in (self.threshold, self.relative, self.min_silence, self.keep_silence):
+            widget.setEnabled(not fixed)
+        self.fixed_length.setEnabled(fixed)
+        self.threshold_label.setText(f"{self.threshold_db():+.1f} dB" if self.relative.isChecked()
+                                     else f"{self.threshold_db():.1f} dBFS")
+        env = self.envelopes.get(self.track_id)
+        if env is None:
+            return
+        config = self.config()
+        self.preview = chunk_ranges(env, config)
+        committed = self._committed()
+        self.state.cut_preview.emit(self.track_id, None if self.preview == committed else self.preview)
+        absolute = config.silence_thresh_db + (env.dbfs if config.relative else 0.0)
+        self.threshold_shown.emit(None if fixed else absolute)
+        self._show_counts(len(committed))
+        self.preview_changed.emit(len(self.preview))
+
+    def _committed(self) -> list[tuple[int, int]]:
+        project = self.state.project
+        if project is None or self.track_id < 0:
+            return []
+        return [(c.start_ms, c.end_ms) for c in project.chunks(self.track_id)]
+
+    def _show_counts(self, current: int) -> None:
+        lengths = np.array([(e - s) / 1000.0 for s, e in self.preview], dtype=np.float64)
+        self.count_label.setText(f"{len(self.preview)} chunks with these settings (now {current})"
+                                 + (f" · median {np.median(lengths):.1f} s" if lengths.size else ""))
+        if lengths.size:
+            top = max(1.0, float(np.ceil(lengths.max())))
+            counts, edges = np.histogram(lengths, bins=min(30, max(5, int(top))), range=(0.0, top))
+            width = edges[1] - edges[0]
+            self.bars.setOpts(x=edges[:-1] + width / 2, height=counts, width=width * 0.9)
+        else:
+            self.bars.setOpts(x=[], height=[])
+
+    # ----- apply
+    def apply(self, all_tracks: bool) -> None:
+        project = self.state.project
+        if project is None or (not all_tracks and self.track_id < 0):
+            return
+        config = self.config()
+        track_ids = None if all_tracks else [self.track_id]
+        self._set_busy(True)
+        job = self.state.jobs.run(
+            "Re-cutting tracks" if all_tracks else "Re-cutting track",
+            lambda on_progress, should_stop: recut(project, config, track_ids, on_progress, should_stop))
+        job.all_tracks = all_tracks
+        job.finished.connect(self._applied)
+        job.failed.connect(self._apply_ended)
+        job.cancelled.connect(self._apply_ended)
+        self._job = job
+
+    def _apply_ended(self, *_args) -> None:
+        self._set_busy(False)
+        self._job = None
+
+    def _applied(self, total: int) -> None:
+        all_tracks = self.sender().all_tracks
+        self._set_busy(False)
+        self._job = None
+        self.state.cut_preview.emit(self.track_id, None)
+        self.state.notify_chunks_changed()
+        where = "all tracks" if all_tracks else "this track"
+        self.state.show_status(f"Re-cut {where}: {total} chunks")
+        self.update_preview()
+
+    def _set_busy(self, busy: bool) -> None:
+        self.apply_track.setEnabled(not busy)
+        self.apply_all.setEnabled(not busy)

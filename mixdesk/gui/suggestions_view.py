@@ -1,0 +1,269 @@
+"""Suggestions: the model's ranked next chunks for the selected playlist item, to insert or preview."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any, Optional
+
+from PySide6.QtCore import QAbstractTableModel, QEvent, QModelIndex, QObject, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QPainter
+from PySide6.QtWidgets import (
+    QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QPushButton, QSpinBox,
+    QStyledItemDelegate, QStyle, QStyleOptionViewItem, QTableView, QVBoxLayout, QWidget,
+)
+
+from mixdesk.gui import mix_calls
+from mixdesk.gui import playlist_items as items_api
+from mixdesk.gui.panel_widgets import ClippedLabel
+
+COLUMNS = ("Chunk", "Score", "Why")
+COL_CHUNK, COL_SCORE, COL_REASONS = range(3)
+PREVIEW_RATE = 44100
+
+
+def describe_reasons(reasons: Any) -> str:
+    """The mix room's reasons in a DJ's words: continuity, reuse, what follows, tempo and key."""
+    r = dict(reasons or {})
+    parts = []
+    if r.get("natural_successor"):
+        parts.append("next in its track")
+    elif r.get("same_track"):
+        parts.append("same track")
+    if r.get("recently_used") is not None:
+        parts.append(f"used {r['recently_used']} back")
+    if r.get("score_into_next") is not None:
+        parts.append(f"into next {float(r['score_into_next']):.2f}")
+    if r.get("bpm_diff_pct") is not None:
+        parts.append(f"tempo {float(r['bpm_diff_pct']):+.1f} %")
+    if r.get("key_steps") is not None:
+        steps = int(r["key_steps"])
+        parts.append("same key" if steps == 0 else f"key {steps} step{'s' if steps > 1 else ''}")
+    return ", ".join(parts)
+
+
+class SuggestionsModel(QAbstractTableModel):
+    def __init__(self, parent: Optional[QObject] = None) -> None:
+        super().__init__(parent)
+        self.rows: list = []
+        self.labels: list[str] = []
+
+    def set_suggestions(self, suggestions: list, labels: list[str]) -> None:
+        self.beginResetModel()
+        self.rows, self.labels = list(suggestions), list(labels)
+        self.endResetModel()
+
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.DisplayRole) -> Any:
+        if role == Qt.DisplayRole and orientation == Qt.Horizontal:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: QModelIndex, role: int = Qt.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        suggestion = self.rows[index.row()]
+        col = index.column()
+        if role == Qt.DisplayRole:
+            if col == COL_CHUNK:
+                return self.labels[index.row()]
+            if col == COL_SCORE:
+                return f"{float(suggestion.score):.3f}"
+            return describe_reasons(suggestion.reasons)
+        if role == Qt.UserRole:
+            return float(suggestion.score) if col == COL_SCORE else int(suggestion.chunk_id)
+        if role == Qt.ToolTipRole and col == COL_REASONS:
+            return describe_reasons(suggestion.reasons)
+        return None
+
+
+class ScoreBarDelegate(QStyledItemDelegate):
+    """A horizontal bar as long as the score (0..1), with the number on top."""
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+        if option.state & QStyle.State_Selected:
+            painter.fillRect(option.rect, option.palette.highlight())
+        score = index.data(Qt.UserRole)
+        if score is None:
+            return
+        fraction = max(0.0, min(1.0, float(score)))
+        rect = QRectF(option.rect.adjusted(3, 4, -3, -4))
+        painter.save()
+        painter.setRenderHint(QPainter.Antialiasing)
+        painter.setPen(Qt.NoPen)
+        painter.setBrush(QColor(80, 80, 80, 90))
+        painter.drawRoundedRect(rect, 3, 3)
+        hue = int(120 * fraction)  # red for unlikely, green for likely
+        painter.setBrush(QColor.fromHsv(hue, 190, 210))
+        painter.drawRoundedRect(QRectF(rect.x(), rect.y(), rect.width() * fraction, rect.height()), 3, 3)
+        painter.setPen(option.palette.text().color())
+        painter.drawText(rect, Qt.AlignCenter, index.data(Qt.DisplayRole))
+        painter.restore()
+
+
+class SuggestionsView(QWidget):
+    """Ranked successors of the selected item; Enter or double-click puts one into the playlist."""
+
+    applied = Signal(int, int)  # playlist row changed, chunk id put there
+
+    def __init__(self, state: Any, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("suggestionsView")
+        self.state = state
+        self.job = None
+        self.scorer_job = None
+        self._stale = False
+        self.position = -1
+        self.model = SuggestionsModel(self)
+        self._build()
+        state.playlist_item_selected.connect(lambda _row: self.refresh())
+        state.playlist_changed.connect(self.refresh)
+        state.scorer_changed.connect(self.refresh)
+        state.project_changed.connect(self.refresh)
+        state.chunks_changed.connect(self.refresh)
+
+    def _build(self) -> None:
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        self.heading = ClippedLabel("Select a playlist item to see what could follow it.")
+        layout.addWidget(self.heading)
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setItemDelegateForColumn(COL_SCORE, ScoreBarDelegate(self.table))
+        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setWordWrap(False)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(COL_CHUNK, QHeaderView.ResizeToContents)
+        header.setSectionResizeMode(COL_SCORE, QHeaderView.Fixed)
+        header.resizeSection(COL_SCORE, 110)
+        header.setSectionResizeMode(COL_REASONS, QHeaderView.Stretch)
+        self.table.doubleClicked.connect(lambda _index: self.apply_current())
+        self.table.installEventFilter(self)
+        layout.addWidget(self.table, 1)
+        row = QHBoxLayout()
+        self.mode_combo = QComboBox()
+        self.mode_combo.addItem("Insert after", "insert")
+        self.mode_combo.addItem("Replace next", "replace")
+        self.mode_combo.setToolTip("What Enter and double-click do")
+        self.k_spin = QSpinBox(minimum=1, maximum=100, value=10, prefix="top ")
+        self.k_spin.valueChanged.connect(lambda _v: self.refresh())
+        self.apply_button = QPushButton("Apply")
+        self.apply_button.clicked.connect(self.apply_current)
+        self.preview_button = QPushButton("Preview")
+        self.preview_button.clicked.connect(self.preview_current)
+        for widget in (self.mode_combo, self.apply_button, self.preview_button):
+            row.addWidget(widget)
+        row.addStretch(1)
+        row.addWidget(self.k_spin)
+        layout.addLayout(row)
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt override
+        if watched is self.table and event.type() == QEvent.KeyPress \
+                and event.key() in (Qt.Key_Return, Qt.Key_Enter):
+            self.apply_current()
+            return True
+        return super().eventFilter(watched, event)
+
+    # ---- ranking ------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        state = self.state
+        row = state.selected_playlist_item
+        items = items_api.items_of(state.playlist)
+        if state.project is None or not (0 <= row < len(items)):
+            self.position = -1
+            self.model.set_suggestions([], [])
+            self.heading.setText("Select a playlist item to see what could follow it.")
+            return
+        if state.scorer is None:
+            self.model.set_suggestions([], [])
+            self._load_default_scorer()
+            return
+        if self.job is not None and self.job.is_running():
+            self._stale = True
+            return
+        self.position = row
+        self.heading.setText(f"After {row + 1}. {items_api.source_label(state.project, items[row])}")
+        fn = partial(mix_calls.suggestions, state.project, state.scorer, state.playlist, row, self.k_spin.value())
+        self.job = state.jobs.run("Suggestions", lambda _p, _s: fn())
+        self.job.finished.connect(partial(self._on_ranked, state.project))
+        self.job.failed.connect(self._on_failed)
+
+    def _load_default_scorer(self) -> None:
+        """Suggest with what ``mixdesk mix`` would use until the user picks a model."""
+        if self.scorer_job is not None and self.scorer_job.is_running():
+            return
+        project = self.state.project
+        self.heading.setText("Preparing the default model for suggestions…")
+        fn = partial(mix_calls.default_scorer, project)
+        self.scorer_job = self.state.jobs.run("Preparing the default model", lambda p, s: fn(p, s))
+        self.scorer_job.finished.connect(partial(self._on_default_scorer, project))
+        self.scorer_job.failed.connect(
+            lambda message: self.heading.setText(f"Choose a model in the Training panel: {message}"))
+
+    def _on_default_scorer(self, project: Any, scorer: Any) -> None:
+        if self.state.scorer is None and self.state.project is project:
+            self.state.set_scorer(scorer)
+
+    def _on_ranked(self, project: Any, suggestions: list) -> None:
+        labels = [items_api.chunk_label(project, s.chunk_id) for s in suggestions]
+        self.model.set_suggestions(suggestions, labels)
+        if suggestions:
+            self.table.selectRow(0)
+        self._rerun_if_stale()
+
+    def _on_failed(self, message: str) -> None:
+        self.model.set_suggestions([], [])
+        self.heading.setText(f"No suggestions: {message}")
+        self._rerun_if_stale()
+
+    def _rerun_if_stale(self) -> None:
+        if self._stale:
+            self._stale = False
+            self.refresh()
+
+    # ---- actions ------------------------------------------------------------------------------
+    def current_chunk(self) -> Optional[int]:
+        index = self.table.currentIndex()
+        if not index.isValid():
+            return None
+        return int(self.model.index(index.row(), COL_CHUNK).data(Qt.UserRole))
+
+    def apply_current(self) -> None:
+        chunk_id = self.current_chunk()
+        if chunk_id is not None:
+            self.apply(chunk_id, self.mode_combo.currentData())
+
+    def apply(self, chunk_id: int, mode: str = "insert") -> None:
+        """Put ``chunk_id`` after the selected item: as a new item, or in place of the next one."""
+        state, position = self.state, self.position
+        items = items_api.items_of(state.playlist)
+        if not (0 <= position < len(items)):
+            return
+        score = next((float(s.score) for s in self.model.rows if int(s.chunk_id) == chunk_id), None)
+        new_item = mix_calls.item_for_chunk(state.project, chunk_id, like=items[position], score=score)
+        target = position + 1
+        if mode == "replace" and target < len(items):
+            items[target] = new_item
+        else:
+            items.insert(target, new_item)
+        items = mix_calls.rescore_around(state.scorer, items, target)
+        items_api.commit(state, items_api.with_items(state.playlist, items))
+        state.select_playlist_item(target)
+        self.applied.emit(target, chunk_id)
+
+    def preview_current(self) -> None:
+        chunk_id = self.current_chunk()
+        if chunk_id is None or self.state.project is None:
+            return
+        label = items_api.chunk_label(self.state.project, chunk_id)
+        fn = partial(mix_calls.chunk_preview, self.state.project, chunk_id, PREVIEW_RATE)
+        job = self.state.jobs.run("Preview", lambda _p, _s: fn())
+        job.finished.connect(lambda samples: self.state.player.play_samples(samples, PREVIEW_RATE, label))
+        job.failed.connect(self.state.show_status)

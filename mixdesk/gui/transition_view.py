@@ -1,0 +1,199 @@
+"""Transition view: the seam between the selected item and the next, as waveform and spectrogram.
+
+The excerpt shown is rendered by the mix room's renderer, so what is drawn and played is what the export
+will contain; the crossfade length edited here is stored on the item's transition.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any, Optional
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton, QSlider, QSpinBox, QToolButton, QVBoxLayout, QWidget,
+)
+
+from mixdesk.gui import mix_calls
+from mixdesk.gui import playlist_items as items_api
+from mixdesk.gui import seam_plots
+from mixdesk.gui.panel_widgets import ClippedLabel
+
+MAX_CROSSFADE_MS = 8000
+REFRESH_DELAY_MS = 120
+
+
+class TransitionView(QWidget):
+    """End of A and start of B with the seam marked; adjust the crossfade and listen to it."""
+
+    rendered = Signal(object)  # SeamAudio
+
+    def __init__(self, state: Any, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("transitionView")
+        self.state = state
+        self.job = None
+        self.seam: Optional[mix_calls.SeamAudio] = None
+        self.row = -1
+        self._pending = False
+        self._refresh_timer = QTimer(self, singleShot=True, interval=REFRESH_DELAY_MS)
+        self._refresh_timer.timeout.connect(self.refresh)
+        self._commit_timer = QTimer(self, singleShot=True, interval=250)
+        self._commit_timer.timeout.connect(self._commit_crossfade)
+        self._build()
+        state.playlist_item_selected.connect(lambda _row: self.schedule_refresh())
+        state.playlist_changed.connect(self.schedule_refresh)
+        state.project_changed.connect(self.schedule_refresh)
+        state.player.position_changed.connect(self._on_position)
+
+    # ---- layout -------------------------------------------------------------------------------
+    def _build(self) -> None:
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        self.heading = ClippedLabel("Select a playlist item to see its transition into the next one.")
+        self.prev_button = QToolButton(arrowType=Qt.LeftArrow, toolTip="Previous transition")
+        self.next_button = QToolButton(arrowType=Qt.RightArrow, toolTip="Next transition")
+        self.prev_button.clicked.connect(lambda: self.step(-1))
+        self.next_button.clicked.connect(lambda: self.step(1))
+        top = QHBoxLayout()
+        top.addWidget(self.prev_button)
+        top.addWidget(self.next_button)
+        top.addWidget(self.heading, 1)
+        layout.addLayout(top)
+        self.plots = seam_plots.SeamPlots()
+        layout.addWidget(self.plots, 1)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Crossfade"))
+        self.crossfade_slider = QSlider(Qt.Horizontal)
+        self.crossfade_slider.setRange(0, MAX_CROSSFADE_MS)
+        self.crossfade_slider.setSingleStep(50)
+        self.crossfade_slider.setPageStep(500)
+        self.crossfade_spin = QSpinBox(minimum=0, maximum=MAX_CROSSFADE_MS, singleStep=50, suffix=" ms")
+        self.crossfade_slider.valueChanged.connect(self._on_slider)
+        self.crossfade_spin.valueChanged.connect(self._on_spin)
+        self.context_spin = QDoubleSpinBox(minimum=1.0, maximum=30.0, value=4.0, singleStep=1.0, suffix=" s")
+        self.context_spin.setToolTip("How much of A's end and B's start to show")
+        self.context_spin.valueChanged.connect(lambda _v: self.schedule_refresh())
+        self.play_button = QPushButton("Play transition")
+        self.play_button.clicked.connect(self.play)
+        row.addWidget(self.crossfade_slider, 2)
+        row.addWidget(self.crossfade_spin)
+        row.addWidget(QLabel("Context"))
+        row.addWidget(self.context_spin)
+        row.addWidget(self.play_button)
+        layout.addLayout(row)
+        self._set_controls_enabled(False)
+
+    def step(self, delta: int) -> None:
+        """Move to the neighbouring transition by selecting that playlist item."""
+        items = items_api.items_of(self.state.playlist)
+        if len(items) >= 2:
+            row = max(0, self.row if self.row >= 0 else 0)
+            self.state.select_playlist_item(max(0, min(len(items) - 2, row + delta)))
+
+    def _set_controls_enabled(self, enabled: bool) -> None:
+        for widget in (self.crossfade_slider, self.crossfade_spin, self.play_button):
+            widget.setEnabled(enabled)
+
+    # ---- state --------------------------------------------------------------------------------
+    def schedule_refresh(self) -> None:
+        self._refresh_timer.start()
+
+    def _seam_row(self) -> int:
+        items = items_api.items_of(self.state.playlist)
+        row = self.state.selected_playlist_item
+        if self.state.project is None or len(items) < 2 or row < 0:
+            return -1
+        return min(row, len(items) - 2)
+
+    def refresh(self) -> None:
+        row = self._seam_row()
+        self.row = row
+        if row < 0:
+            self.seam = None
+            self.plots.clear()
+            self._set_controls_enabled(False)
+            self.heading.setText("Select a playlist item to see its transition into the next one.")
+            return
+        if self.job is not None and self.job.is_running():
+            self._pending = True
+            return
+        items = self.state.playlist.items
+        self._show_crossfade(items_api.crossfade_ms(items[row]))
+        labels = (items_api.source_label(self.state.project, items[row]),
+                  items_api.source_label(self.state.project, items[row + 1]))
+        score = items_api.score(items[row + 1])
+        score_text = "" if score is None else f"  (score {score:.3f})"
+        self.heading.setText(f"{row + 1}. {labels[0]}  →  {row + 2}. {labels[1]}{score_text}")
+        context_ms = int(self.context_spin.value() * 1000)
+        fn = partial(mix_calls.render_seam, self.state.project, self.state.playlist, row, context_ms, labels)
+        self.job = self.state.jobs.run("Rendering the transition",
+                                       lambda p, s: seam_plots.seam_picture(fn(p, s)))
+        self.job.finished.connect(self._on_rendered)
+        self.job.failed.connect(self._on_failed)
+
+    def _on_rendered(self, picture: seam_plots.SeamPicture) -> None:
+        self.seam = picture.seam
+        self.plots.show_seam(picture)
+        self._set_controls_enabled(True)
+        self.rendered.emit(picture.seam)
+        self._run_pending()
+
+    def _on_failed(self, message: str) -> None:
+        self.plots.clear()
+        self.heading.setText(f"Could not render this transition: {message}")
+        self._run_pending()
+
+    def _run_pending(self) -> None:
+        if self._pending:
+            self._pending = False
+            self.refresh()
+
+    # ---- crossfade ----------------------------------------------------------------------------
+    def _show_crossfade(self, ms: int) -> None:
+        for widget in (self.crossfade_slider, self.crossfade_spin):
+            widget.blockSignals(True)
+            widget.setValue(int(ms))
+            widget.blockSignals(False)
+
+    def _on_slider(self, value: int) -> None:
+        self.crossfade_spin.blockSignals(True)
+        self.crossfade_spin.setValue(value)
+        self.crossfade_spin.blockSignals(False)
+        self._commit_timer.start()
+
+    def _on_spin(self, value: int) -> None:
+        self.crossfade_slider.blockSignals(True)
+        self.crossfade_slider.setValue(value)
+        self.crossfade_slider.blockSignals(False)
+        self._commit_timer.start()
+
+    def set_crossfade_ms(self, ms: int) -> None:
+        """Set the crossfade of the shown transition now (the controls wait for the user to settle)."""
+        self._show_crossfade(ms)
+        self._commit_crossfade()
+
+    def _commit_crossfade(self) -> None:
+        self._commit_timer.stop()
+        row, playlist = self.row, self.state.playlist
+        if row < 0 or playlist is None or row >= len(playlist.items) - 1:
+            return
+        ms = self.crossfade_spin.value()
+        if items_api.crossfade_ms(playlist.items[row]) == ms:
+            return
+        items = list(playlist.items)
+        items[row] = items_api.with_crossfade(items[row], ms)
+        items_api.commit(self.state, items_api.with_items(playlist, items))
+        self.state.show_status(f"Crossfade after item {row + 1}: {ms} ms")
+
+    # ---- playback -----------------------------------------------------------------------------
+    def play(self) -> None:
+        if self.seam is None:
+            return
+        label = f"transition {self.seam.a_label} → {self.seam.b_label}"
+        self.state.player.play_samples(self.seam.samples, self.seam.sample_rate, label)
+
+    def _on_position(self, seconds: float) -> None:
+        player = self.state.player
+        playing_seam = self.seam is not None and player.label.startswith("transition ")
+        self.plots.set_playhead(seconds if playing_seam and player.state != "stopped" else None)
