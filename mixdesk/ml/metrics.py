@@ -1,0 +1,55 @@
+"""Scoring metrics in plain numpy: ROC-AUC, accuracy, and ranks of a true item among candidates."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+from scipy.stats import rankdata
+
+
+def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
+    """Area under the ROC curve (Mann-Whitney U; tied scores count one half). NaN without both classes."""
+    labels = np.asarray(labels).astype(bool)
+    scores = np.asarray(scores, dtype=np.float64)
+    n_pos, n_neg = int(labels.sum()), int((~labels).sum())
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    ranks = rankdata(scores)
+    return float((ranks[labels].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
+
+
+def accuracy(labels: np.ndarray, scores: np.ndarray, threshold: float = 0.5) -> float:
+    labels = np.asarray(labels).astype(bool)
+    if labels.size == 0:
+        return float("nan")
+    return float(np.mean((np.asarray(scores) > threshold) == labels))
+
+
+def best_threshold(labels: np.ndarray, scores: np.ndarray) -> float:
+    """The threshold with the highest accuracy on (labels, scores): used to calibrate a baseline."""
+    scores = np.asarray(scores, dtype=np.float64)
+    if scores.size == 0:
+        return 0.5
+    cuts = np.unique(scores)
+    mids = np.concatenate([[cuts[0] - 1e-9], (cuts[:-1] + cuts[1:]) / 2.0, [cuts[-1] + 1e-9]])
+    accs = [accuracy(labels, scores, t) for t in mids]
+    return float(mids[int(np.argmax(accs))])
+
+
+def rank_of_truth(scores: np.ndarray, truth: int) -> float:
+    """1-based rank of ``scores[truth]``; candidates scoring equal share the rank (average)."""
+    scores = np.asarray(scores, dtype=np.float64)
+    others = np.delete(scores, truth)
+    return 1.0 + float(np.sum(others > scores[truth])) + 0.5 * float(np.sum(others == scores[truth]))
+
+
+def ranking_summary(ranks: Sequence[float]) -> dict[str, float]:
+    ranks = np.asarray(ranks, dtype=np.float64)
+    if ranks.size == 0:
+        return {"hit1": float("nan"), "hit5": float("nan"), "mrr": float("nan")}
+    return {
+        "hit1": float(np.mean(ranks <= 1.0)),
+        "hit5": float(np.mean(ranks <= 5.0)),
+        "mrr": float(np.mean(1.0 / ranks)),
+    }

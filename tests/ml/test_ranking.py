@@ -1,0 +1,114 @@
+import numpy as np
+import pytest
+import torch
+
+from mixdesk.ml.baselines import RandomScorer, SimilarityScorer, dct_matrix
+from mixdesk.ml.models import build_model
+from mixdesk.ml.ranking import ModelNotFoundError, TransitionScorer, rank_successors
+
+
+class FixedScorer:
+    def __init__(self, scores: dict[int, float]):
+        self.scores = scores
+
+    def successor_scores(self, a_id, candidate_ids):
+        return np.array([self.scores[c] for c in candidate_ids])
+
+
+def test_rank_successors_best_first_without_self():
+    scorer = FixedScorer({1: 0.9, 2: 0.1, 3: 0.5, 4: 0.7, 5: 0.3})
+    assert rank_successors(1, [1, 2, 3, 4, 5], 3, scorer) == [(4, 0.7), (3, 0.5), (5, 0.3)]
+    assert rank_successors(1, [1, 2, 3, 3], 10, scorer) == [(3, 0.5), (2, 0.1)]
+    assert rank_successors(1, [1], 5, scorer) == [] and rank_successors(2, [1, 3], 0, scorer) == []
+
+
+@pytest.fixture
+def scorer(synthetic_table, tiny_model_config):
+    torch.manual_seed(0)
+    model = build_model(tiny_model_config)
+    model.fit_input_stats(synthetic_table, torch.arange(len(synthetic_table)))
+    s = TransitionScorer(model, {"feature": synthetic_table.config, "model": tiny_model_config}, "cpu")
+    s.prepare_table(synthetic_table)
+    return s
+
+
+def test_scorer_matches_direct_pair_predictions(scorer, synthetic_table):
+    from mixdesk.ml.models import predict
+
+    ids = [int(c) for c in synthetic_table.chunk_ids]
+    got = scorer.successor_scores(ids[0], ids[1:])
+    direct = predict(scorer.model, synthetic_table.end[[0] * (len(ids) - 1)], synthetic_table.start[1:]).numpy()
+    assert np.allclose(got, direct, atol=1e-5)
+    few = scorer.successor_scores(ids[3], [ids[7], ids[2]])  # gathering path (small pool)
+    assert np.allclose(few, scorer.successor_scores(ids[3], ids)[[7, 2]], atol=1e-6)
+    assert np.all((got > 0) & (got < 1))
+    matrix = scorer.score_matrix(ids[:2], ids[:5])
+    assert matrix.shape == (2, 5) and np.allclose(matrix[0, 1:], got[:4], atol=1e-6)
+    top = rank_successors(ids[0], ids, 5, scorer)
+    assert len(top) == 5 and ids[0] not in [c for c, _ in top]
+    assert [s for _, s in top] == sorted((s for _, s in top), reverse=True)
+
+
+def test_scorer_reencodes_a_prepared_subset(scorer, synthetic_table):
+    before = scorer.successor_scores(1, [2, 3, 4])
+    scorer.prepare_table(synthetic_table.subset(np.array([1, 2])))
+    assert len(scorer.prepared_ids) == len(synthetic_table)
+    assert np.allclose(before, scorer.successor_scores(1, [2, 3, 4]), atol=1e-6)
+    with pytest.raises(KeyError):
+        scorer.successor_scores(1, [99999])
+
+
+def test_missing_bundled_model_says_how_to_train(monkeypatch, tmp_path):
+    import mixdesk.paths
+
+    monkeypatch.setattr(mixdesk.paths, "models_dir", lambda: tmp_path)
+    with pytest.raises(ModelNotFoundError, match="mixdesk train"):
+        TransitionScorer.load(None)
+    with pytest.raises(FileNotFoundError):
+        TransitionScorer.load(tmp_path / "nope.pt")
+
+
+def test_similarity_baseline_prefers_continuations(synthetic_table):
+    scorer = SimilarityScorer(synthetic_table.config)
+    scorer.prepare_table(synthetic_table)
+    succ = synthetic_table.successors()
+    ids = synthetic_table.chunk_ids
+    wins = 0
+    anchors = [i for i in range(len(ids)) if succ[i] >= 0]
+    for i in anchors:
+        scores = scorer.successor_scores(int(ids[i]), [int(c) for c in ids])
+        assert np.all((scores > 0) & (scores < 1))
+        wins += scores[succ[i]] > np.median(scores)
+    assert wins / len(anchors) > 0.7
+    with pytest.raises(KeyError):
+        scorer.successor_scores(-5, [1])
+
+
+def test_dct_is_orthonormal_and_random_scorer_is_reproducible():
+    basis = dct_matrix(16, 16)
+    assert np.allclose(basis.T @ basis, np.eye(16), atol=1e-9)
+    r = RandomScorer(3)
+    assert np.array_equal(r.successor_scores(1, [5, 2, 9]), r.successor_scores(1, [5, 2, 9]))
+    assert np.array_equal(r.successor_scores(1, [5, 2])[1], r.successor_scores(1, [2])[0])
+
+
+def test_prepare_on_a_project_follows_rechunking(small_project, tiny_model_config):
+    from mixdesk.config import ChunkingConfig
+    from mixdesk.ml.features import FeatureConfig
+
+    torch.manual_seed(0)
+    model = build_model(tiny_model_config).eval()
+    configs = {"feature": FeatureConfig(window_s=0.5), "model": tiny_model_config}
+    scorer = TransitionScorer(model, configs, "cpu")
+    scorer.prepare(small_project)
+    ids = [c.id for c in small_project.chunks()]
+    assert sorted(scorer.prepared_ids) == sorted(ids)
+    small_project.rechunk(ChunkingConfig(mode="fixed", fixed_length_s=1.5))
+    new_ids = [c.id for c in small_project.chunks()]
+    scorer.prepare(small_project)
+    fresh = TransitionScorer(model, configs, "cpu")
+    fresh.prepare(small_project)
+    assert np.allclose(scorer.successor_scores(new_ids[0], new_ids[1:]),
+                       fresh.successor_scores(new_ids[0], new_ids[1:]), atol=1e-6)
+    top = rank_successors(new_ids[0], new_ids, 3, scorer)
+    assert len(top) == 3 and new_ids[0] not in [c for c, _ in top]
