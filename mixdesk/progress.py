@@ -55,6 +55,16 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def _final_mode(target: Path) -> int:
+    # mkstemp creates 0600 files; the result should look like any file the user writes (or keep the old mode).
+    try:
+        return target.stat().st_mode & 0o777
+    except FileNotFoundError:
+        mask = os.umask(0o022)
+        os.umask(mask)
+        return 0o666 & ~mask
+
+
 @contextmanager
 def atomic_path(target: Path | str, suffix: Optional[str] = None) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; it replaces ``target`` only if the block succeeds.
@@ -75,6 +85,7 @@ def atomic_path(target: Path | str, suffix: Optional[str] = None) -> Iterator[Pa
         yield tmp
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
+        os.chmod(tmp, _final_mode(target))
         os.replace(tmp, target)
         _fsync_dir(target.parent)
     except BaseException:
