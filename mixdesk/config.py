@@ -3,13 +3,33 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields, replace
-from typing import Any, Mapping
+from typing import Any, Mapping, TypeVar
+
+_T = TypeVar("_T", bound="Settings")
 
 CHUNK_MODES = ("silence", "fixed")
 
 
+class Settings:
+    """Base of every frozen settings dataclass: plain-dict round trip that ignores unknown keys.
+
+    Unknown keys are dropped so that files written by a newer mixdesk (projects, checkpoints) still load.
+    """
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)  # type: ignore[call-overload]
+
+    @classmethod
+    def from_dict(cls: type[_T], data: Mapping[str, Any]) -> _T:
+        known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def with_(self: _T, **changes: Any) -> _T:
+        return replace(self, **changes)  # type: ignore[type-var]
+
+
 @dataclass(frozen=True)
-class ChunkingConfig:
+class ChunkingConfig(Settings):
     """How tracks are cut into chunks.
 
     ``silence`` mode follows pydub's ``split_on_silence``: a stretch of at least ``min_silence_ms`` whose
@@ -44,16 +64,6 @@ class ChunkingConfig:
         if self.max_chunk_ms and self.min_chunk_ms > self.max_chunk_ms:
             raise ValueError("minimum chunk length exceeds the maximum")
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "ChunkingConfig":
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
-
-    def with_(self, **changes: Any) -> "ChunkingConfig":
-        return replace(self, **changes)
 
 
 # Library imports guard against fragments too short to learn from and stretches too long to mix with.

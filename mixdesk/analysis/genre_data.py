@@ -6,17 +6,18 @@ Slices of one track never appear on both sides of a split, so the scores measure
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
+from mixdesk.config import Settings
 from mixdesk.progress import ProgressFn, StopFn, check_stop, report
 
 
 @dataclass(frozen=True)
-class GenreFeatureConfig:
+class GenreFeatureConfig(Settings):
     sample_rate: int = 22050
     n_fft: int = 2048
     hop: int = 512
@@ -28,12 +29,6 @@ class GenreFeatureConfig:
     def slice_frames(self) -> int:
         return int(round(self.slice_s * self.sample_rate / self.hop))
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "GenreFeatureConfig":
-        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
 
 
 @dataclass(frozen=True)

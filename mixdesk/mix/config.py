@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields, replace
-from typing import Any, Mapping, TypeVar
+from dataclasses import dataclass
+from typing import Mapping
+
+from mixdesk.config import Settings
 
 STRATEGIES = ("greedy", "beam", "sample")
 TRANSITION_KINDS = ("crossfade", "cut")
@@ -12,24 +14,10 @@ BITRATE_MODES = ("cbr", "vbr")
 MP3_BITRATES = (128, 160, 192, 224, 256, 320)
 ENCODERS = ("auto", "ffmpeg", "soundfile")
 
-_T = TypeVar("_T")
-
-
-class _Settings:
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)  # type: ignore[call-overload]
-
-    @classmethod
-    def from_dict(cls: type[_T], data: Mapping[str, Any]) -> _T:
-        known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
-        return cls(**{k: v for k, v in data.items() if k in known})
-
-    def with_(self: _T, **changes: Any) -> _T:
-        return replace(self, **changes)  # type: ignore[type-var]
 
 
 @dataclass(frozen=True)
-class SequenceConfig(_Settings):
+class SequenceConfig(Settings):
     """How a playlist is chained from a chunk pool.
 
     ``no_repeat_within`` forbids a chunk inside that many neighbouring items; ``max_same_track`` caps a run
@@ -74,7 +62,7 @@ class SequenceConfig(_Settings):
 
 
 @dataclass(frozen=True)
-class RenderConfig(_Settings):
+class RenderConfig(Settings):
     """How consecutive items are joined into one signal."""
 
     sample_rate: int = 44100
@@ -100,7 +88,7 @@ class RenderConfig(_Settings):
 
 
 @dataclass(frozen=True)
-class ExportConfig(_Settings):
+class ExportConfig(Settings):
     """Output format and tags. ``bitrate_kbps`` is the CBR rate; ``vbr_quality`` 0 (best) .. 9.
 
     ``encoder`` picks the MP3 path: ``soundfile`` (libsndfile's LAME), ``ffmpeg`` (the bundled binary, in
@@ -132,8 +120,3 @@ class ExportConfig(_Settings):
             raise ValueError("VBR quality runs from 0 (best) to 9")
         if isinstance(self.render, Mapping):
             object.__setattr__(self, "render", RenderConfig.from_dict(self.render))
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["render"] = self.render.to_dict()
-        return data

@@ -11,20 +11,21 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Mapping
 
 import numpy as np
 import torch
+
+from mixdesk.config import Settings
 
 # The seed network downsampled 44.1 kHz audio by 35.
 SEED_SAMPLE_RATE = 1260
 
 
 @dataclass(frozen=True)
-class FeatureConfig:
+class FeatureConfig(Settings):
     """How a chunk becomes model input; its hash names the on-disk cache."""
 
     sample_rate: int = 22050
@@ -56,13 +57,6 @@ class FeatureConfig:
     def raw_edge_samples(self) -> int:
         return max(1, int(round(self.raw_edge_s * SEED_SAMPLE_RATE)))
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "FeatureConfig":
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
 
     def key(self) -> str:
         text = json.dumps(self.to_dict(), sort_keys=True)

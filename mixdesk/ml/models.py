@@ -18,17 +18,18 @@ other-track negatives reach 0.96).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
-from typing import Any, Mapping
+from dataclasses import dataclass
 
 import torch
 from torch import nn
+
+from mixdesk.config import Settings
 
 ARCHS = ("cnn_lstm", "seed")
 
 
 @dataclass(frozen=True)
-class ModelConfig:
+class ModelConfig(Settings):
     arch: str = "cnn_lstm"
     n_mels: int = 128
     window_frames: int = 65
@@ -53,13 +54,6 @@ class ModelConfig:
         if self.arch == "seed" and self.descriptor_dim:
             raise ValueError("the seed network takes no descriptor input")
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "ModelConfig":
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
 
 
 Encoding = tuple[torch.Tensor, ...]

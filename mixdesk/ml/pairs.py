@@ -8,12 +8,13 @@ another track with compatible tempo and key (hard: the easy cues are gone).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
-from typing import Any, Mapping
+from dataclasses import dataclass
+from typing import Mapping
 
 import numpy as np
 import torch
 
+from mixdesk.config import Settings
 from mixdesk.ml.table import FeatureTable
 
 KINDS = ("positive", "other_track", "same_track", "reversed", "hard")
@@ -21,7 +22,7 @@ SPLITS = ("train", "val", "test")
 
 
 @dataclass(frozen=True)
-class PairConfig:
+class PairConfig(Settings):
     negatives_per_positive: int = 2
     neg_other_track: float = 0.5
     neg_same_track: float = 0.2
@@ -35,13 +36,6 @@ class PairConfig:
     bpm_tolerance_pct: float = 6.0
     max_key_steps: int = 1
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "PairConfig":
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
 
 
 @dataclass(frozen=True)
