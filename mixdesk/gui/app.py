@@ -12,6 +12,7 @@ from typing import Callable
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
+from mixdesk.gui.jobs import wait_for_unfinished_jobs
 from mixdesk.gui.main_window import MainWindow
 from mixdesk.gui.state import DeskState
 from mixdesk.gui.theme import apply_theme
@@ -169,6 +170,7 @@ def run_desk(project: str | None = None, demo: bool = False, screenshot: str | N
         window.actions_.open_demo()
     else:
         _reopen_last(window)
+    close_later = (lambda: QTimer.singleShot(int(quit_after_ms), window.close)) if quit_after_ms is not None else None
     if screenshot:
         window.resize_for_screenshot(*SCREENSHOT_SIZE)
 
@@ -176,11 +178,15 @@ def run_desk(project: str | None = None, demo: bool = False, screenshot: str | N
             if not ok:
                 outcome["code"] = 1
                 print(f"mixdesk: screenshot incomplete: {screenshot}", file=sys.stderr)
-            window.close()
+            # --quit-after-ms counts from the screenshot, so a short delay never cuts the picture off.
+            (close_later or window.close)()
         ScreenshotScript(window, Path(screenshot), finished).start()
-    if quit_after_ms is not None:
-        QTimer.singleShot(int(quit_after_ms), window.close)
+    elif close_later is not None:
+        close_later()
     app.exec()
+    # No QThread may be destroyed while it runs (Qt aborts the process): end every job before returning.
+    state.jobs.shutdown(10000)
+    wait_for_unfinished_jobs()
     return outcome["code"]
 
 

@@ -178,10 +178,10 @@ def _adopt(job: "Job", thread: QThread, worker: QObject) -> None:
     job.blockSignals(True)
     _ORPHANS.append((job, thread, worker))
     if len(_ORPHANS) == 1:
-        atexit.register(_wait_for_orphans)
+        atexit.register(wait_for_unfinished_jobs)
 
 
-def _wait_for_orphans(timeout_ms: int = 30000) -> None:
+def wait_for_unfinished_jobs(timeout_ms: int = 30000) -> None:
     """A QThread destroyed while running aborts the process; let stragglers finish first."""
     for _job, thread, _worker in _ORPHANS:
         thread.wait(timeout_ms)

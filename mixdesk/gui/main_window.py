@@ -181,6 +181,8 @@ class MainWindow(QMainWindow):
 
     def _prefetch_lazy_panels(self) -> None:
         """Load the heavy libraries of lazy panels in a job once the window is up, then build them."""
+        if not self.isVisible():
+            return  # closed before the delay ran out: a job started now would outlive the window
         def load(on_progress, should_stop):
             # Loading a compiled library holds Python's global lock for up to a few hundred ms; paying
             # that once now keeps it out of the first training run, where the curves should stay live.

@@ -132,9 +132,26 @@ def test_screenshot_run(qtbot, qapp, tmp_path, small_project, desk_settings):
 
     shot = tmp_path / "desk.png"
     path = str(small_project.path)
-    code = run_desk(project=path, screenshot=str(shot), quit_after_ms=60000, settings=desk_settings)
+    code = run_desk(project=path, screenshot=str(shot), quit_after_ms=50, settings=desk_settings)
     assert shot.is_file() and shot.stat().st_size > 20000
     assert code in (0, 1)  # 1 only says the playlist could not be generated without a model
+
+
+def test_headless_demo_run_saves_a_screenshot_and_exits_cleanly(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    shot = tmp_path / "demo.png"
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    proc = subprocess.run([sys.executable, "-m", "mixdesk", "gui", "--demo", "--screenshot", str(shot),
+                           "--quit-after-ms", "20"], env=env, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert shot.is_file() and shot.stat().st_size > 50000
+    # Closing right after start must not leave a job thread running into interpreter exit (Qt aborts then).
+    quick = subprocess.run([sys.executable, "-m", "mixdesk", "gui", "--demo", "--quit-after-ms", "1"], env=env,
+                           capture_output=True, text=True, timeout=240)
+    assert quick.returncode == 0 and "Destroyed while thread" not in quick.stderr
 
 
 def test_cli_registers_gui_command(monkeypatch):
