@@ -41,7 +41,15 @@ def collect_audio_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[t
     for raw in paths:
         path = Path(raw).expanduser().resolve()
         if path.is_dir():
-            for root, dirs, files in os.walk(path):
+            seen: set[str] = set()
+            # Linked sub-folders are followed (libraries are often assembled from links); each real
+            # folder is walked once, so a link loop cannot recurse forever.
+            for root, dirs, files in os.walk(path, followlinks=True):
+                real = os.path.realpath(root)
+                if real in seen:
+                    dirs[:] = []
+                    continue
+                seen.add(real)
                 dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not d.endswith(".cache"))
                 found.extend(Path(root) / f for f in sorted(files)
                              if Path(f).suffix.lower() in AUDIO_EXTENSIONS and not f.startswith("."))

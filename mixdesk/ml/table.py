@@ -13,7 +13,13 @@ from typing import Mapping, Protocol, Sequence
 import numpy as np
 import torch
 
-from mixdesk.ml.features import ChunkFeatures, FeatureCache, FeatureConfig, compute_chunk_features
+from mixdesk.ml.features import (
+    ChunkFeatures,
+    FeatureCache,
+    FeatureConfig,
+    compute_chunk_features,
+)
+from mixdesk.ml.runtime import torch_threads
 from mixdesk.progress import ProgressFn, StopFn, check_stop, report
 
 
@@ -194,6 +200,8 @@ def project_feature_table(
 ) -> FeatureTable:
     """Feature table of a project's chunks, cached in ``project.cache_dir / "features"``."""
     refs = project_chunk_refs(project, chunk_ids)
-    return build_feature_table(
-        refs, project, config, Path(project.cache_dir) / "features", descriptors, on_progress, should_stop
-    )
+    # Same thread policy as training: extra intra-op threads only fight other work on small machines.
+    with torch_threads():
+        return build_feature_table(
+            refs, project, config, Path(project.cache_dir) / "features", descriptors, on_progress, should_stop
+        )

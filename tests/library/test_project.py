@@ -180,3 +180,13 @@ def test_demo_project_drops_tracks_of_an_older_recipe():
                          " chunking) VALUES ('/gone/demo-v0-01-old.flac', 'x', 1, 1, 1.0, 44100, 2, 'flac', '{}')")
     with open_demo_project() as project:
         assert {t.path for t in project.tracks()} == current and len(current) == 4
+
+
+def test_linked_folders_are_imported_once(tmp_path, song_folder):
+    library = tmp_path / "library"
+    library.mkdir()
+    (library / "house").symlink_to(song_folder, target_is_directory=True)
+    (library / "house" / "loop").symlink_to(library, target_is_directory=True)  # a link loop
+    with Project.open(tmp_path / "p.mixdesk") as project:
+        result = project.import_paths([library])
+        assert len(result.added) == 4 and not result.failed
