@@ -5,9 +5,16 @@ from __future__ import annotations
 import json
 from typing import Any, Optional
 
-from PySide6.QtCore import QAbstractTableModel, QMimeData, QModelIndex, QObject, Qt, Signal
+from PySide6.QtCore import (
+    QMimeData,
+    QModelIndex,
+    QObject,
+    Qt,
+    Signal,
+)
 
 from mixdesk.gui import playlist_items as items_api
+from mixdesk.gui.column_model import ColumnTableModel
 
 ROW_MIME = "application/x-mixdesk-playlist-rows"
 COLUMNS = ("#", "Source", "In", "Out", "Duration", "Score", "Lock")
@@ -20,7 +27,9 @@ def format_ms(ms: float) -> str:
     return f"{int(minutes)}:{secs:04.1f}"
 
 
-class PlaylistTableModel(QAbstractTableModel):
+class PlaylistTableModel(ColumnTableModel):
+    columns = COLUMNS
+
     """Holds the current playlist; every edit produces a new playlist announced through ``edited``."""
 
     edited = Signal(object)  # the new playlist
@@ -61,16 +70,8 @@ class PlaylistTableModel(QAbstractTableModel):
         return label
 
     # ---- Qt model -----------------------------------------------------------------------------
-    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.items())
-
-    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.DisplayRole) -> Any:
-        if role == Qt.DisplayRole and orientation == Qt.Horizontal:
-            return COLUMNS[section]
-        return None
+    def row_count(self) -> int:
+        return len(self.items())
 
     def data(self, index: QModelIndex, role: int = Qt.DisplayRole) -> Any:
         if not index.isValid():

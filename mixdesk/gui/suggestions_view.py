@@ -5,15 +5,33 @@ from __future__ import annotations
 from functools import partial
 from typing import Any, Optional
 
-from PySide6.QtCore import QAbstractTableModel, QEvent, QModelIndex, QObject, QRectF, Qt, Signal
+from PySide6.QtCore import (
+    QEvent,
+    QModelIndex,
+    QObject,
+    QRectF,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import (
-    QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QPushButton, QSpinBox,
-    QStyledItemDelegate, QStyle, QStyleOptionViewItem, QTableView, QVBoxLayout, QWidget,
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QPushButton,
+    QSpinBox,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
 )
 
 from mixdesk.gui import mix_calls
 from mixdesk.gui import playlist_items as items_api
+from mixdesk.gui.column_model import ColumnTableModel
 from mixdesk.gui.panel_widgets import ClippedLabel
 
 COLUMNS = ("Chunk", "Score", "Why")
@@ -41,7 +59,9 @@ def describe_reasons(reasons: Any) -> str:
     return ", ".join(parts)
 
 
-class SuggestionsModel(QAbstractTableModel):
+class SuggestionsModel(ColumnTableModel):
+    columns = COLUMNS
+
     def __init__(self, parent: Optional[QObject] = None) -> None:
         super().__init__(parent)
         self.rows: list = []
@@ -52,16 +72,8 @@ class SuggestionsModel(QAbstractTableModel):
         self.rows, self.labels = list(suggestions), list(labels)
         self.endResetModel()
 
-    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.DisplayRole) -> Any:
-        if role == Qt.DisplayRole and orientation == Qt.Horizontal:
-            return COLUMNS[section]
-        return None
+    def row_count(self) -> int:
+        return len(self.rows)
 
     def data(self, index: QModelIndex, role: int = Qt.DisplayRole) -> Any:
         if not index.isValid():
