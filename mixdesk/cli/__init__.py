@@ -1,4 +1,6 @@
-"""The ``mixdesk`` command: headless sub-commands over the same functions the desk uses."""
+"""mixdesk: cut music into chunks, learn which chunk follows which, and build a continuous mix.
+
+With no command it opens the desk; every command runs the same functions the desk uses."""
 
 from __future__ import annotations
 

@@ -33,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     imp.add_argument("--json", action="store_true")
     imp.set_defaults(handler=cmd_import)
 
-    demo = sub.add_parser("demo", help="synthesise demo tracks, import, chunk and (when available) mix them")
+    demo = sub.add_parser("demo", help="synthesise demo tracks, import and chunk them, and build a mix from them")
     demo.add_argument("--minutes", type=float, default=3.0, help="length of the demo mix")
     demo.add_argument("--out", metavar="FILE.mp3", help="where to write the demo mix")
     demo.add_argument("--no-mix", action="store_true", help="only import and chunk the demo tracks")
@@ -120,10 +120,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"pool: {_pool_summary(project)}")
     if args.no_mix:
         return 0
-    try:
-        from mixdesk.mix.demo import make_demo_mix
-    except ImportError:
-        return 0
+    from mixdesk.mix.demo import make_demo_mix
+
     out = Path(args.out) if args.out else None
     summary = make_demo_mix(args.minutes, out, on_progress=progress)
     print(f"mix: {summary['path']}")
