@@ -57,7 +57,7 @@ class Envelope:
             samples = samples[:, None]
         frames, channels = samples.shape
         duration_ms = round(1000 * (frames / sample_rate))
-        edges = _ms_edges(np.arange(duration_ms + 1), sample_rate)
+        edges = ms_edges(np.arange(duration_ms + 1), sample_rate)
         clipped = np.minimum(edges, frames)
         per_ms = np.zeros(duration_ms + 1, dtype=np.int64)
         # Blocks bound the temporaries; each block adds its frames' energy to the milliseconds they fall in.
@@ -86,7 +86,7 @@ def _sample_energy(block: np.ndarray) -> np.ndarray:
     return energy
 
 
-def _ms_edges(ms: np.ndarray, sample_rate: int) -> np.ndarray:
+def ms_edges(ms: np.ndarray, sample_rate: int) -> np.ndarray:
     # Same float arithmetic as pydub's frame_count(ms=...) followed by int().
     return (ms.astype(np.float64) * (sample_rate / 1000.0)).astype(np.int64)
 

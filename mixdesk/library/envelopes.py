@@ -7,10 +7,10 @@ from typing import Optional
 
 import numpy as np
 
-from mixdesk.core.chunking import Envelope
+from mixdesk.core.chunking import Envelope, ms_edges
 from mixdesk.progress import atomic_path
 
-_VERSION = 1
+_VERSION = 2
 
 
 def _path(cache_dir: Path, file_hash: str) -> Path:
@@ -19,10 +19,13 @@ def _path(cache_dir: Path, file_hash: str) -> Path:
 
 def save(cache_dir: Path, file_hash: str, env: Envelope) -> None:
     target = _path(cache_dir, file_hash)
+    # Per-millisecond energies compress far better than their running sum, and the frame edges follow
+    # from the sample rate, so only the energies are stored.
     with atomic_path(target) as tmp:
         with open(tmp, "wb") as handle:
-            np.savez(handle, cum_energy=env.cum_energy, edges=env.edges,
-                     meta=np.array([env.channels, env.sample_rate, env.total_energy, env.total_frames], dtype=np.int64))
+            np.savez_compressed(handle, energy=np.diff(env.cum_energy),
+                                meta=np.array([env.channels, env.sample_rate, env.total_energy, env.total_frames],
+                                              dtype=np.int64))
 
 
 def load(cache_dir: Path, file_hash: str) -> Optional[Envelope]:
@@ -31,7 +34,8 @@ def load(cache_dir: Path, file_hash: str) -> Optional[Envelope]:
         return None
     try:
         with np.load(path) as data:
-            channels, rate, energy, frames = (int(v) for v in data["meta"])
-            return Envelope(data["cum_energy"], data["edges"], channels, rate, energy, frames)
+            channels, rate, total, frames = (int(v) for v in data["meta"])
+            cum = np.concatenate(([0], np.cumsum(data["energy"], dtype=np.int64)))
+        return Envelope(cum, ms_edges(np.arange(cum.shape[0]), rate), channels, rate, total, frames)
     except (OSError, ValueError, KeyError):
         return None  # a damaged cache entry is rebuilt from the audio

@@ -26,6 +26,8 @@ from mixdesk.library.schema import (CHUNK_COLUMNS, TRACK_COLUMNS, Chunk, Track, 
 from mixdesk.progress import ProgressFn, StopFn, check_stop, report
 
 _AUDIO_CACHE_SIZE = 4
+# Envelopes cost about 1 MB per minute of audio in memory; the rest stay on disk until needed again.
+_ENVELOPE_CACHE_SIZE = 32
 
 
 class Project:
@@ -36,7 +38,7 @@ class Project:
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._audio_cache: OrderedDict[tuple, Audio] = OrderedDict()
-        self._envelopes: dict[int, Envelope] = {}
+        self._envelopes: OrderedDict[int, Envelope] = OrderedDict()
 
     # ----- opening and connections
     @classmethod
@@ -141,8 +143,9 @@ class Project:
         """Forget tracks with their chunks and analysis (the audio files are not touched)."""
         with self.transaction() as conn:
             conn.executemany("DELETE FROM tracks WHERE id = ?", [(int(t),) for t in track_ids])
-        for track_id in track_ids:
-            self._envelopes.pop(int(track_id), None)
+        with self._lock:
+            for track_id in track_ids:
+                self._envelopes.pop(int(track_id), None)
 
     def rechunk(self, chunking: ChunkingConfig, track_ids: Optional[Sequence[int]] = None,
                 on_progress: Optional[ProgressFn] = None, should_stop: Optional[StopFn] = None) -> int:
@@ -160,18 +163,23 @@ class Project:
 
     # ----- audio
     def envelope(self, track_id: int) -> Envelope:
-        env = self._envelopes.get(track_id)
+        with self._lock:
+            env = self._envelopes.get(track_id)
         if env is None:
             track = self.track(track_id)
             env = envelopes.load(self.cache_dir, track.hash)
             if env is None:
                 env = Envelope.from_audio(self.track_audio(track_id))
                 envelopes.save(self.cache_dir, track.hash, env)
-            self._envelopes[track_id] = env
+        self.remember_envelope(track_id, env)
         return env
 
     def remember_envelope(self, track_id: int, env: Envelope) -> None:
-        self._envelopes[track_id] = env
+        with self._lock:
+            self._envelopes[track_id] = env
+            self._envelopes.move_to_end(track_id)
+            while len(self._envelopes) > _ENVELOPE_CACHE_SIZE:
+                self._envelopes.popitem(last=False)
 
     def track_audio(self, track_id: int, sample_rate: Optional[int] = None, mono: bool = False) -> Audio:
         key = (track_id, sample_rate, mono)
