@@ -14,6 +14,7 @@ from typing import Mapping
 import numpy as np
 import torch
 
+from mixdesk.analysis.tonal import parse_camelot
 from mixdesk.config import Settings
 from mixdesk.ml.table import FeatureTable
 
@@ -69,25 +70,10 @@ def split_tracks(track_ids: np.ndarray, config: PairConfig) -> dict[str, np.ndar
 
 
 def _camelot(code: str | None) -> tuple[int, str] | None:
-    if not code or len(code) < 2 or code[-1].upper() not in "AB" or not code[:-1].isdigit():
+    try:
+        return parse_camelot(code) if code else None
+    except ValueError:
         return None
-    return int(code[:-1]), code[-1].upper()
-
-
-def camelot_steps(code_a: str | None, code_b: str | None) -> int | None:
-    a, b = _camelot(code_a), _camelot(code_b)
-    if a is None or b is None:
-        return None
-    around = abs(a[0] - b[0]) % 12
-    around = min(around, 12 - around)
-    return around + (0 if a[1] == b[1] else 1)
-
-
-def tempo_compatible(bpm_a: float | None, bpm_b: float | None, tolerance_pct: float) -> bool | None:
-    if not bpm_a or not bpm_b:
-        return None
-    ratio = bpm_b / bpm_a
-    return any(abs(ratio * f - 1.0) * 100.0 <= tolerance_pct for f in (1.0, 0.5, 2.0))
 
 
 def tempo_key_from_analysis(analysis: Mapping[tuple[int, int | None], dict]) -> dict[int, tuple]:

@@ -4,8 +4,15 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mixdesk.ml.pairs import (KINDS, PairConfig, PairData, augment_edges, camelot_steps, split_tracks,
-                              tempo_compatible, tempo_key_from_analysis)
+from mixdesk.analysis.compat import camelot_distance, tempo_ratio_ok
+from mixdesk.ml.pairs import (
+    KINDS,
+    PairConfig,
+    PairData,
+    augment_edges,
+    split_tracks,
+    tempo_key_from_analysis,
+)
 
 
 @settings(max_examples=40, deadline=None)
@@ -81,10 +88,13 @@ def test_hard_negatives_have_compatible_tempo_and_key(synthetic_table):
 
 
 def test_tempo_and_key_rules():
-    assert tempo_compatible(120, 124, 6) and tempo_compatible(120, 61, 6) and not tempo_compatible(120, 100, 6)
-    assert tempo_compatible(None, 120, 6) is None
-    assert camelot_steps("8A", "8A") == 0 and camelot_steps("8A", "9A") == 1 and camelot_steps("8A", "8B") == 1
-    assert camelot_steps("12A", "1A") == 1 and camelot_steps("8A", "2A") == 6 and camelot_steps("x", "8A") is None
+    # Hard negatives use the same rules as the mix room's compatibility limits.
+    assert tempo_ratio_ok(120, 124, 6) and tempo_ratio_ok(120, 61, 6) and not tempo_ratio_ok(120, 100, 6)
+    assert tempo_ratio_ok(None, 120, 6) is True
+    assert camelot_distance("8A", "8A") == 0 and camelot_distance("8A", "9A") == 1 and camelot_distance("8A", "8B") == 1
+    assert camelot_distance("12A", "1A") == 1 and camelot_distance("8A", "2A") == 6
+    with pytest.raises(ValueError):
+        camelot_distance("x", "8A")
     analysis = {(1, None): {"bpm": 100.0, "camelot": "5A"}, (1, 7): {"camelot": "6A"}}
     assert tempo_key_from_analysis(analysis) == {7: (100.0, "6A")}
 
