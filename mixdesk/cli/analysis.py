@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 from pathlib import Path
 
-from mixdesk.cli.common import StderrProgress, fail
+from mixdesk.cli.common import StderrProgress, fail, one_line
 
 TAG_MODELS = ("msd_musicnn", "mtt_musicnn")
 
@@ -78,31 +79,49 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         except AudioError as exc:
             failed, record = True, {"path": str(name), "error": exc.reason}
         except (OSError, ValueError) as exc:
-            failed, record = True, {"path": str(name), "error": str(exc)}
+            failed, record = True, {"path": str(name), "error": one_line(exc)}
+        except Exception as exc:  # a pathological file must not end the batch; the others still get analysed
+            failed = True
+            record = {"path": str(name), "error": f"analysis failed ({one_line(exc, with_type=True)})"}
         print(json.dumps(record) if args.json else _format_line(record), flush=True)
     return 1 if failed else 0
 
 
 def _analyze_project(args: argparse.Namespace) -> int:
     from mixdesk.analysis.project_analysis import analyse_project
-    from mixdesk.library.project import Project
+    from mixdesk.library.project import Project, is_read_only_error
+    from mixdesk.progress import is_disk_full
 
     path = Path(args.project)
     if not path.exists():
         return fail(f"{path}: no such project")
     from mixdesk.progress import Cancelled
 
-    with Project.open(path) as project:
+    try:
+        project = Project.open(path)
+    except (ValueError, OSError, sqlite3.Error) as exc:
+        return fail(one_line(exc))
+    with project:
+        if project.read_only:  # fail before hours of analysis that could not be saved
+            return fail(f"analysis stopped: {path}: the project is read-only; nothing can be saved to it")
         try:
             result = analyse_project(project, tags=not args.no_tags, force=args.force, tag_model=args.tag_model,
                                      on_progress=StderrProgress(quiet=args.quiet))
+            summary = {"project": str(path), "analysed": len(result.analysed), "skipped": len(result.skipped),
+                       "failed": [{"track_id": t, "error": e} for t, e in result.failed],
+                       "chunks": len(project.chunks())}
         except FileNotFoundError as exc:
             return fail(str(exc))
         except (Cancelled, KeyboardInterrupt):
             return fail("analysis interrupted; tracks finished so far are kept")
-        summary = {"project": str(path), "analysed": len(result.analysed), "skipped": len(result.skipped),
-                   "failed": [{"track_id": t, "error": e} for t, e in result.failed],
-                   "chunks": len(project.chunks())}
+        except OSError as exc:  # a full disk or a read-only project: every further track would fail alike
+            return fail(f"analysis stopped: {one_line(exc)}")
+        except sqlite3.DatabaseError as exc:
+            if is_disk_full(exc):
+                return fail(f"analysis stopped: disk full: no space left to write {path}")
+            if is_read_only_error(exc):
+                return fail(f"analysis stopped: {path}: the project is read-only; nothing can be saved to it")
+            return fail(f"{path}: the project file is damaged ({one_line(exc)})")
     if args.json:
         print(json.dumps(summary))
     else:

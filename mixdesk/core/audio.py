@@ -7,7 +7,9 @@ ffmpeg is needed.
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 import subprocess
 from dataclasses import dataclass
 from math import gcd
@@ -22,6 +24,17 @@ AUDIO_EXTENSIONS = SOUNDFILE_EXTENSIONS | FFMPEG_EXTENSIONS
 
 # Formats whose header frame count is exact; MP3's is an estimate, checked with some slack below.
 _EXACT_LENGTH_FORMATS = frozenset({"WAV", "WAVEX", "AIFF", "FLAC", "W64", "RF64", "CAF"})
+
+# No real recording is outside these rates; a header outside them is damaged and would turn a few
+# kilobytes into hours (1 Hz) or into a resampling job that exhausts memory.
+MIN_SAMPLE_RATE = 1000
+MAX_SAMPLE_RATE = 768000
+# Float files may exceed full scale a little; values beyond this are damage, and their squares
+# overflow the float32 arithmetic of every analysis downstream.
+MAX_ABS_SAMPLE = 1.0e6
+# Above this many bytes of samples, a header's length is not taken on trust for one allocation.
+_TRUSTED_ALLOCATION = 4 << 30
+_BLOCK_FRAMES = 1 << 20
 
 
 class AudioError(Exception):
@@ -82,12 +95,30 @@ def _format_name(path: Path) -> str:
     return path.suffix.lower().lstrip(".") or "unknown"
 
 
+def _special_kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "a special file"
+
+
 def _check_readable(path: Path) -> None:
-    if not path.exists():
-        raise AudioError(path, "file not found")
-    if path.is_dir():
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise AudioError(path, "file not found") from None
+    except OSError as exc:
+        raise AudioError(path, f"cannot be read ({exc.strerror or exc})") from None
+    mode = info.st_mode
+    if stat.S_ISDIR(mode):
         raise AudioError(path, "is a folder, not an audio file")
-    if path.stat().st_size == 0:
+    if not stat.S_ISREG(mode):
+        # Opening a named pipe blocks until something writes to it; a device may never end.
+        raise AudioError(path, f"not a regular file ({_special_kind(mode)})")
+    if info.st_size == 0:
         raise AudioError(path, "file is empty (0 bytes)")
     if path.suffix.lower() not in AUDIO_EXTENSIONS:
         raise AudioError(path, f"unsupported file type '{path.suffix or '(none)'}'")
@@ -98,15 +129,66 @@ def _soundfile_error(path: Path, exc: Exception) -> AudioError:
     return AudioError(path, f"not a readable {_format_name(path).upper()} file ({text.strip()})")
 
 
+def _check_rate(path: Path, rate: int) -> None:
+    if not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE:
+        raise AudioError(path, f"implausible sample rate {rate} Hz in its header "
+                               f"(expected {MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} Hz)")
+
+
+def _check_samples(path: Path, samples: np.ndarray) -> None:
+    """Refuse NaN, infinity and absurd magnitudes: one such sample poisons every sum computed over the track."""
+    if not samples.size:
+        return
+    # max and min propagate NaN and infinity, and unlike isfinite or abs they need no copy of a long track.
+    high, low = float(samples.max()), float(samples.min())
+    if not (np.isfinite(high) and np.isfinite(low)):
+        bad = int(samples.size - np.count_nonzero(np.isfinite(samples)))
+        raise AudioError(path, f"non-finite samples (NaN or infinity) in {bad} of {samples.size} samples")
+    peak = max(high, -low)
+    if peak > MAX_ABS_SAMPLE:
+        raise AudioError(path, f"sample values up to {peak:.3g}, far outside the range [-1, 1] of audio")
+
+
+def _check_flac_end(path: Path, handle: sf.SoundFile) -> None:
+    """A FLAC header states the length of the whole stream; seeking to its last frame shows whether it is there.
+
+    A seek can also fail on a damaged frame in the middle that sequential decoding skips over, so a
+    failed seek is settled by counting the frames that decode, as ``decode`` would.
+    """
+    if handle.frames <= 0:
+        return
+    try:
+        handle.seek(handle.frames - 1)
+        if handle.read(1, dtype="float32", always_2d=True).shape[0] == 1:
+            return
+    except Exception:  # libsndfile reports a missing tail as a failed seek or read
+        pass
+    present = 0
+    with sf.SoundFile(str(path)) as fresh:  # a failed seek leaves the first handle unusable
+        while True:
+            got = fresh.read(_BLOCK_FRAMES, dtype="float32", always_2d=True).shape[0]
+            present += got
+            if got < _BLOCK_FRAMES:
+                break
+    if present < handle.frames:
+        raise AudioError(path, f"truncated: its header announces {handle.frames / handle.samplerate:.1f} s, "
+                               f"only {present / handle.samplerate:.1f} s decode")
+
+
 def _probe_soundfile(path: Path) -> AudioInfo:
     try:
-        info = sf.info(str(path))
+        with sf.SoundFile(str(path)) as handle:
+            frames, rate, channels, fmt = handle.frames, handle.samplerate, handle.channels, handle.format
+            if rate <= 0 or channels <= 0:
+                raise AudioError(path, "header has no sample rate or channels")
+            _check_rate(path, rate)
+            if fmt == "FLAC":
+                _check_flac_end(path, handle)
+    except AudioError:
+        raise
     except Exception as exc:  # libsndfile raises several types for damaged headers
         raise _soundfile_error(path, exc) from None
-    if info.samplerate <= 0 or info.channels <= 0:
-        raise AudioError(path, "header has no sample rate or channels")
-    return AudioInfo(str(path), info.frames / float(info.samplerate), int(info.samplerate), int(info.channels),
-                     info.format.lower())
+    return AudioInfo(str(path), frames / float(rate), int(rate), int(channels), fmt.lower())
 
 
 def _container_shortfall(path: Path) -> int:
@@ -131,17 +213,37 @@ def _container_shortfall(path: Path) -> int:
     return 0
 
 
+def _read_all(handle: sf.SoundFile) -> np.ndarray:
+    """Every frame as float32 (frames, channels); memory follows the audio present, not the header's claim."""
+    if handle.frames * handle.channels * 4 <= _TRUSTED_ALLOCATION:
+        return handle.read(dtype="float32", always_2d=True)
+    blocks = []
+    while True:
+        block = handle.read(_BLOCK_FRAMES, dtype="float32", always_2d=True)
+        if block.shape[0]:
+            blocks.append(block.copy())  # the slice would pin the whole block buffer
+        if block.shape[0] < _BLOCK_FRAMES:
+            break
+    return np.concatenate(blocks) if blocks else np.zeros((0, handle.channels), np.float32)
+
+
 def _decode_soundfile(path: Path) -> Audio:
     try:
         with sf.SoundFile(str(path)) as handle:
             announced = handle.frames
             fmt = handle.format
-            samples = handle.read(dtype="float32", always_2d=True)
             rate = handle.samplerate
+            _check_rate(path, rate)
+            samples = _read_all(handle)
+    except AudioError:
+        raise
+    except MemoryError:
+        raise AudioError(path, "its header announces more audio than fits in memory") from None
     except Exception as exc:
         raise _soundfile_error(path, exc) from None
     if samples.shape[0] == 0:
         raise AudioError(path, "contains no audio frames")
+    _check_samples(path, samples)
     missing = _container_shortfall(path) if fmt in ("WAV", "WAVEX", "AIFF") else 0
     if missing > 1:
         raise AudioError(path, f"truncated: the data chunk lacks {missing} bytes its header announces")
@@ -163,11 +265,21 @@ def _ffmpeg_exe() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
+def ffmpeg_local_path(path: str | Path) -> str:
+    """``path`` as ffmpeg must see it: a local file, never a protocol URL.
+
+    ffmpeg reads ``tcp:host:port.m4a`` (or ``http:...``, ``concat:...``) as a URL to open, so a file that
+    merely has such a name would make it connect out. An absolute path starts with a separator (or a
+    drive letter, which ffmpeg treats as a path), which no protocol name can.
+    """
+    return os.path.abspath(os.fspath(path))
+
+
 def _probe_ffmpeg(path: Path) -> tuple[AudioInfo, str]:
     """Read codec, rate and layout from ffmpeg's stream banner (imageio-ffmpeg ships no ffprobe)."""
     try:
-        proc = subprocess.run([_ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True, text=True,
-                              timeout=60)
+        proc = subprocess.run([_ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", ffmpeg_local_path(path)],
+                              capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise AudioError(path, f"ffmpeg could not be run ({exc})") from None
     match = _STREAM_RE.search(proc.stderr)
@@ -180,7 +292,9 @@ def _probe_ffmpeg(path: Path) -> tuple[AudioInfo, str]:
     dur = re.search(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)", proc.stderr)
     if dur:
         duration = int(dur.group(1)) * 3600 + int(dur.group(2)) * 60 + float(dur.group(3))
-    info = AudioInfo(str(path), duration, int(match.group("rate")), channels, _format_name(path))
+    rate = int(match.group("rate"))
+    _check_rate(path, rate)
+    info = AudioInfo(str(path), duration, rate, channels, _format_name(path))
     return info, match.group("codec")
 
 
@@ -191,7 +305,8 @@ def _decode_ffmpeg(path: Path) -> Audio:
     AudioSegment.converter = _ffmpeg_exe()
     try:
         # A codec= argument makes pydub skip ffprobe, which imageio-ffmpeg does not ship.
-        segment = AudioSegment.from_file(str(path), format=path.suffix.lstrip(".").lower(), codec=codec)
+        segment = AudioSegment.from_file(ffmpeg_local_path(path), format=path.suffix.lstrip(".").lower(),
+                                          codec=codec)
     except Exception as exc:
         raise AudioError(path, f"ffmpeg could not decode it ({str(exc).strip().splitlines()[-1:] or exc})") from None
     raw = np.array(segment.get_array_of_samples())
@@ -199,6 +314,7 @@ def _decode_ffmpeg(path: Path) -> Audio:
         raise AudioError(path, "contains no audio frames")
     scale = float(1 << (8 * segment.sample_width - 1))
     samples = (raw.astype(np.float32) / scale).reshape(-1, segment.channels)
+    _check_rate(path, int(segment.frame_rate))
     return Audio(np.ascontiguousarray(samples), int(segment.frame_rate), str(path), info.format)
 
 

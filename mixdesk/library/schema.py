@@ -122,9 +122,16 @@ def chunk_from_row(row: sqlite3.Row | tuple) -> Chunk:
 
 def initialise(conn: sqlite3.Connection) -> None:
     conn.executescript(SCHEMA)
+    # OR IGNORE: two processes creating the same project at once both find no version row.
+    conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+    conn.commit()
+    check_schema(conn)
+
+
+def check_schema(conn: sqlite3.Connection) -> None:
+    """Refuse a file that is not a project, or one written by a newer mixdesk; writes nothing."""
     found = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
     if found is None:
-        conn.execute("INSERT INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-    elif int(found[0]) > SCHEMA_VERSION:
+        raise sqlite3.DatabaseError("no schema version")
+    if int(found[0]) > SCHEMA_VERSION:
         raise ValueError(f"project was written by a newer mixdesk (schema {found[0]} > {SCHEMA_VERSION})")
-    conn.commit()

@@ -7,6 +7,7 @@ export runs several times faster. Both produce gapless CBR/VBR MP3 that decodes 
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -70,6 +71,11 @@ def ffmpeg_exe() -> str | None:
         return shutil.which("ffmpeg")
 
 
+def _local_path(path: Path) -> str:
+    # Absolute, so that ffmpeg never reads a name such as "tcp:host:port/..." as a URL to connect to.
+    return os.path.abspath(os.fspath(path))
+
+
 class FfmpegMp3Encoder:
     name = "ffmpeg"
 
@@ -79,7 +85,7 @@ class FfmpegMp3Encoder:
                 else ["-b:a", f"{config.bitrate_kbps}k"])
         cmd = [exe, "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-f", "f32le",
                "-ar", str(render.sample_rate), "-ac", str(render.channels), "-i", "pipe:0",
-               "-c:a", "libmp3lame", *rate, "-id3v2_version", "3", "-f", "mp3", str(path)]
+               "-c:a", "libmp3lame", *rate, "-id3v2_version", "3", "-f", "mp3", _local_path(path)]
         self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                       stderr=subprocess.PIPE)
 

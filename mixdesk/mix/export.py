@@ -16,8 +16,8 @@ from mixdesk.mix.config import ExportConfig
 from mixdesk.mix.encoders import open_encoder
 from mixdesk.mix.playlist import Playlist
 from mixdesk.mix.rendering import Renderer
-from mixdesk.mix.tracklist import build_tracklist, source_chunks, write_cue, write_json
-from mixdesk.progress import ProgressFn, StopFn, atomic_path, check_stop
+from mixdesk.mix.tracklist import build_tracklist, clean_text, source_chunks, write_cue, write_json
+from mixdesk.progress import ProgressFn, StopFn, atomic_path, check_stop, remove_stale_parts
 
 @dataclass(frozen=True)
 class ExportResult:
@@ -34,23 +34,28 @@ class ExportResult:
 
 
 def write_tags(path: Path, config: ExportConfig) -> None:
-    """Title, artist and comment in the tag dialect of each format (ID3 for MP3 and WAV, Vorbis for FLAC)."""
+    """Title, artist and comment in the tag dialect of each format (ID3 for MP3 and WAV, Vorbis for FLAC).
+
+    Control characters are dropped from the text: players show tags on one line, and some tools copy
+    them into playlists and CUE sheets line by line.
+    """
+    title, artist, comment = clean_text(config.title), clean_text(config.artist), clean_text(config.comment)
     if config.format == "flac":
         from mutagen.flac import FLAC
 
         audio = FLAC(str(path))
-        audio["title"], audio["artist"] = config.title, config.artist
-        if config.comment:
-            audio["comment"] = config.comment
+        audio["title"], audio["artist"] = title, artist
+        if comment:
+            audio["comment"] = comment
         audio.save()
         return
     from mutagen.id3 import COMM, ID3, TIT2, TPE1
 
     tags = ID3()
-    tags.add(TIT2(encoding=3, text=config.title))
-    tags.add(TPE1(encoding=3, text=config.artist))
-    if config.comment:
-        tags.add(COMM(encoding=3, lang="eng", desc="", text=config.comment))
+    tags.add(TIT2(encoding=3, text=title))
+    tags.add(TPE1(encoding=3, text=artist))
+    if comment:
+        tags.add(COMM(encoding=3, lang="eng", desc="", text=comment))
     if config.format == "wav":
         from mutagen.wave import WAVE
 
@@ -73,6 +78,9 @@ def export_mix(source: Any, playlist: Playlist, out_path: str | Path, config: Ex
     if not playlist.items:
         raise ValueError("the playlist is empty: nothing to export")
     renderer = Renderer(source, playlist, config.render)
+    # A killed earlier export to these names left its hidden temp files; they would stay there forever.
+    for target in (out_path, tracklist_path or out_path.with_suffix(".json"), cue_path or out_path.with_suffix(".cue")):
+        remove_stale_parts(Path(target).parent, Path(target).name)
     with atomic_path(out_path) as tmp:
         encoder = open_encoder(tmp, config)
         try:
