@@ -52,38 +52,111 @@ def _open_project(path: str):
 
 
 def _train(args: argparse.Namespace) -> int:
-    from mixdesk.ml.features import FeatureConfig
-    from mixdesk.ml.models import ModelConfig
-    from mixdesk.ml.pairs import PairConfig
-    from mixdesk.ml.pipeline import train_on_project
-    from mixdesk.ml.training import TrainConfig
+    from mixdesk.ml import distributed
 
-    config = TrainConfig(
-        model=ModelConfig(arch=args.arch), epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-        patience=args.patience, device=args.device, seed=args.seed, num_threads=args.threads,
-        out=str(args.out), resume=args.resume,
-    )
-    features = FeatureConfig(window_s=args.window_s)
-    pairs = PairConfig(seed=args.seed, gain_db=args.augment_gain_db)
+    if args.nproc != 1 and not distributed.launched():
+        return _launch_workers(args)
+    # Under torchrun (or as one of the workers started below) this joins the launcher's group.
+    with distributed.worker_group(_configs(args)[0].device) as group:
+        code, summary, error = _train_here(args)
+    if group.leader:
+        _print_outcome(args, code, summary, error)
+    return code
+
+
+def _given(**values):
+    """The options given on the command line; the others keep their config dataclass defaults."""
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _train_here(args: argparse.Namespace) -> tuple[int, dict | None, str | None]:
+    """Train in this process (alone, or as one worker of a group): (exit code, summary, error line)."""
+    from mixdesk.ml.pipeline import train_on_project
+
+    config, features, pairs = _configs(args)
     try:
         with _open_project(args.project) as project:
             result = train_on_project(project, config, features, pairs, args.descriptors,
-                                      on_progress=_StderrProgress(args.quiet))
+                                      on_progress=_StderrProgress(args.quiet), jobs=args.jobs)
     except (Cancelled, KeyboardInterrupt):
-        print(f"training stopped; {args.out} holds the last finished epoch", file=sys.stderr)
-        return 130
+        return 130, None, f"training stopped; {args.out} holds the last finished epoch"
     except (OSError, ValueError) as exc:
-        print(f"mixdesk train: {exc}", file=sys.stderr)
-        return 1
+        return 1, None, f"mixdesk train: {exc}"
     summary = {"model": str(args.out), "best_epoch": result.best_epoch, "best_val_loss": result.best_val_loss,
                "epochs_run": len(result.history), "device": result.device, "seconds": round(result.seconds, 2),
-               "pairs_per_s": round(result.pairs_per_s, 1)}
+               "pairs_per_s": round(result.pairs_per_s, 1), "processes": result.meta.get("processes", 1)}
+    return 0, summary, None
+
+
+def _configs(args: argparse.Namespace):
+    """(TrainConfig, FeatureConfig, PairConfig) from the command line."""
+    from mixdesk.ml.features import FeatureConfig
+    from mixdesk.ml.models import ModelConfig
+    from mixdesk.ml.pairs import PairConfig
+    from mixdesk.ml.training import TrainConfig
+
+    train = TrainConfig(
+        model=ModelConfig(**_given(arch=args.arch)), out=str(args.out), resume=args.resume,
+        **_given(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience,
+                 device=args.device, seed=args.seed, num_threads=args.threads),
+    )
+    features = FeatureConfig(**_given(window_s=args.window_s))
+    pairs = PairConfig(**_given(seed=args.seed, gain_db=args.augment_gain_db))
+    return train, features, pairs
+
+
+def _print_outcome(args: argparse.Namespace, code: int, summary: dict | None, error: str | None) -> None:
+    if error:
+        print(error, file=sys.stderr)
+    if code != 0 or summary is None:
+        return
     if args.json:
         print(json.dumps(_json_safe(summary)))
     else:
-        print(f"saved {args.out}: best epoch {result.best_epoch}, val loss {result.best_val_loss:.4f}, "
-              f"{result.pairs_per_s:.0f} pairs/s on {result.device}")
-    return 0
+        workers = f" ({summary['processes']} processes)" if summary["processes"] > 1 else ""
+        print(f"saved {args.out}: best epoch {summary['best_epoch']}, val loss {summary['best_val_loss']:.4f}, "
+              f"{summary['pairs_per_s']:.0f} pairs/s on {summary['device']}{workers}")
+
+
+def _worker(args: argparse.Namespace) -> tuple[int, dict | None, str | None]:
+    """Entry point of each process started by ``_launch_workers`` (imported by name in the worker)."""
+    from mixdesk.ml import distributed
+
+    with distributed.worker_group(_configs(args)[0].device) as group:
+        code, summary, error = _train_here(args)
+    if error and not group.leader:
+        # Rank 0's outcome is printed by the launching process; another rank's error would be lost.
+        print(f"[rank {group.rank}] {error}", file=sys.stderr)
+    return code, summary, error
+
+
+def _launch_workers(args: argparse.Namespace) -> int:
+    """``--nproc N``: extract features once here, then train in N processes through torch's launcher."""
+    from mixdesk.ml import distributed
+    from mixdesk.ml.table import project_descriptor_vectors, project_feature_table
+
+    try:
+        distributed.check_workers(args.nproc, _configs(args)[0].device)
+        # Filling the feature cache first lets every worker read it instead of all computing it at once.
+        with _open_project(args.project) as project:
+            descriptors = project_descriptor_vectors(project) if args.descriptors else None
+            project_feature_table(project, _configs(args)[1], None, descriptors, _StderrProgress(args.quiet),
+                                  jobs=args.jobs)
+    except (OSError, ValueError) as exc:
+        print(f"mixdesk train: {exc}", file=sys.stderr)
+        return 1
+    try:
+        outcomes = distributed.launch_local(args.nproc, _worker, argparse.Namespace(**{**vars(args), "nproc": 1}))
+    except distributed.Interrupted:  # Ctrl-C or a kill: the launcher has stopped the workers
+        print(f"training stopped; {args.out} holds the last finished epoch", file=sys.stderr)
+        return 130
+    except Exception as exc:  # torch's ChildFailedError: a worker crashed; its traceback is above
+        print(f"mixdesk train: a training process failed ({exc.__class__.__name__}); see the output above",
+              file=sys.stderr)
+        return 1
+    code, summary, error = outcomes[0]
+    _print_outcome(args, code, summary, error)
+    return max(code, *(outcome[0] for outcome in outcomes.values()))
 
 
 def _eval(args: argparse.Namespace) -> int:
@@ -114,18 +187,26 @@ def _print_table(result: dict) -> None:
 
 
 def register(subparsers) -> None:
+    # Defaults left unset (None) come from the config dataclasses when the command runs: torch is
+    # only imported then, not for every ``mixdesk`` command line.
     train = subparsers.add_parser("train", help="train a transition model on a project's tracks")
     train.add_argument("--project", required=True, help="project file (.mixdesk)")
-    train.add_argument("--arch", choices=("cnn_lstm", "seed"), default="cnn_lstm")
-    train.add_argument("--epochs", type=int, default=30)
-    train.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    train.add_argument("--batch-size", type=int, default=64)
-    train.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (cnn_lstm)")
-    train.add_argument("--window-s", type=float, default=1.5, help="seconds of log-mel at each chunk edge")
-    train.add_argument("--patience", type=int, default=8, help="epochs without improvement before stopping")
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--threads", type=int, default=0, help="CPU threads (0 = automatic)")
-    train.add_argument("--augment-gain-db", type=float, default=3.0)
+    train.add_argument("--arch", choices=("cnn_lstm", "seed"), default=None, help="model architecture")
+    train.add_argument("--epochs", type=int, default=None)
+    train.add_argument("--device", default=None, help="auto, cpu or cuda")
+    train.add_argument("--batch-size", type=int, default=None,
+                       help="pairs per optimiser step (default: larger on a GPU than on the CPU)")
+    train.add_argument("--lr", type=float, default=None, help="Adam learning rate (cnn_lstm)")
+    train.add_argument("--window-s", type=float, default=None, help="seconds of log-mel at each chunk edge")
+    train.add_argument("--patience", type=int, default=None, help="epochs without improvement before stopping")
+    train.add_argument("--seed", type=int, default=None)
+    train.add_argument("--threads", type=int, default=None, help="CPU threads per process (0 = automatic)")
+    train.add_argument("--nproc", type=int, default=1,
+                       help="data-parallel training processes on this machine (one per GPU with CUDA); "
+                            "for several machines, start `mixdesk train` with torchrun instead")
+    train.add_argument("--jobs", type=int, default=1,
+                       help="processes computing chunk features the project's cache lacks (large libraries)")
+    train.add_argument("--augment-gain-db", type=float, default=None)
     train.add_argument("--descriptors", action="store_true", help="feed tempo/key/loudness descriptors to the model")
     train.add_argument("--resume", action="store_true", help="continue from the checkpoint at --out")
     train.add_argument("--out", required=True, type=Path, help="model file to write")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Iterator
+from typing import Iterator, NamedTuple
 
 import numpy as np
 import torch
+from torch import nn
 from torch.nn import functional as F
 
+from mixdesk.ml import distributed
 from mixdesk.ml.models import TransitionModel
 from mixdesk.ml.pairs import PairConfig, PairSet, augment_edges
 from mixdesk.ml.table import FeatureTable
@@ -36,18 +37,66 @@ class DeviceTable:
         return None if self.descriptors is None else self.descriptors[rows]
 
 
+class Batch(NamedTuple):
+    """One batch of pairs on the training device, or one process's share of it.
+
+    ``slots`` (None for a whole batch; a CPU tensor) are the share's positions within the batch of
+    ``total`` pairs; ``weight`` (None when every pair counts) is 0 for a padding pair given to a
+    process whose share would otherwise be empty, as every data-parallel process must take part in
+    every step.
+    """
+
+    a: torch.Tensor
+    b: torch.Tensor
+    label: torch.Tensor
+    slots: torch.Tensor | None = None
+    weight: torch.Tensor | None = None
+    total: int = 0
+    count: int = 0  # real (weighted 1) pairs in this share
+
+
+def _to(x: np.ndarray, device: torch.device) -> torch.Tensor:
+    tensor = torch.from_numpy(np.ascontiguousarray(x))
+    if device.type == "cuda":
+        # One pinned, asynchronous copy per epoch instead of three small blocking copies per batch.
+        return tensor.pin_memory().to(device, non_blocking=True)
+    return tensor.to(device)
+
+
 def pair_batches(pairs: PairSet, batch_size: int, device: torch.device, seed: int | None = None,
-                 limit: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
-    """(a rows, b rows, labels) batches; shuffled when ``seed`` is given, cut to ``limit`` pairs if set."""
+                 limit: int = 0, rank: int = 0, world: int = 1) -> Iterator[Batch]:
+    """Batches of ``pairs``; shuffled when ``seed`` is given, cut to ``limit`` pairs if set.
+
+    With ``world`` > 1 every process sees the same sequence of batches (same seed) and takes every
+    ``world``-th pair of each, starting at ``rank``: the processes together see exactly the batches
+    one process would, and all of them take the same number of steps.
+    """
     order = np.arange(len(pairs))
     if seed is not None:
         order = np.random.default_rng(seed).permutation(order)
     if limit:
         order = order[:limit]
+    a, b, label = _to(pairs.a[order], device), _to(pairs.b[order], device), _to(pairs.label[order], device)
     for start in range(0, order.size, batch_size):
-        idx = order[start : start + batch_size]
-        yield (torch.from_numpy(pairs.a[idx]).to(device), torch.from_numpy(pairs.b[idx]).to(device),
-               torch.from_numpy(pairs.label[idx]).to(device))
+        stop = min(start + batch_size, order.size)
+        if world == 1:
+            yield Batch(a[start:stop], b[start:stop], label[start:stop], total=stop - start, count=stop - start)
+            continue
+        slots = np.arange(rank, stop - start, world)
+        weight = np.ones(slots.size, dtype=np.float32)
+        if slots.size == 0:
+            slots, weight = np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.float32)
+        slots = torch.from_numpy(slots)  # stays on the CPU, where the augmentation draws are made
+        index = slots.to(device)
+        yield Batch(a[start:stop][index], b[start:stop][index], label[start:stop][index], slots,
+                    torch.from_numpy(weight).to(device), stop - start, int(weight.sum()))
+
+
+def shard_pairs(pairs: PairSet, rank: int, world: int) -> PairSet:
+    """Every ``world``-th pair from ``rank`` on: one process's part of an evaluation."""
+    if world == 1:
+        return pairs
+    return PairSet(pairs.a[rank::world], pairs.b[rank::world], pairs.label[rank::world], pairs.kind[rank::world])
 
 
 def batch_count(pairs: PairSet, batch_size: int, limit: int = 0) -> int:
@@ -55,28 +104,72 @@ def batch_count(pairs: PairSet, batch_size: int, limit: int = 0) -> int:
     return (n + batch_size - 1) // batch_size
 
 
-def pair_logits(model: TransitionModel, table: DeviceTable, a: torch.Tensor, b: torch.Tensor,
-                augment: PairConfig | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
-    xa = model.edges(table, a, "end")
-    xb = model.edges(table, b, "start")
+def pair_logits(model: nn.Module, table: DeviceTable, a: torch.Tensor, b: torch.Tensor,
+                augment: PairConfig | None = None, generator: torch.Generator | None = None,
+                slots: torch.Tensor | None = None, total: int = 0) -> torch.Tensor:
+    """Logits of pairs (table rows ``a[i]`` -> ``b[i]``), computed on the model's device.
+
+    ``model`` may be a ``DistributedDataParallel`` wrapper: inputs come from the wrapped model, the
+    forward pass goes through the wrapper so that gradients are averaged across processes.
+    """
+    core: TransitionModel = getattr(model, "module", model)
+    xa = core.edges(table, a, "end")
+    xb = core.edges(table, b, "start")
     if augment is not None and (augment.gain_db > 0 or augment.shift_frames > 0):
-        mel = model.input_kind == "mel"
-        xa = augment_edges(xa, False, augment.gain_db, augment.shift_frames, generator, mel)
-        xb = augment_edges(xb, True, augment.gain_db, augment.shift_frames, generator, mel)
-    return model(xa, xb, table.desc(a), table.desc(b))
+        mel = core.input_kind == "mel"
+        xa = augment_edges(xa, False, augment.gain_db, augment.shift_frames, generator, mel, slots, total)
+        xb = augment_edges(xb, True, augment.gain_db, augment.shift_frames, generator, mel, slots, total)
+    return model(xa, xb, core.descriptors(table, a), core.descriptors(table, b))
 
 
-@dataclass
 class EpochStats:
-    loss_sum: float = 0.0
-    correct: int = 0
-    count: int = 0
+    """Loss and accuracy summed over an epoch.
 
-    def add(self, logits: torch.Tensor, labels: torch.Tensor, loss: torch.Tensor) -> None:
-        n = int(labels.shape[0])
-        self.loss_sum += float(loss.detach()) * n
-        self.correct += int(((logits.detach() > 0).float() == labels).sum())
+    The sums stay on the training device: reading a GPU number makes the CPU wait for the GPU, so
+    they are only read when reported (a few times a second), not after every step.
+    """
+
+    def __init__(self) -> None:
+        self._loss_sum: torch.Tensor | float = 0.0
+        self._correct: torch.Tensor | int = 0
+        self.count = 0
+
+    def add(self, logits: torch.Tensor, labels: torch.Tensor, loss: torch.Tensor,
+            weight: torch.Tensor | None = None, count: int | None = None) -> None:
+        """Add a batch whose mean loss is ``loss`` (or, with ``weight``, a share of a split batch
+        whose ``loss`` is the sum of its weighted per-pair losses over ``count`` real pairs)."""
+        labels = labels.to(logits.device)
+        hits = (logits.detach() > 0).float() == labels
+        if weight is None:
+            n = int(labels.shape[0])
+            self._loss_sum = self._loss_sum + loss.detach().double() * n
+            self._correct = self._correct + hits.sum()
+        else:
+            n = int(count if count is not None else weight.sum())
+            self._loss_sum = self._loss_sum + loss.detach().double()
+            self._correct = self._correct + (hits.float() * weight.to(hits.device)).sum().long()
         self.count += n
+
+    def all_reduce(self) -> "EpochStats":
+        """Sums over every data-parallel process (unchanged when training in one process)."""
+        if distributed.current().world == 1:
+            return self
+        device = self._loss_sum.device if isinstance(self._loss_sum, torch.Tensor) else None
+        device = distributed.collective_device(device)
+        sums = torch.tensor([float(self._loss_sum), float(self._correct), float(self.count)],
+                            dtype=torch.float64, device=device)
+        distributed.all_sum(sums)
+        total = EpochStats()
+        total._loss_sum, total._correct, total.count = float(sums[0]), int(sums[1]), int(sums[2])
+        return total
+
+    @property
+    def loss_sum(self) -> float:
+        return float(self._loss_sum)
+
+    @property
+    def correct(self) -> int:
+        return int(self._correct)
 
     @property
     def loss(self) -> float:
@@ -89,12 +182,13 @@ class EpochStats:
 
 def evaluate_pairs(model: TransitionModel, table: DeviceTable, pairs: PairSet, batch_size: int = 512,
                    amp: bool = False) -> tuple[EpochStats, np.ndarray]:
-    """Loss/accuracy over ``pairs`` and the probability of each pair, in eval mode."""
+    """Loss/accuracy over ``pairs`` and the probability of each pair, in eval mode, on the model's device."""
     stats = EpochStats()
     probs = []
     model.eval()
-    with torch.no_grad(), torch.autocast(table.device.type, enabled=amp):
-        for a, b, y in pair_batches(pairs, batch_size, table.device):
+    device = model.device
+    with torch.no_grad(), torch.autocast(device.type, enabled=amp):
+        for a, b, y, *_ in pair_batches(pairs, batch_size, device):
             logits = pair_logits(model, table, a, b).float()
             stats.add(logits, y, F.binary_cross_entropy_with_logits(logits, y))
             probs.append(torch.sigmoid(logits).cpu().numpy())

@@ -68,6 +68,10 @@ def load_model(path: Path | str, device: str | torch.device = "cpu") -> tuple[Tr
     """
     payload = load_checkpoint(path)
     configs = configs_of(payload)
+    weights = payload.get("model") or {}
+    damaged = [k for k, v in weights.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if damaged:
+        raise ModelFileError(f"{path}: weights {damaged[0]!r} hold NaN or infinite values; train it again")
     model = build_model(configs["model"])
     try:
         model.load_state_dict(payload["model"])

@@ -15,7 +15,9 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from mixdesk.ml.baselines import RandomScorer, SimilarityScorer
-from mixdesk.ml.metrics import accuracy, best_threshold, rank_of_truth, ranking_summary, roc_auc
+from mixdesk.ml.metrics import (
+    accuracy, best_threshold, rank_of_truth, ranking_summary, require_finite, roc_auc,
+)
 from mixdesk.ml.pairs import PairConfig, PairData, PairSet, tempo_key_from_analysis
 from mixdesk.ml.table import FeatureTable
 from mixdesk.progress import ProgressFn, StopFn, check_stop, report
@@ -26,7 +28,7 @@ def pair_scores(scorer, a_ids: np.ndarray, b_ids: np.ndarray) -> np.ndarray:
     out = np.zeros(len(a_ids), dtype=np.float64)
     for a in np.unique(a_ids):
         where = np.flatnonzero(a_ids == a)
-        out[where] = scorer.successor_scores(int(a), [int(b) for b in b_ids[where]])
+        out[where] = require_finite(scorer.successor_scores(int(a), [int(b) for b in b_ids[where]]))
     return out
 
 
@@ -47,7 +49,7 @@ def candidate_lists(table: FeatureTable, rows: np.ndarray, successor: np.ndarray
 
 def _ranks(scorer, table: FeatureTable, lists: list[tuple[int, np.ndarray]]) -> list[float]:
     ids = table.chunk_ids
-    return [rank_of_truth(scorer.successor_scores(int(ids[a]), [int(c) for c in ids[cands]]), 0)
+    return [rank_of_truth(require_finite(scorer.successor_scores(int(ids[a]), [int(c) for c in ids[cands]])), 0)
             for a, cands in lists]
 
 

@@ -8,6 +8,23 @@ import numpy as np
 from scipy.stats import rankdata
 
 
+class NonFiniteScoreError(ValueError):
+    """A scorer returned NaN or infinite scores (a model with damaged weights, for instance)."""
+
+
+def require_finite(scores: np.ndarray, what: str = "scores") -> np.ndarray:
+    """``scores`` unchanged if all are finite; NaN would otherwise rank every truth first (NaN
+    compares false with everything) and a broken model would be reported as perfect."""
+    scores = np.asarray(scores, dtype=np.float64)
+    bad = ~np.isfinite(scores)
+    if bad.any():
+        raise NonFiniteScoreError(
+            f"{int(bad.sum())} of {scores.size} {what} are NaN or infinite; the model's weights are "
+            "damaged (train it again)"
+        )
+    return scores
+
+
 def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
     """Area under the ROC curve (Mann-Whitney U; tied scores count one half). NaN without both classes."""
     labels = np.asarray(labels).astype(bool)

@@ -18,7 +18,9 @@ other-track negatives reach 0.96).
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
+from itertools import chain
 
 import torch
 from torch import nn
@@ -81,14 +83,42 @@ class TransitionModel(nn.Module):
     def forward(self, a_end, b_start, desc_a=None, desc_b=None) -> torch.Tensor:
         return self.seam(self.encode_end(a_end, desc_a), self.encode_start(b_start, desc_b))
 
+    @property
+    def device(self) -> torch.device:
+        """Where the weights live; inputs are moved here, wherever the caller's tensors are."""
+        first = next(chain(self.parameters(), self.buffers()), None)
+        return first.device if first is not None else torch.device("cpu")
+
     def fit_input_stats(self, table, rows: torch.Tensor) -> None:
         """Learn input normalisation from training chunks (a no-op for models without one)."""
 
     def edges(self, table, rows: torch.Tensor, side: str) -> torch.Tensor:
-        """This model's input for table ``rows`` on ``side`` ("end" of A or "start" of B)."""
+        """This model's input for table ``rows`` on ``side`` ("end" of A or "start" of B), on the
+        model's device. The table may live elsewhere (a CPU table for a GPU model, or the reverse):
+        rows are gathered where the table is and only the gathered batch crosses devices."""
         if self.input_kind == "raw":
-            return table.raw_end[rows] if side == "end" else table.raw_start[rows]
-        return table.end[rows] if side == "end" else table.start[rows]
+            source = table.raw_end if side == "end" else table.raw_start
+        else:
+            source = table.end if side == "end" else table.start
+        return to_device(source[rows.to(source.device)], self.device)
+
+    def descriptors(self, table, rows: torch.Tensor) -> torch.Tensor | None:
+        """Descriptor inputs of table ``rows`` on the model's device (None without descriptors)."""
+        desc = table.desc(rows.to(table.device))
+        return None if desc is None else to_device(desc, self.device)
+
+
+def _no_autocast(device_type: str):
+    """Mixed precision off for a block, on devices that have it (the "meta" device used in tests has not)."""
+    available = getattr(torch.amp, "is_autocast_available", lambda kind: kind in ("cpu", "cuda"))
+    return torch.autocast(device_type, enabled=False) if available(device_type) else nullcontext()
+
+
+def to_device(x: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """``x`` on ``device``; host-to-GPU copies from pinned memory overlap with GPU work."""
+    if x.device == device:
+        return x
+    return x.to(device, non_blocking=x.device.type == "cpu" and x.is_pinned())
 
 
 class ConvFrontEnd(nn.Module):
@@ -151,8 +181,9 @@ class EdgeStats(nn.Module):
         return torch.einsum("bmt,mk->bk", x, self.dct) / x.shape[-1]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # Linear mel power reaches 1e8: far beyond float16, so mixed precision stops here.
-        with torch.autocast(x.device.type, enabled=False):
+        # Linear mel power reaches 1e8: far beyond float16, so mixed precision stops here (on
+        # devices without autocast there is nothing to stop).
+        with _no_autocast(x.device.type):
             x = x.float()
             mfcc = (self._mfcc(x) - self.mfcc_mean) / self.mfcc_std
             chroma = torch.expm1(x).mean(dim=-1) @ self.chroma
@@ -294,7 +325,12 @@ def build_model(config: ModelConfig) -> TransitionModel:
 
 
 def predict(model: TransitionModel, a_end, b_start, desc_a=None, desc_b=None) -> torch.Tensor:
-    """Probabilities in (0, 1) for a batch of pairs (eval mode, no gradients)."""
+    """Probabilities in (0, 1) for a batch of pairs (eval mode, no gradients), computed on the model's
+    device whatever device the inputs are on."""
     model.eval()
+    device = model.device
+    a_end, b_start, desc_a, desc_b = (
+        None if x is None else to_device(x, device) for x in (a_end, b_start, desc_a, desc_b)
+    )
     with torch.no_grad():
         return torch.sigmoid(model(a_end, b_start, desc_a, desc_b))

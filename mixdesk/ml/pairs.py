@@ -198,11 +198,21 @@ class PairData:
 
 
 def augment_edges(x: torch.Tensor, at_start: bool, gain_db: float, shift: int,
-                  generator: torch.Generator | None, log_mel: bool) -> torch.Tensor:
-    """Random gain and a small gap at the seam, applied to a batch of edges (B, ..., T)."""
+                  generator: torch.Generator | None, log_mel: bool,
+                  slots: torch.Tensor | None = None, total: int = 0) -> torch.Tensor:
+    """Random gain and a small gap at the seam, applied to a batch of edges (B, ..., T).
+
+    With ``slots``, ``x`` is one process's share of a batch of ``total`` pairs split over data-parallel
+    processes: the gains are drawn for the whole batch and ``slots`` picks this share's, so the split
+    batch is augmented exactly as the whole batch would be in one process.
+    """
     if gain_db > 0:
-        shape = (x.shape[0],) + (1,) * (x.dim() - 1)
-        db = ((torch.rand(shape, generator=generator) * 2 - 1) * gain_db).to(x.device)
+        rows = total if slots is not None else x.shape[0]
+        shape = (rows,) + (1,) * (x.dim() - 1)
+        db = (torch.rand(shape, generator=generator) * 2 - 1) * gain_db
+        if slots is not None:
+            db = db[slots.to(db.device)]
+        db = db.to(x.device)
         # log(1 + k * mel): a power gain g scales expm1(x) by g.
         factor = (10.0 ** (db / 10.0)) if log_mel else (10.0 ** (db / 20.0))
         x = torch.log1p(torch.expm1(x) * factor) if log_mel else x * factor

@@ -3,6 +3,10 @@
 ``TransitionScorer.prepare`` computes each chunk's end and start encodings once; scoring a pool then
 runs only the model's seam part, batched over all candidates. Anything with a
 ``successor_scores(a_id, candidate_ids)`` method can be passed to ``rank_successors``.
+
+Encodings live on the model's device, wherever the feature table was built; a model moved to another
+device after ``prepare`` takes its encodings along on the next call. A model whose scores come out
+NaN or infinite (damaged weights) raises ``NonFiniteScoreError`` instead of ranking garbage.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import numpy as np
 import torch
 
 from mixdesk.ml.checkpoint import load_model
+from mixdesk.ml.metrics import require_finite
 from mixdesk.ml.models import TransitionModel
 from mixdesk.ml.runtime import resolve_device, torch_threads
 from mixdesk.ml.table import FeatureTable, project_chunk_refs, project_descriptor_vectors, project_feature_table
@@ -53,8 +58,7 @@ class TransitionScorer:
 
     def __init__(self, model: TransitionModel, configs: Mapping[str, Any], device: str | torch.device = "cpu",
                  path: Path | None = None):
-        self.device = resolve_device(device)
-        self.model = model.to(self.device).eval()
+        self.model = model.to(resolve_device(device)).eval()
         self.configs = dict(configs)
         self.path = path
         self._rows: dict[int, int] = {}
@@ -69,6 +73,11 @@ class TransitionScorer:
         path = _resolve_model_path(model_path)
         model, configs = load_model(path, "cpu")
         return cls(model, configs, device, path)
+
+    @property
+    def device(self) -> torch.device:
+        """The model's device (asked of the model, which may have been moved since)."""
+        return self.model.device
 
     @property
     def feature_config(self):
@@ -98,15 +107,19 @@ class TransitionScorer:
         """Encode every chunk of a feature table (replacing earlier encodings of the same ids)."""
         from mixdesk.ml.batches import DeviceTable
 
-        dev_table = DeviceTable(table, self.device, self.model.config.descriptor_dim)
+        device = self.device
+        dev_table = DeviceTable(table, device, self.model.config.descriptor_dim)
         ends, starts = [], []
         with torch.no_grad(), torch_threads():
             for lo in range(0, len(table), ENCODE_BATCH):
                 check_stop(should_stop)
-                rows = torch.arange(lo, min(lo + ENCODE_BATCH, len(table)), device=self.device)
-                ends.append(self.model.encode_end(self.model.edges(dev_table, rows, "end"), dev_table.desc(rows)))
-                starts.append(self.model.encode_start(self.model.edges(dev_table, rows, "start"), dev_table.desc(rows)))
-                report(on_progress, int(rows[-1]) + 1, len(table), "encoding chunks")
+                hi = min(lo + ENCODE_BATCH, len(table))
+                rows = torch.arange(lo, hi, device=device)
+                model = self.model
+                ends.append(model.encode_end(model.edges(dev_table, rows, "end"), model.descriptors(dev_table, rows)))
+                starts.append(model.encode_start(model.edges(dev_table, rows, "start"),
+                                                 model.descriptors(dev_table, rows)))
+                report(on_progress, hi, len(table), "encoding chunks")
         self._append([int(c) for c in table.chunk_ids], _cat(ends), _cat(starts))
         for cid in table.chunk_ids:
             self._spans.pop(int(cid), None)
@@ -115,11 +128,18 @@ class TransitionScorer:
         fresh = set(ids)
         old_ids = [c for c in self._rows if c not in fresh] if self._ends is not None else []
         if old_ids:
-            index = torch.as_tensor([self._rows[c] for c in old_ids], device=self.device)
+            self._encodings_on(ends[0].device)
+            index = torch.as_tensor([self._rows[c] for c in old_ids], device=ends[0].device)
             ends = tuple(torch.cat([o[index], n]) for o, n in zip(self._ends, ends))
             starts = tuple(torch.cat([o[index], n]) for o, n in zip(self._starts, starts))
         self._ends, self._starts = ends, starts
         self._rows = {c: i for i, c in enumerate(old_ids + ids)}
+
+    def _encodings_on(self, device: torch.device) -> None:
+        """Move the prepared encodings to ``device`` (after the model was moved there)."""
+        if self._ends is not None and self._ends[0].device != device:
+            self._ends = tuple(t.to(device) for t in self._ends)
+            self._starts = tuple(t.to(device) for t in self._starts)
 
     def _rows_of(self, chunk_ids: Sequence[int]) -> np.ndarray:
         missing = [int(c) for c in chunk_ids if int(c) not in self._rows]
@@ -130,6 +150,7 @@ class TransitionScorer:
         return np.fromiter((self._rows[int(c)] for c in chunk_ids), dtype=np.int64, count=len(chunk_ids))
 
     def _seam_probs(self, a_row: int, b_rows: np.ndarray) -> np.ndarray:
+        self._encodings_on(self.device)
         end = tuple(t[a_row : a_row + 1] for t in self._ends)
         n_all = len(self._rows)
         # Scoring every prepared chunk avoids gathering when the pool is most of them; blocks keep the
@@ -143,10 +164,10 @@ class TransitionScorer:
             if whole:
                 start = tuple(t[lo:hi] for t in self._starts)
             else:
-                index = torch.from_numpy(targets[lo:hi]).to(self.device)
+                index = torch.from_numpy(targets[lo:hi]).to(end[0].device)
                 start = tuple(t[index] for t in self._starts)
             out[lo:hi] = torch.sigmoid(self.model.seam(end, start).double()).cpu().numpy()
-        return out[b_rows] if whole else out
+        return require_finite(out[b_rows] if whole else out, "transition scores")
 
     def successor_scores(self, a_id: int, candidate_ids: Sequence[int]) -> np.ndarray:
         """P(candidate follows A) for each candidate, in (0, 1)."""

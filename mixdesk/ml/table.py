@@ -197,11 +197,68 @@ def project_feature_table(
     descriptors: Mapping[int, np.ndarray] | None = None,
     on_progress: ProgressFn | None = None,
     should_stop: StopFn | None = None,
+    jobs: int = 1,
 ) -> FeatureTable:
-    """Feature table of a project's chunks, cached in ``project.cache_dir / "features"``."""
+    """Feature table of a project's chunks, cached in ``project.cache_dir / "features"``.
+
+    With ``jobs`` > 1, chunks missing from the cache are computed in that many processes first.
+    """
     refs = project_chunk_refs(project, chunk_ids)
+    cache_root = Path(project.cache_dir) / "features"
+    if jobs > 1:
+        fill_feature_cache(refs, project.path, config, cache_root, jobs, on_progress, should_stop)
     # Same thread policy as training: extra intra-op threads only fight other work on small machines.
     with torch_threads():
-        return build_feature_table(
-            refs, project, config, Path(project.cache_dir) / "features", descriptors, on_progress, should_stop
-        )
+        return build_feature_table(refs, project, config, cache_root, descriptors, on_progress, should_stop)
+
+
+FILL_TASK_CHUNKS = 32  # chunks per task handed to a process: small enough for steady progress reports
+
+
+def fill_feature_cache(refs: Sequence[ChunkRef], project_path: Path | str, config: FeatureConfig,
+                       cache_root: Path | str, jobs: int, on_progress: ProgressFn | None = None,
+                       should_stop: StopFn | None = None) -> int:
+    """Compute the features of ``refs`` that the cache lacks in ``jobs`` processes; returns how many.
+
+    Each process opens the project read-only and writes to the cache (atomically, one file per
+    chunk), so a table built afterwards reads every chunk from the cache.
+    """
+    cache = FeatureCache(cache_root, config)
+    missing = [r for r in refs if not cache.path(r.track_key, r.start_ms, r.end_ms).is_file()]
+    if not missing:
+        return 0
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    tasks = [missing[i : i + FILL_TASK_CHUNKS] for i in range(0, len(missing), FILL_TASK_CHUNKS)]
+    done = 0
+    # spawn: forking a process that already runs torch's thread pools can deadlock the child.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=context) as pool:
+        pending = {pool.submit(_fill_task, str(project_path), config.to_dict(), str(cache_root), task): len(task)
+                   for task in tasks}
+        try:
+            while pending:
+                check_stop(should_stop)
+                finished, _ = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    future.result()  # a worker's error surfaces here
+                    done += pending.pop(future)
+                    report(on_progress, done, len(missing), "chunk features")
+        except BaseException:
+            for future in pending:
+                future.cancel()
+            raise
+    return len(missing)
+
+
+def _fill_task(project_path: str, config: dict, cache_root: str, refs: Sequence[ChunkRef]) -> None:
+    """One process's share of ``fill_feature_cache`` (module level: the process imports it by name)."""
+    from mixdesk.library.project import Project
+
+    torch.set_num_threads(1)  # the processes themselves are the parallelism
+    feature_config = FeatureConfig.from_dict(config)
+    cache = FeatureCache(cache_root, feature_config)
+    with Project.open(project_path) as project:
+        for ref in refs:
+            _features_for(ref, project, feature_config, cache)

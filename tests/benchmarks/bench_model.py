@@ -1,8 +1,10 @@
-"""Transition-model speed: training pairs/s per architecture, device and thread count, and the time to
-rank a 10,000-chunk pool for one chunk through the real scorer.
+"""Transition-model speed: training pairs/s per architecture, device and thread count, the time to
+rank a 10,000-chunk pool for one chunk through the real scorer, and data-parallel scaling (the same
+training in 1 and in 2 worker processes started by torch's launcher).
 
-    python tests/benchmarks/bench_model.py                 # CPU, 1 and 2 threads, both architectures
-    python tests/benchmarks/bench_model.py --device cuda   # adds GPU figures
+    python tests/benchmarks/bench_model.py                 # CPU, plus the GPU in the same run if torch sees one
+    python tests/benchmarks/bench_model.py --device cpu    # CPU only
+    python tests/benchmarks/bench_model.py --nproc 1,2,4 --ddp-device cpu
     python tests/benchmarks/bench_model.py --json out.json
 
 Inputs are random log-mel windows and raw edges of the production shapes (128 mels x 65 frames,
@@ -19,6 +21,7 @@ import time
 import numpy as np
 import torch
 
+from mixdesk.ml import distributed
 from mixdesk.ml.features import FeatureConfig
 from mixdesk.ml.models import ModelConfig
 from mixdesk.ml.pairs import PairConfig, PairData
@@ -48,6 +51,7 @@ def random_table(n_tracks: int, chunks_per_track: int, seed: int = 0, first_id: 
 
 
 def train_speed(arch: str, device: str, threads: int, epochs: int, batch_size: int) -> dict:
+    """batch_size 0 takes the training default for the device (larger on a GPU)."""
     data = PairData(random_table(20, 30), PairConfig())
     limit = 256 if arch == "seed" and device == "cpu" else 0
     config = TrainConfig(model=ModelConfig(arch=arch), epochs=epochs, device=device, num_threads=threads,
@@ -55,8 +59,30 @@ def train_speed(arch: str, device: str, threads: int, epochs: int, batch_size: i
     fit(TrainConfig(**{**config.__dict__, "epochs": 1, "max_pairs_per_epoch": 128}), data)  # warm-up
     result = fit(config, data)
     return {"arch": arch, "device": result.device, "threads": threads if device == "cpu" else None,
-            "batch_size": batch_size,
+            "batch_size": result.configs["train"]["batch_size"],
             "pairs_per_s": round(result.pairs_per_s, 1), "pairs": int(result.pairs_per_s * result.seconds)}
+
+
+def _ddp_worker(arch: str, device: str, epochs: int, batch_size: int) -> dict | None:
+    """One worker of the data-parallel benchmark (module level: the launcher imports it by name)."""
+    with distributed.worker_group(device) as group:
+        data = PairData(random_table(20, 30), PairConfig())
+        config = TrainConfig(model=ModelConfig(arch=arch), epochs=epochs, device=device, patience=100,
+                             batch_size=batch_size)
+        result = fit(config, data)
+        if not group.leader:
+            return None
+        return {"pairs_per_s": round(result.pairs_per_s, 1), "threads_per_process": result.threads,
+                "device": result.device, "batch_size": result.configs["train"]["batch_size"]}
+
+
+def ddp_speed(nproc: int, arch: str, device: str, epochs: int, batch_size: int) -> dict:
+    """Training pairs/s of all workers together, each started through torch's launcher (1 included,
+    so that both figures pay the same start-up)."""
+    distributed.check_workers(nproc, device)
+    started = time.perf_counter()
+    result = distributed.launch_local(nproc, _ddp_worker, arch, device, epochs, batch_size)[0]
+    return {"arch": arch, "processes": nproc, **result, "wall_s": round(time.perf_counter() - started, 1)}
 
 
 def ranking_speed(pool: int, device: str, repeats: int = 15) -> dict:
@@ -89,25 +115,37 @@ def ranking_speed(pool: int, device: str, repeats: int = 15) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--device", default="cpu", help="cpu, cuda or both")
-    parser.add_argument("--threads", default="1,2")
-    parser.add_argument("--archs", default="cnn_lstm,seed")
+    parser.add_argument("--device", default="auto", help="auto (CPU, and the GPU when there is one), cpu, cuda")
+    parser.add_argument("--threads", default="1,2", help="CPU thread counts to measure")
+    parser.add_argument("--archs", default="cnn_lstm,seed", help="'' skips the training figures")
     parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--pool", type=int, default=10000)
+    parser.add_argument("--batch-size", type=int, default=0, help="0 = the training default per device")
+    parser.add_argument("--pool", type=int, default=10000, help="chunks to rank among (0 skips it)")
+    parser.add_argument("--nproc", default="1,2", help="worker counts for data-parallel scaling ('' skips it)")
+    parser.add_argument("--ddp-device", default="cpu", help="device of the data-parallel workers")
+    parser.add_argument("--ddp-arch", default="cnn_lstm")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
-    devices = ["cpu", "cuda"] if args.device == "both" else [args.device]
+    if args.device == "auto":
+        devices = ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]
+    else:
+        devices = ["cpu", "cuda"] if args.device == "both" else [args.device]
     rows = []
+
+    def emit(row: dict) -> None:
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+
     for device in devices:
         threads = [int(t) for t in args.threads.split(",")] if device == "cpu" else [torch.get_num_threads()]
         for t in threads:
             torch.set_num_threads(t)
-            for arch in args.archs.split(","):
-                rows.append({"bench": "train", **train_speed(arch, device, t, args.epochs, args.batch_size)})
-                print(json.dumps(rows[-1]), flush=True)
-        rows.append({"bench": "rank", **ranking_speed(args.pool, device)})
-        print(json.dumps(rows[-1]), flush=True)
+            for arch in [a for a in args.archs.split(",") if a]:
+                emit({"bench": "train", **train_speed(arch, device, t, args.epochs, args.batch_size)})
+        if args.pool:
+            emit({"bench": "rank", **ranking_speed(args.pool, device)})
+    for nproc in [int(n) for n in args.nproc.split(",") if n]:
+        emit({"bench": "ddp", **ddp_speed(nproc, args.ddp_arch, args.ddp_device, args.epochs, args.batch_size)})
     if args.json:
         with open(args.json, "w") as handle:
             json.dump(rows, handle, indent=1)

@@ -92,3 +92,17 @@ def test_damaged_cache_file_is_recomputed(tmp_path):
     FeatureCache(tmp_path, FeatureConfig()).path("abc", 0, 1000).write_bytes(b"broken")
     again = build_feature_table(refs, source, FeatureConfig(), tmp_path)
     assert torch.equal(table.end, again.end)
+
+
+def test_features_computed_in_several_processes_fill_the_cache(small_project):
+    from mixdesk.ml.table import project_chunk_refs, project_feature_table
+
+    config = FeatureConfig()
+    refs = project_chunk_refs(small_project)
+    cache = FeatureCache(small_project.cache_dir / "features", config)
+    assert not any(cache.path(r.track_key, r.start_ms, r.end_ms).is_file() for r in refs)
+    parallel = project_feature_table(small_project, config, jobs=2)
+    assert all(cache.path(r.track_key, r.start_ms, r.end_ms).is_file() for r in refs)
+    serial = project_feature_table(small_project, config)  # now read from the cache alone
+    assert parallel.chunk_ids.tolist() == serial.chunk_ids.tolist() == [r.id for r in refs]
+    assert torch.equal(parallel.start, serial.start) and torch.equal(parallel.raw_end, serial.raw_end)

@@ -10,19 +10,22 @@ from mixdesk.progress import Cancelled, Progress
 
 
 def _config(tiny_model_config, tmp_path=None, **kw) -> TrainConfig:
-    base = dict(model=tiny_model_config, epochs=3, batch_size=16, lr=5e-3, num_threads=1, patience=50)
+    # These tests compare runs number for number, which only the CPU promises; the GPU has its own tests.
+    base = dict(model=tiny_model_config, epochs=3, batch_size=16, lr=5e-3, num_threads=1, patience=50,
+                device="cpu")
     if tmp_path is not None:
         base["out"] = str(tmp_path / "model.pt")
     return TrainConfig(**{**base, **kw})
 
 
 def _outputs(model, table):
+    """Logits of the model (wherever it is) for pairs read from a table kept on the CPU."""
     from mixdesk.ml.batches import DeviceTable, pair_logits
 
     rows = torch.arange(len(table))
     with torch.no_grad():
         return pair_logits(model.eval(), DeviceTable(table, torch.device("cpu"), model.config.descriptor_dim),
-                           rows, rows.flip(0))
+                           rows, rows.flip(0)).cpu()
 
 
 def test_fit_reports_progress_and_writes_a_self_contained_checkpoint(tiny_data, tiny_model_config, tmp_path):
@@ -100,6 +103,25 @@ def test_fit_on_cuda_with_mixed_precision(tiny_data, tiny_model_config, tmp_path
     assert np.isfinite(result.history[-1]["val_loss"])
     model, _ = load_model(tmp_path / "model.pt", "cuda")
     assert next(model.parameters()).is_cuda
+    # A GPU model fed from a CPU table (and the reverse) computes the same pairs; the GPU's TF32
+    # convolutions differ from the CPU's float32 in the third decimal.
+    cpu_model, _ = load_model(tmp_path / "model.pt", "cpu")
+    on_gpu, on_cpu = _outputs(result.model, tiny_data.table), _outputs(cpu_model, tiny_data.table)
+    assert torch.allclose(on_gpu, on_cpu, atol=5e-2, rtol=1e-2)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_scorer_on_cuda_scores_like_the_cpu(tiny_data, tiny_model_config, tmp_path):
+    from mixdesk.ml.ranking import TransitionScorer
+
+    fit(_config(tiny_model_config, tmp_path, epochs=1, device="cuda"), tiny_data)
+    ids = [int(c) for c in tiny_data.table.chunk_ids]
+    scores = []
+    for device in ("cuda", "cpu"):
+        scorer = TransitionScorer.load(tmp_path / "model.pt", device)
+        scorer.prepare_table(tiny_data.table)  # a CPU table either way
+        scores.append(scorer.successor_scores(ids[0], ids[1:]))
+    assert np.allclose(scores[0], scores[1], atol=1e-2)
 
 
 def test_unreadable_model_file(tmp_path):
