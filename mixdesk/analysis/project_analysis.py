@@ -60,12 +60,17 @@ def analyse_samples(
 
 
 def analyse_file(path: str | Path, tag_model: str | None = DEFAULT_TAG_MODEL, top_k: int = 5) -> dict:
-    """One file's summary for the command line: path, duration, descriptors and top tags."""
+    """One file's summary for the command line: path, duration, descriptors, beat grid and top tags."""
     from mixdesk.core.audio import decode
+    from mixdesk.core.beats import track_beats
 
     audio = decode(path)
     result = analyse_samples(audio.samples, audio.sample_rate, None, tag_model)
-    out = {"path": str(path), "duration_s": round(audio.duration_s, 3), **result.descriptors}
+    grid = track_beats(audio.samples, audio.sample_rate)
+    out = {"path": str(path), "duration_s": round(audio.duration_s, 3), **result.descriptors,
+           "grid_bpm": round(grid.bpm, 2), "grid_confidence": round(grid.confidence, 3),
+           "beats": [round(float(t), 4) for t in grid.beats],
+           "downbeats": [round(float(t), 4) for t in grid.downbeats]}
     if result.tags is not None:
         out["tags"] = tagger.top_tags(result.tags, top_k)
     return out
@@ -103,7 +108,8 @@ def analyse_project(
         check_stop(should_stop)
         report(on_progress, i, len(tracks), f"analysing {Path(track.path).name}")
         chunks = project.chunks(track.id)
-        if not force and _complete(track.id, [c.id for c in chunks], docs, tag_docs):
+        if not force and _complete(track.id, [c.id for c in chunks], docs, tag_docs) \
+                and project.beat_grid(track.id) is not None:
             result.skipped.append(track.id)
             continue
         try:
@@ -113,12 +119,14 @@ def analyse_project(
         except AudioError as exc:
             result.failed.append((track.id, exc.reason))
             continue
-        except (ValueError, RuntimeError, MemoryError) as exc:
+        except Exception as exc:  # librosa's ParameterError among others
             # One pathological file must not stop a library-wide run; it is reported instead.
             result.failed.append((track.id, f"analysis failed: {exc}"))
             continue
         check_stop(should_stop)
         _store(project, track.id, chunks, analysis, tag_model)
+        if project.beat_grid(track.id) is None:  # projects from before beat grids were tracked on import
+            project.compute_beat_grid(track.id, should_stop)
         result.analysed.append(track.id)
     report(on_progress, len(tracks), len(tracks), "analysis done")
     return result

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 from pathlib import Path
 
-from mixdesk.cli.common import StderrProgress, add_chunking_options, chunking_from_args, fail, print_json
+from mixdesk.cli.common import (StderrProgress, add_chunking_options, chunking_from_args, fail, one_line,
+                                print_json)
+from mixdesk.config import LIBRARY_CHUNKING, PYDUB_CHUNKING
 from mixdesk.core.audio import AudioError, decode, probe
 from mixdesk.core.chunking import Envelope, chunk_ranges
 
@@ -20,14 +23,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     chunk = sub.add_parser("chunk", help="cut one file into chunks and list them")
     chunk.add_argument("file", metavar="FILE")
-    add_chunking_options(chunk, min_chunk=0, max_chunk=0)
+    add_chunking_options(chunk, PYDUB_CHUNKING)
     chunk.add_argument("--json", action="store_true", help="a JSON list of {start_ms, end_ms}")
     chunk.set_defaults(handler=cmd_chunk)
 
     imp = sub.add_parser("import", help="import a folder (or files) into a project, incrementally")
     imp.add_argument("paths", nargs="+", metavar="DIR")
     imp.add_argument("--project", required=True, metavar="P", help="project file (created if missing)")
-    add_chunking_options(imp, min_chunk=1000, max_chunk=20000)
+    add_chunking_options(imp, LIBRARY_CHUNKING)
     imp.add_argument("--rechunk", action="store_true", help="also re-cut unchanged tracks with these options")
     imp.add_argument("--quiet", action="store_true")
     imp.add_argument("--json", action="store_true")
@@ -62,7 +65,14 @@ def cmd_info(args: argparse.Namespace) -> int:
 def cmd_chunk(args: argparse.Namespace) -> int:
     try:
         config = chunking_from_args(args)
-        ranges = chunk_ranges(Envelope.from_audio(decode(args.file)), config)
+        audio = decode(args.file)
+        downbeats = None
+        if config.mode == "bars":
+            from mixdesk.core.beats import track_beats
+
+            grid = track_beats(audio.samples, audio.sample_rate)
+            downbeats = (grid.downbeats * 1000.0).tolist() if grid.confident else None
+        ranges = chunk_ranges(Envelope.from_audio(audio), config, downbeats)
     except AudioError as exc:
         return fail(str(exc))
     except ValueError as exc:
@@ -81,14 +91,20 @@ def cmd_import(args: argparse.Namespace) -> int:
     try:
         config = chunking_from_args(args)
         project = Project.open(args.project)
-    except ValueError as exc:
+    except (ValueError, OSError) as exc:
         return fail(str(exc))
     with project:
         progress = StderrProgress(args.quiet)
-        result = project.import_paths(args.paths, config, on_progress=progress)
-        if args.rechunk:
-            unchanged = {t.id for t in project.tracks() if t.path in set(result.unchanged)}
-            project.rechunk(config, sorted(unchanged), on_progress=progress)
+        try:
+            result = project.import_paths(args.paths, config, on_progress=progress)
+            if args.rechunk:
+                unchanged = {t.id for t in project.tracks() if t.path in set(result.unchanged)}
+                project.rechunk(config, sorted(unchanged), on_progress=progress)
+        except OSError as exc:
+            # A full disk or a read-only project: every further file would fail the same way.
+            return fail(_stopped_message(exc))
+        except sqlite3.DatabaseError as exc:
+            return fail(f"{project.path}: the project file is damaged ({one_line(exc)})")
         for path, reason in result.failed:
             print(f"skipped {path}: {reason}", file=sys.stderr)
         summary = {"project": str(project.path), "added": len(result.added), "updated": len(result.updated),
@@ -99,6 +115,12 @@ def cmd_import(args: argparse.Namespace) -> int:
     else:
         print(f"{summary['project']}: {result.summary()}; {summary['tracks']} tracks, {summary['chunks']} chunks")
     return 0
+
+
+def _stopped_message(exc: OSError) -> str:
+    done = getattr(exc, "report", None)
+    kept = f" ({done.summary()} before it stopped)" if done is not None else ""
+    return f"import stopped: {exc}{kept}"
 
 
 def _pool_summary(project) -> str:

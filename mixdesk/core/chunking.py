@@ -1,4 +1,5 @@
-"""Cutting tracks into chunks: on silence (pydub's exact semantics, vectorised) or into fixed lengths.
+"""Cutting tracks into chunks: on downbeats (N bars), on silence (pydub's exact semantics, vectorised) or
+into fixed lengths.
 
 pydub measures loudness on 16-bit integer samples over windows that start every ``seek_step`` ms, with
 window edges at ``int(ms * rate / 1000)`` frames and the RMS truncated to an integer. The envelope below
@@ -9,6 +10,7 @@ window's RMS is one subtraction and re-cutting with new parameters never touches
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 
@@ -194,18 +196,61 @@ def _split_long(env: Envelope, ranges: list[tuple[int, int]], max_ms: int) -> li
     return out
 
 
-def chunk_ranges(env: Envelope, config: ChunkingConfig) -> list[tuple[int, int]]:
-    """Chunks of a track as (start_ms, end_ms), after the length guards of ``config``."""
+def _keep_all(nonsilent: list[list[int]], seg_len: int) -> list[tuple[int, int]]:
+    """Chunks that cover the whole track, each cut in the middle of the silence before the next."""
+    if not nonsilent:
+        return [(0, seg_len)] if seg_len > 0 else []
+    cuts = [0] + [(end + start) // 2 for (_, end), (start, _) in zip(nonsilent, nonsilent[1:])] + [seg_len]
+    return list(zip(cuts[:-1], cuts[1:]))
+
+
+def bar_ranges(seg_len: int, downbeats_ms: Sequence[float], bars_per_chunk: int) -> list[tuple[int, int]]:
+    """Chunks of ``bars_per_chunk`` bars, cut on downbeats; the audio before the first downbeat (a
+    pickup or intro) and after the last full group stay as chunks of their own, so nothing is lost."""
+    bars = sorted({int(round(t)) for t in downbeats_ms if 0 <= round(t) < seg_len})
+    if not bars:
+        return [(0, seg_len)] if seg_len > 0 else []
+    cuts = bars[::bars_per_chunk]
+    cuts = ([0] if cuts[0] > 0 else []) + cuts + [seg_len]
+    return [(a, b) for a, b in zip(cuts[:-1], cuts[1:]) if b > a]
+
+
+def chunk_ranges(env: Envelope, config: ChunkingConfig,
+                 downbeats_ms: Sequence[float] | None = None) -> list[tuple[int, int]]:
+    """Chunks of a track as (start_ms, end_ms), after the length guards of ``config``.
+
+    ``bars`` mode cuts on ``downbeats_ms`` and takes :attr:`ChunkingConfig.silence_fallback` when there
+    are none (a track without a confident beat grid). Bar chunks are never split by ``max_chunk_ms``:
+    a cut off the bar line would break the very alignment they exist for.
+    """
     seg_len = env.duration_ms
-    if config.mode == "fixed":
+    if config.mode == "bars" and (downbeats_ms is None or len(downbeats_ms) < 2):
+        config = config.silence_fallback
+    if config.mode == "bars":
+        ranges = bar_ranges(seg_len, downbeats_ms or (), config.bars_per_chunk)
+    elif config.mode == "fixed":
         ranges = _fixed_ranges(seg_len, config.fixed_length_s)
     else:
         thresh = config.silence_thresh_db + (env.dbfs if config.relative else 0.0)
         nonsilent = detect_nonsilent(env, config.min_silence_ms, thresh, config.seek_step_ms)
-        ranges = _keep_silence(nonsilent, config.keep_silence_ms, seg_len)
+        ranges = _keep_all(nonsilent, seg_len) if config.keep_all else \
+            _keep_silence(nonsilent, config.keep_silence_ms, seg_len)
     ranges = [(s, e) for s, e in ranges if e > s]
     if config.min_chunk_ms:
         ranges = _merge_short(ranges, config.min_chunk_ms)
-    if config.max_chunk_ms:
+    if config.max_chunk_ms and config.mode != "bars":
         ranges = _split_long(env, ranges, config.max_chunk_ms)
     return ranges
+
+
+def coverage(ranges: Sequence[tuple[int, int]], seg_len: int) -> float:
+    """Share of the track that some chunk covers (1.0: no audio left out)."""
+    if seg_len <= 0:
+        return 1.0
+    covered, reach = 0, 0
+    for start, end in sorted(ranges):
+        start = max(start, reach)
+        if end > start:
+            covered += end - start
+            reach = end
+    return covered / seg_len

@@ -26,6 +26,7 @@ def open_demo_project(on_progress: Optional[ProgressFn] = None, should_stop: Opt
         current = {str(Path(f).resolve()) for f in files}
         project.remove_tracks([t.id for t in project.tracks() if t.path not in current])
         project.import_paths(files, LIBRARY_CHUNKING, on_progress=on_progress, should_stop=should_stop)
+        project.refresh_chunking(LIBRARY_CHUNKING, on_progress=on_progress, should_stop=should_stop)
     except BaseException:
         project.close()
         raise

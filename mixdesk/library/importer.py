@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
 import os
+import sqlite3
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Optional
 
-from mixdesk.config import ChunkingConfig
+from mixdesk.config import ChunkingConfig, effective_chunking
 from mixdesk.core.audio import AUDIO_EXTENSIONS, AudioError, decode
+from mixdesk.core.beats import track_beats
 from mixdesk.core.chunking import Envelope, chunk_ranges
 from mixdesk.library import envelopes
-from mixdesk.progress import ProgressFn, StopFn, check_stop, report
+from mixdesk.progress import DiskFullError, ProgressFn, StopFn, check_stop, is_disk_full, report
 
 if TYPE_CHECKING:
     from mixdesk.library.project import Project
@@ -51,13 +55,31 @@ def collect_audio_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[t
                     continue
                 seen.add(real)
                 dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not d.endswith(".cache"))
+                # Pipes, sockets and devices found in a folder are passed over silently: reading a
+                # named pipe blocks until something writes to it, so one would stall the import.
                 found.extend(Path(root) / f for f in sorted(files)
-                             if Path(f).suffix.lower() in AUDIO_EXTENSIONS and not f.startswith("."))
+                             if Path(f).suffix.lower() in AUDIO_EXTENSIONS and not f.startswith(".")
+                             and not _is_special(Path(root) / f))
         elif path.exists():
-            found.append(path)  # an explicitly named file is tried whatever its extension, and reported
+            if not _is_special(path):
+                found.append(path)  # an explicitly named file is tried whatever its extension, and reported
+            else:
+                rejected.append((str(path), "not a regular file (a named pipe, socket or device)"))
         else:
             rejected.append((str(path), "file not found"))
     return sorted(dict.fromkeys(found)), rejected
+
+
+def _is_special(path: Path) -> bool:
+    """True for a pipe, socket or device (following links), judged without opening it.
+
+    A path that cannot be examined counts as ordinary, so the import tries it and reports why it failed.
+    """
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
 def file_hash(path: Path) -> str:
@@ -106,7 +128,10 @@ def _import_one(project: "Project", path: Path, chunking: ChunkingConfig, report
     audio = decode(path)
     env = Envelope.from_audio(audio)
     envelopes.save(project.cache_dir, digest, env)
-    ranges = chunk_ranges(env, chunking)
+    grid = track_beats(audio.samples, audio.sample_rate)
+    downbeats = grid.bar_lines_ms()
+    chunking = effective_chunking(chunking, downbeats is not None)
+    ranges = chunk_ranges(env, chunking, downbeats)
     tags = read_tags(path)
     values = (digest, stat.st_size, stat.st_mtime_ns, audio.duration_s, audio.sample_rate, audio.channels,
               audio.format, tags.get("title", ""), tags.get("artist", ""), tags.get("album", ""),
@@ -124,6 +149,7 @@ def _import_one(project: "Project", path: Path, chunking: ChunkingConfig, report
                          " WHERE id = ?", values + (track_id,))
             conn.execute("DELETE FROM analysis WHERE track_id = ?", (track_id,))
         project.replace_chunks(conn, track_id, ranges, chunking)
+        project.store_beat_grid(conn, track_id, grid)
         conn.execute("DELETE FROM import_errors WHERE path = ?", (str(path),))
     project.remember_envelope(track_id, env)
     (report_.added if row is None else report_.updated).append(str(path))
@@ -138,19 +164,62 @@ def _record_failure(project: "Project", path: str, reason: str, report_: ImportR
 
 def import_paths(project: "Project", paths: Iterable[str | Path], chunking: ChunkingConfig,
                  on_progress: Optional[ProgressFn] = None, should_stop: Optional[StopFn] = None) -> ImportReport:
-    """Import audio files (folders recursively); a broken file is reported and the rest still imported."""
+    """Import audio files (folders recursively); a broken file is reported and the rest still imported.
+
+    A full disk or a read-only project stops the import at once with DiskFullError or
+    ReadOnlyProjectError (both OSError): every further file would fail the same way, and recording
+    good files as broken would mislead. What was imported before stays in the project.
+    """
+    from mixdesk.library.project import ReadOnlyProjectError
+
+    if project.read_only:
+        raise ReadOnlyProjectError(project.path)
     files, rejected = collect_audio_files(paths)
     result = ImportReport()
-    for path, reason in rejected:
-        _record_failure(project, path, reason, result)
-    for done, path in enumerate(files):
-        check_stop(should_stop)
-        report(on_progress, done, len(files), f"importing {path.name}")
-        try:
-            _import_one(project, path, chunking, result)
-        except AudioError as exc:
-            _record_failure(project, str(path), exc.reason, result)
-        except OSError as exc:
-            _record_failure(project, str(path), exc.strerror or str(exc), result)
+    try:
+        for path, reason in rejected:
+            _record_failure(project, path, reason, result)
+        for done, path in enumerate(files):
+            check_stop(should_stop)
+            report(on_progress, done, len(files), f"importing {path.name}")
+            try:
+                _import_settled(project, path, chunking, result)
+            except AudioError as exc:
+                _record_failure(project, str(path), exc.reason, result)
+            except OSError as exc:
+                if _storage_problem(project, exc) is not None:
+                    raise
+                _record_failure(project, str(path), exc.strerror or str(exc), result)
+    except (OSError, sqlite3.Error) as exc:
+        problem = _storage_problem(project, exc)
+        if problem is None:
+            raise
+        problem.report = result  # what was done before it stopped, for the caller's summary
+        raise problem from None
     report(on_progress, len(files), len(files), result.summary())
     return result
+
+
+def _import_settled(project: "Project", path: Path, chunking: ChunkingConfig, report_: ImportReport) -> None:
+    """Import one file; when another import recorded the same file meanwhile, take its row as found."""
+    try:
+        _import_one(project, path, chunking, report_)
+    except sqlite3.IntegrityError:
+        # Two imports of one folder both looked the path up before either inserted it; the other one's
+        # row is complete now (it was written in one transaction), so a second pass finds it.
+        _import_one(project, path, chunking, report_)
+
+
+def _storage_problem(project: "Project", exc: BaseException) -> Optional[OSError]:
+    """The disk-full or read-only condition behind ``exc`` as the error to stop with; None for others."""
+    from mixdesk.library.project import ReadOnlyProjectError, is_read_only_error
+
+    if isinstance(exc, (DiskFullError, ReadOnlyProjectError)):
+        return exc
+    if is_disk_full(exc):
+        return DiskFullError(getattr(exc, "filename", None) or project.path)
+    if isinstance(exc, sqlite3.Error) and is_read_only_error(exc):
+        return ReadOnlyProjectError(project.path)
+    if isinstance(exc, OSError) and exc.errno == errno.EROFS:
+        return ReadOnlyProjectError(project.path)
+    return None

@@ -2,12 +2,17 @@
 
 Every write is one transaction, so a crash at any point leaves the file as it was before or after that
 write. Each thread gets its own connection (the desk reads while a worker imports); WAL mode lets them
-work side by side.
+work side by side. A project the user may not write is opened for reading: browsing, mixing from it and
+evaluating on it work, and any write fails with ReadOnlyProjectError.
 """
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import json
+import os
+import socket
 import sqlite3
 import threading
 from collections import OrderedDict
@@ -17,23 +22,62 @@ from typing import Iterable, Iterator, Optional, Sequence
 
 import numpy as np
 
-from mixdesk.config import LIBRARY_CHUNKING, ChunkingConfig
+from mixdesk import paths
+from mixdesk.config import LIBRARY_CHUNKING, ChunkingConfig, effective_chunking
 from mixdesk.core.audio import Audio, decode
+from mixdesk.core.beatgrid import BeatGrid
 from mixdesk.core.chunking import Envelope, chunk_ranges
 from mixdesk.library import envelopes
-from mixdesk.library.schema import (CHUNK_COLUMNS, TRACK_COLUMNS, Chunk, Track, chunk_from_row, initialise,
-                                    track_from_row)
-from mixdesk.progress import ProgressFn, StopFn, check_stop, report
+from mixdesk.library.schema import (CHUNK_COLUMNS, TRACK_COLUMNS, Chunk, Track, check_schema, chunk_from_row,
+                                    initialise, track_from_row)
+from mixdesk.progress import DiskFullError, ProgressFn, StopFn, check_stop, is_disk_full, remove_stale_parts, report
 
+BEATS_KIND = "beats"  # the analysis kind holding each track's beat grid
 _AUDIO_CACHE_SIZE = 4
 # Envelopes cost about 1 MB per minute of audio in memory; the rest stay on disk until needed again.
 _ENVELOPE_CACHE_SIZE = 32
+_SQLITE_READONLY = 8
+
+
+class ReadOnlyProjectError(PermissionError):
+    """A write to a project that was opened for reading only (its file or folder is not writable)."""
+
+    def __init__(self, path: Path | str) -> None:
+        super().__init__(errno.EROFS, f"{path}: the project is read-only; nothing can be saved to it")
+
+    def __str__(self) -> str:
+        return self.strerror
+
+
+def is_read_only_error(exc: sqlite3.Error) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return (code is not None and code & 0xFF == _SQLITE_READONLY) or "readonly database" in str(exc)
+
+
+def _writable(path: Path) -> bool:
+    # SQLite also writes -wal and -shm files beside the project, so its folder must be writable too.
+    if path.exists() and not os.access(path, os.W_OK):
+        return False
+    return os.access(path.parent, os.W_OK)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, owned by someone else
+    except OSError:
+        return True  # cannot tell: keep the run as it is
+    return True
 
 
 class Project:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, read_only: bool = False) -> None:
         self.path = Path(path).resolve()
         self.cache_dir = Path(str(self.path) + ".cache")
+        self.read_only = read_only
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -43,33 +87,116 @@ class Project:
     # ----- opening and connections
     @classmethod
     def open(cls, path: str | Path) -> "Project":
+        """Open (or create) a project; one the user may not write opens read-only.
+
+        Opening also tidies up after a killed process: stale temp files in the cache folder are removed
+        and training runs whose process is gone are marked "interrupted".
+        """
         path = Path(path)
         if path.is_dir():
             raise ValueError(f"{path} is a folder; a project is a file such as {path / 'project.mixdesk'}")
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists() and not _writable(path.resolve()):
+            return cls._open_read_only(path)
+        if not path.exists() and path.parent.is_dir() and not os.access(path.parent, os.W_OK):
+            raise ValueError(f"{path}: cannot create a project there (its folder is read-only)")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ValueError(f"{path}: cannot create the project's folder ({exc.strerror or exc})") from None
         project = cls(path)
-        project.cache_dir.mkdir(parents=True, exist_ok=True)
         try:
             initialise(project._conn())
         except sqlite3.DatabaseError as exc:
             project.close()
+            if is_read_only_error(exc) and path.exists():
+                return cls._open_read_only(path)
+            if is_disk_full(exc):
+                raise DiskFullError(path) from None
             raise ValueError(f"{path} is not a mixdesk project ({exc})") from None
+        try:
+            project.cache_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            project.close()
+            if is_disk_full(exc):
+                raise DiskFullError(project.cache_dir) from None
+            raise ValueError(f"{path}: cannot create its cache folder ({exc.strerror or exc})") from None
+        project._recover()
         return project
+
+    @classmethod
+    def _open_read_only(cls, path: Path) -> "Project":
+        project = cls(path, read_only=True)
+        try:
+            check_schema(project._conn())
+        except sqlite3.DatabaseError as exc:
+            project.close()
+            raise ValueError(f"{path} is not a mixdesk project ({exc})") from None
+        cache = project.cache_dir
+        if not os.access(cache if cache.exists() else cache.parent, os.W_OK):
+            # Mixing and evaluating still cache envelopes and features; they go to the user's own cache.
+            digest = hashlib.blake2b(str(project.path).encode(), digest_size=8).hexdigest()
+            project.cache_dir = paths.cache_dir() / "read-only-projects" / digest
+            project.cache_dir.mkdir(parents=True, exist_ok=True)
+        return project
+
+    def _recover(self) -> None:
+        """Clear what a killed process left behind; a failure here never stops the project opening."""
+        remove_stale_parts(self.cache_dir, recursive=True)
+        try:
+            self._mark_interrupted_runs()
+        except sqlite3.Error:
+            pass  # a busy or full database: the next opening tries again
+
+    def _mark_interrupted_runs(self) -> None:
+        rows = self._conn().execute("SELECT id, config FROM runs WHERE status = 'running'").fetchall()
+        host = socket.gethostname()
+        gone = []
+        for run_id, config in rows:
+            try:
+                owner = json.loads(config).get("process") or {}
+            except (ValueError, AttributeError):
+                owner = {}
+            pid = owner.get("pid")
+            if owner.get("host", host) != host:
+                continue  # started on another machine sharing this file: its process cannot be checked here
+            if not isinstance(pid, int) or not _process_alive(pid):
+                gone.append(run_id)
+        if gone:
+            with self.transaction() as conn:
+                conn.executemany("UPDATE runs SET status = 'interrupted', finished_at = datetime('now')"
+                                 " WHERE id = ? AND status = 'running'", [(r,) for r in gone])
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            conn.execute("PRAGMA synchronous=NORMAL")
+            if self.read_only:
+                conn = self._connect_read_only()
+            else:
+                conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA foreign_keys=ON")
+                conn.execute("PRAGMA synchronous=NORMAL")
             self._local.conn = conn
             with self._lock:
                 self._connections.append(conn)
         return conn
 
+    def _connect_read_only(self) -> sqlite3.Connection:
+        uri = self.path.as_uri()  # percent-encodes "?" and "#", which would end the path inside a URI
+        conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=30, check_same_thread=False)
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.OperationalError:
+            # A WAL project in an unwritable folder cannot get its shared-memory file; read it as it
+            # stands on disk (a cleanly closed project has everything in the main file).
+            conn.close()
+            conn = sqlite3.connect(f"{uri}?immutable=1", uri=True, timeout=30, check_same_thread=False)
+        return conn
+
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
+        if self.read_only:
+            raise ReadOnlyProjectError(self.path)
         conn = self._conn()
         with conn:
             yield conn
@@ -149,17 +276,75 @@ class Project:
 
     def rechunk(self, chunking: ChunkingConfig, track_ids: Optional[Sequence[int]] = None,
                 on_progress: Optional[ProgressFn] = None, should_stop: Optional[StopFn] = None) -> int:
-        """Re-cut tracks from their cached envelopes; returns the new total chunk count of those tracks."""
+        """Re-cut tracks from their cached envelopes (and beat grids); returns the new total chunk count."""
         ids = list(track_ids) if track_ids is not None else [t.id for t in self.tracks()]
         total = 0
         for done, track_id in enumerate(ids):
             check_stop(should_stop)
-            ranges = chunk_ranges(self.envelope(track_id), chunking)
+            downbeats = None
+            if chunking.mode == "bars":
+                grid = self.beat_grid(track_id) or self.compute_beat_grid(track_id)
+                downbeats = grid.bar_lines_ms()
+            applied = effective_chunking(chunking, downbeats is not None)
+            ranges = chunk_ranges(self.envelope(track_id), applied, downbeats)
             with self.transaction() as conn:
-                self.replace_chunks(conn, track_id, ranges, chunking)
+                self.replace_chunks(conn, track_id, ranges, applied)
             total += len(ranges)
             report(on_progress, done + 1, len(ids), f"re-cut {done + 1}/{len(ids)} tracks")
         return total
+
+    def refresh_chunking(self, chunking: ChunkingConfig, on_progress: Optional[ProgressFn] = None,
+                         should_stop: Optional[StopFn] = None) -> int:
+        """Give every track a beat grid and re-cut the tracks whose chunks were not made by ``chunking``
+        (projects from before beat grids); returns how many tracks were re-cut."""
+        self.ensure_beat_grids(on_progress=on_progress, should_stop=should_stop)
+        grids = self.beat_grids()
+        stale = []
+        for track in self.tracks():
+            grid = grids.get(track.id)
+            wanted = effective_chunking(chunking, grid is not None and grid.confident)
+            if self.chunking_of(track.id) != wanted:
+                stale.append(track.id)
+        if stale:
+            self.rechunk(chunking, stale, on_progress, should_stop)
+        return len(stale)
+
+    # ----- beat grids
+    def beat_grid(self, track_id: int) -> Optional[BeatGrid]:
+        row = self._conn().execute("SELECT data FROM analysis WHERE kind = ? AND track_id = ? AND chunk_key = -1",
+                                   (BEATS_KIND, track_id)).fetchone()
+        return None if row is None else BeatGrid.from_dict(json.loads(row[0]))
+
+    def beat_grids(self) -> dict[int, BeatGrid]:
+        return {t: BeatGrid.from_dict(d) for (t, c), d in self.analysis(BEATS_KIND).items() if c is None}
+
+    @staticmethod
+    def store_beat_grid(conn: sqlite3.Connection, track_id: int, grid: BeatGrid) -> None:
+        """Write a track's grid inside the caller's transaction."""
+        conn.execute("INSERT OR REPLACE INTO analysis(kind, track_id, chunk_key, data) VALUES (?, ?, -1, ?)",
+                     (BEATS_KIND, track_id, json.dumps(grid.to_dict())))
+
+    def compute_beat_grid(self, track_id: int, should_stop: Optional[StopFn] = None) -> BeatGrid:
+        """Track the beats of one track from its audio and store the grid."""
+        from mixdesk.core.beats import track_beats
+
+        audio = self.track_audio(track_id)
+        grid = track_beats(audio.samples, audio.sample_rate, should_stop=should_stop)
+        with self.transaction() as conn:
+            self.store_beat_grid(conn, track_id, grid)
+        return grid
+
+    def ensure_beat_grids(self, track_ids: Optional[Sequence[int]] = None, on_progress: Optional[ProgressFn] = None,
+                          should_stop: Optional[StopFn] = None) -> int:
+        """Compute the grids that tracks lack (projects made before grids existed); returns how many."""
+        have = set(self.beat_grids())
+        todo = [t for t in (track_ids if track_ids is not None else [t.id for t in self.tracks()]) if t not in have]
+        for done, track_id in enumerate(todo):
+            check_stop(should_stop)
+            report(on_progress, done, len(todo), f"beat grid {done + 1}/{len(todo)}")
+            self.compute_beat_grid(track_id, should_stop)
+        report(on_progress, len(todo), len(todo), "beat grids done")
+        return len(todo)
 
     # ----- audio
     def envelope(self, track_id: int) -> Envelope:
@@ -238,16 +423,31 @@ class Project:
         return [{"id": i, "name": n, "path": p, "meta": json.loads(m), "created_at": c} for i, n, p, m, c in rows]
 
     def add_run(self, kind: str, config: dict) -> int:
-        with self.transaction() as conn:
+        """Record a run as "running"; the process is noted so that a later opening can tell it was killed."""
+        config = {**config, "process": {"pid": os.getpid(), "host": socket.gethostname()}}
+        with self._storage_errors(), self.transaction() as conn:
             cur = conn.execute("INSERT INTO runs(kind, config) VALUES (?, ?)", (kind, json.dumps(config)))
             return int(cur.lastrowid)
 
     def finish_run(self, run_id: int, status: str, metrics: dict) -> None:
-        with self.transaction() as conn:
+        with self._storage_errors(), self.transaction() as conn:
             conn.execute("UPDATE runs SET status = ?, metrics = ?, finished_at = datetime('now') WHERE id = ?",
                          (status, json.dumps(metrics), run_id))
+
+    @contextmanager
+    def _storage_errors(self) -> Iterator[None]:
+        """SQLite's "database or disk is full" and "readonly database" as the errors users see elsewhere."""
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            if is_disk_full(exc):
+                raise DiskFullError(self.path) from None
+            if is_read_only_error(exc):
+                raise ReadOnlyProjectError(self.path) from None
+            raise
 
     def runs(self) -> list[dict]:
         rows = self._conn().execute("SELECT id, kind, config, status, metrics, started_at, finished_at FROM runs")
         return [{"id": i, "kind": k, "config": json.loads(c), "status": s, "metrics": json.loads(m),
                  "started_at": a, "finished_at": f} for i, k, c, s, m, a, f in rows]
+

@@ -6,9 +6,17 @@ from dataclasses import dataclass
 from typing import Mapping
 
 from mixdesk.config import Settings
+from mixdesk.mix.stretch import STRETCH_QUALITIES
 
 STRATEGIES = ("greedy", "beam", "sample")
 TRANSITION_KINDS = ("crossfade", "cut")
+TEMPO_MODES = ("first", "fixed", "path", "native")
+TEMPO_MODE_LABELS = {"first": "First item's tempo", "fixed": "Fixed tempo", "path": "Smooth tempo path",
+                     "native": "Each item's own tempo"}
+MIX_BPM_RANGE = (40.0, 240.0)
+# Crossfades set in beats move in quarter beats; longer than 32 beats (8 bars) is not a crossfade any more.
+CROSSFADE_BEATS_STEP = 0.25
+MAX_CROSSFADE_BEATS = 32.0
 EXPORT_FORMATS = ("mp3", "wav", "flac")
 BITRATE_MODES = ("cbr", "vbr")
 MP3_BITRATES = (128, 160, 192, 224, 256, 320)
@@ -23,7 +31,14 @@ class SequenceConfig(Settings):
     ``no_repeat_within`` forbids a chunk inside that many neighbouring items; ``max_same_track`` caps a run
     of consecutive items from one source track so that the mix recombines rather than replays its
     sources. Tempo and key limits apply only where analysis descriptors exist. When no candidate passes,
-    the limits are relaxed one by one (key, tempo, same-track run, repeat window) instead of failing.
+    the limits are relaxed one by one (key, tempo, stretch, same-track run, repeat window) instead of
+    failing.
+
+    The mix tempo (``tempo_mode``): ``first`` plays every item at the first item's tempo, ``fixed`` at
+    ``mix_bpm``, ``path`` moves from item to item towards each one's own tempo by at most
+    ``tempo_step_pct``, ``native`` plays every item at its own tempo. ``max_stretch_pct`` keeps out chunks
+    that would have to be stretched further than that to reach the mix tempo. Crossfades last
+    ``crossfade_beats`` beats where both sides have a beat grid, ``crossfade_ms`` elsewhere.
     """
 
     minutes: float = 10.0
@@ -38,6 +53,11 @@ class SequenceConfig(Settings):
     max_key_steps: int | None = None
     transition: str = "crossfade"
     crossfade_ms: int = 400
+    crossfade_beats: float = 4.0
+    tempo_mode: str = "first"
+    mix_bpm: float | None = None
+    max_stretch_pct: float | None = 8.0
+    tempo_step_pct: float = 1.0
     lookahead_locked: bool = True
 
     def __post_init__(self) -> None:
@@ -53,8 +73,18 @@ class SequenceConfig(Settings):
             raise ValueError("temperature must be positive")
         if self.no_repeat_within < 0 or self.max_same_track < 1:
             raise ValueError("repeat window cannot be negative and same-track runs need at least 1")
-        if self.crossfade_ms < 0 or self.min_chunk_ms < 0:
+        if self.crossfade_ms < 0 or self.min_chunk_ms < 0 or self.crossfade_beats < 0:
             raise ValueError("lengths cannot be negative")
+        if self.tempo_mode not in TEMPO_MODES:
+            raise ValueError(f"tempo mode must be one of {TEMPO_MODES}, not {self.tempo_mode!r}")
+        if self.tempo_mode == "fixed" and not self.mix_bpm:
+            raise ValueError("a fixed mix tempo needs mix_bpm")
+        if self.mix_bpm is not None and not MIX_BPM_RANGE[0] <= self.mix_bpm <= MIX_BPM_RANGE[1]:
+            raise ValueError(f"the mix tempo lies between {MIX_BPM_RANGE[0]:g} and {MIX_BPM_RANGE[1]:g} BPM")
+        if self.max_stretch_pct is not None and not 0.0 < self.max_stretch_pct <= 50.0:
+            raise ValueError("the stretch limit lies between 0 and 50 %")
+        if not 0.0 <= self.tempo_step_pct <= 50.0:
+            raise ValueError("the tempo step lies between 0 and 50 %")
 
     @property
     def target_ms(self) -> int:
@@ -63,7 +93,13 @@ class SequenceConfig(Settings):
 
 @dataclass(frozen=True)
 class RenderConfig(Settings):
-    """How consecutive items are joined into one signal."""
+    """How consecutive items are joined into one signal.
+
+    With ``beat_sync`` each item of a track with a beat grid plays at its mix tempo (time-stretched with
+    ``stretch_quality``, pitch kept) and the next item lands on the beat; ``bass_swap`` cuts the
+    outgoing item's lows below ``bass_swap_hz`` from the middle beat of each overlap on, as a DJ swaps
+    the bass on the EQ, so two kick drums never play at once.
+    """
 
     sample_rate: int = 44100
     channels: int = 2
@@ -77,8 +113,17 @@ class RenderConfig(Settings):
     gain_ramp_ms: int = 4000
     limiter_threshold: float = 0.9
     master_gain_db: float = 0.0
+    beat_sync: bool = True
+    stretch_quality: str = "fast"
+    stretch_margin_ms: float = 250.0
+    bass_swap: bool = True
+    bass_swap_hz: float = 180.0
 
     def __post_init__(self) -> None:
+        if self.stretch_quality not in STRETCH_QUALITIES:
+            raise ValueError(f"stretch quality must be one of {STRETCH_QUALITIES}, not {self.stretch_quality!r}")
+        if not 40.0 <= self.bass_swap_hz <= 500.0:
+            raise ValueError("the bass swap crossover lies between 40 and 500 Hz")
         if self.sample_rate < 8000 or self.channels not in (1, 2):
             raise ValueError("render needs a sample rate of at least 8 kHz and 1 or 2 channels")
         if self.block_frames < 1024:

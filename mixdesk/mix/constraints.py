@@ -18,6 +18,7 @@ class SequenceState:
     recent: np.ndarray  # pool indices of the latest items, oldest first
     run_track: int
     run_len: int
+    tempo: float = float("nan")  # the mix tempo so far, NaN before it is known
 
 
 class Limits:
@@ -29,13 +30,14 @@ class Limits:
 
     def __init__(self, pool: ChunkPool, no_repeat_within: int, max_same_track: int,
                  fixed: Mapping[int, int], tempo: TempoTable | None = None,
-                 key: KeyTable | None = None) -> None:
+                 key: KeyTable | None = None, max_stretch_pct: float | None = None) -> None:
         self.pool = pool
         self.repeat = int(no_repeat_within)
         self.max_run = int(max_same_track)
         self.fixed = dict(fixed)
         self.tempo = tempo
         self.key = key
+        self.max_stretch = None if max_stretch_pct is None or pool.bpm is None else max_stretch_pct / 100.0
 
     def allowed(self, state: SequenceState, position: int) -> tuple[np.ndarray, tuple[str, ...]]:
         """The mask of acceptable candidates and the names of the limits relaxed to get any."""
@@ -107,6 +109,10 @@ class Limits:
             for i in neighbours:
                 mask &= table.row(i)
             masks[name] = mask
+        if self.max_stretch is not None and np.isfinite(state.tempo) and self.pool.bpm is not None:
+            # a chunk without a tempo cannot be brought onto the beat, so the limit keeps it out too
+            with np.errstate(invalid="ignore"):
+                masks["stretch"] = np.abs(state.tempo / self.pool.bpm - 1.0) <= self.max_stretch
         return masks
 
 

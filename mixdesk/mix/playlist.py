@@ -12,15 +12,20 @@ PLAYLIST_VERSION = 1
 
 @dataclass(frozen=True)
 class Transition:
-    """How an item hands over to the next one; ``length_ms`` is the overlap of a crossfade."""
+    """How an item hands over to the next one.
+
+    ``length_ms`` is the overlap of a crossfade; ``beats``, when set, is its length in beats of the mix
+    tempo instead, used wherever both sides have a beat grid (``length_ms`` stays the fallback).
+    """
 
     kind: str = "crossfade"
     length_ms: int = 400
+    beats: float | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in TRANSITION_KINDS:
             raise ValueError(f"transition must be one of {TRANSITION_KINDS}, not {self.kind!r}")
-        if self.length_ms < 0:
+        if self.length_ms < 0 or (self.beats is not None and self.beats < 0):
             raise ValueError("transition length cannot be negative")
 
     @property
@@ -28,11 +33,16 @@ class Transition:
         return self.length_ms if self.kind == "crossfade" else 0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "length_ms": int(self.length_ms)}
+        out: dict[str, Any] = {"kind": self.kind, "length_ms": int(self.length_ms)}
+        if self.beats is not None:
+            out["beats"] = float(self.beats)
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Transition":
-        return cls(kind=str(data.get("kind", "crossfade")), length_ms=int(data.get("length_ms", 0)))
+        beats = data.get("beats")
+        return cls(kind=str(data.get("kind", "crossfade")), length_ms=int(data.get("length_ms", 0)),
+                   beats=None if beats is None else float(beats))
 
 
 @dataclass(frozen=True)
@@ -40,7 +50,8 @@ class PlaylistItem:
     """One excerpt of a source track; ``score`` is the model's P(this item follows the previous one).
 
     ``relaxed`` names the sequencing limits that had to be dropped to place this item (empty when every
-    limit held); a locked item is kept in place when the playlist is regenerated.
+    limit held); a locked item is kept in place when the playlist is regenerated. ``tempo_bpm`` is the
+    tempo the item plays at in the mix (time-stretched, pitch kept); None plays it at its own tempo.
     """
 
     chunk_id: int
@@ -52,10 +63,13 @@ class PlaylistItem:
     score: float | None = None
     locked: bool = False
     relaxed: tuple[str, ...] = ()
+    tempo_bpm: float | None = None
 
     def __post_init__(self) -> None:
         if self.out_ms <= self.in_ms:
             raise ValueError(f"item for chunk {self.chunk_id} ends before it starts")
+        if self.tempo_bpm is not None and not 20.0 <= self.tempo_bpm <= 400.0:
+            raise ValueError(f"mix tempo {self.tempo_bpm} BPM is outside 20-400")
 
     @property
     def duration_ms(self) -> int:
@@ -75,6 +89,7 @@ class PlaylistItem:
             "score": None if self.score is None else float(self.score),
             "locked": bool(self.locked),
             "relaxed": list(self.relaxed),
+            "tempo_bpm": None if self.tempo_bpm is None else round(float(self.tempo_bpm), 4),
         }
 
     @classmethod
@@ -90,6 +105,7 @@ class PlaylistItem:
             score=None if score is None else float(score),
             locked=bool(data.get("locked", False)),
             relaxed=tuple(data.get("relaxed", ())),
+            tempo_bpm=None if data.get("tempo_bpm") is None else float(data["tempo_bpm"]),
         )
 
 

@@ -75,7 +75,26 @@ def pool_from_project(project: Any, chunk_ids: Sequence[int] | None = None, min_
         start_ms=[c.start_ms for c in rows], end_ms=[c.end_ms for c in rows], paths=paths,
     )
     attach_descriptors(pool, _descriptors(project))
+    attach_grids(pool, project.beat_grids() if hasattr(project, "beat_grids") else {})
     return pool
+
+
+def attach_grids(pool: ChunkPool, grids: Mapping[int, Any]) -> None:
+    """Per-chunk tempo from the beats inside each chunk, where its track has a confident beat grid.
+
+    The grid's tempo is the one the mixer stretches from, so it wins over the descriptor estimate.
+    """
+    if not grids:
+        return
+    bpm = np.full(len(pool), np.nan) if pool.bpm is None else pool.bpm.copy()
+    for i, (tid, start, end) in enumerate(zip(pool.track_ids.tolist(), pool.start_ms.tolist(),
+                                              pool.end_ms.tolist())):
+        grid = grids.get(tid)
+        if grid is not None and grid.confident:
+            bpm[i] = grid.local_bpm(start / 1000.0, end / 1000.0)
+    pool.bpm = bpm
+    if pool.keys is None:
+        pool.keys = [""] * len(pool)
 
 
 def _descriptors(project: Any) -> Mapping[tuple[int, int | None], Mapping[str, Any]]:

@@ -1,22 +1,27 @@
 """Joining playlist items into one signal, block by block.
 
 Only the current item, the held-back tail of the previous one and one output block are in memory at a
-time, so a two-hour mix needs no more memory than a ten-minute one. Every cut lands on a zero crossing and
-every join is an equal-power overlap (a few milliseconds long for a "cut"), so no seam steps the waveform.
+time, so a two-hour mix needs no more memory than a ten-minute one. Items whose track has a beat grid are
+time-stretched to their mix tempo (pitch kept) and joined on the beat (see :mod:`mixdesk.mix.beatsync`);
+the others are cut on zero crossings. Every join is an equal-power overlap (a few milliseconds long for a
+"cut"), optionally with a bass swap, so no seam steps the waveform.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 import numpy as np
 
+from mixdesk.core.beatgrid import BeatGrid
+from mixdesk.mix.beatsync import ItemTiming, Join, item_timing, plan_join
 from mixdesk.mix.config import RenderConfig
 from mixdesk.mix.playlist import Playlist, PlaylistItem
 from mixdesk.mix.sources import AudioSource, as_source
-from mixdesk.mix.transitions import (crossfade, fade_edge, gain_ramp, matching_gain, nearest_zero_crossing,
-                                     soft_limit)
+from mixdesk.mix.stretch import stretch
+from mixdesk.mix.transitions import (bass_swap_crossfade, crossfade, fade_edge, gain_ramp, matching_gain,
+                                     nearest_zero_crossing, soft_limit)
 from mixdesk.progress import ProgressFn, StopFn, check_stop, report
 
 
@@ -34,6 +39,8 @@ class Placement:
     mix_end_ms: float
     score: float | None
     gain_db: float
+    mix_bpm: float | None = None
+    source_bpm: float | None = None
 
 
 class _Blocks:
@@ -64,7 +71,9 @@ class _Blocks:
 class Renderer:
     """Renders ``playlist`` from ``source``; ``placements`` fills in as items are rendered."""
 
-    def __init__(self, source: Any, playlist: Playlist, config: RenderConfig | None = None) -> None:
+    def __init__(self, source: Any, playlist: Playlist, config: RenderConfig | None = None,
+                 grids: Mapping[int, BeatGrid] | None = None) -> None:
+        """``grids`` (track id -> beat grid) default to the source's own, where it has any."""
         self.config = config or RenderConfig()
         self.source: AudioSource = as_source(source, self.config.sample_rate, self.config.channels)
         self._owns_source = self.source is not source
@@ -72,25 +81,67 @@ class Renderer:
         self.placements: list[Placement] = []
         self.frames_out = 0
         self.peak = 0.0
+        if grids is None:
+            grids = self.source.beat_grids() if hasattr(self.source, "beat_grids") else {}
+        use_grid = self.config.beat_sync
+        self.timings = [item_timing(it, grids.get(it.track_id) if use_grid else None) for it in playlist.items]
+        self.joins: list[Join | None] = []
         self._fades = self._plan_fades()
 
     def _ms(self, ms: float) -> int:
         return int(round(ms * self.config.sample_rate / 1000))
 
+    def _frames_of_beats(self, timing: ItemTiming, beats: float) -> int:
+        return int(round(beats * timing.beat_s * self.config.sample_rate))
+
     def _plan_fades(self) -> list[int]:
         """Overlap in frames after each item, never more than half of either neighbour."""
         items = self.playlist.items
         margin = 2 * self._ms(self.config.zero_cross_ms)
+        cut = self._ms(self.config.cut_fade_ms)
         fades = []
-        for a, b in zip(items, items[1:]):
-            wanted = a.transition.length_ms if a.transition.kind == "crossfade" else self.config.cut_fade_ms
+        self.joins = []
+        for (a, b), (ta, tb) in zip(zip(items, items[1:]), zip(self.timings, self.timings[1:])):
+            crossfading = a.transition.kind == "crossfade"
+            wanted_beats = a.transition.beats if crossfading else 0.0
+            if wanted_beats is None:
+                wanted_beats = a.transition.length_ms / 1000.0 / ta.beat_s if ta.synced else 0.0
+            join = plan_join(ta, tb, wanted_beats)
+            self.joins.append(join)
+            if join is not None:
+                # the outgoing item runs ``cut`` frames past its end (see _stretched), so even a cut gets
+                # a short fade without moving the incoming item off the beat
+                fades.append(self._frames_of_beats(ta, join.overlap_beats) + cut)
+                continue
+            wanted = a.transition.length_ms if crossfading else self.config.cut_fade_ms
             shortest = min(self._ms(a.duration_ms), self._ms(b.duration_ms)) - margin
             fades.append(max(0, min(self._ms(wanted), shortest // 2)))
+        self.joins.append(None)
         return fades + [0]
 
     @property
     def duration_s(self) -> float:
         return self.frames_out / self.config.sample_rate
+
+    def _stretched(self, index: int, item: PlaylistItem, timing: ItemTiming) -> tuple[np.ndarray, int]:
+        """The item at its mix tempo, exactly ``beats`` mix beats long, and its first source frame.
+
+        The stretcher reads a little audio either side of the item so that its first and last frames are
+        as clean as the middle; the margins are trimmed off after stretching. An item joined on the beat
+        to the next keeps ``cut_fade_ms`` of audio past its end for the fade into it.
+        """
+        margin = self._ms(self.config.stretch_margin_ms)
+        start, stop = self._ms(item.in_ms), self._ms(item.out_ms)
+        raw = self.source.frames(item, start - margin, stop + margin)
+        played = stretch(raw, self.config.sample_rate, timing.ratio, self.config.stretch_quality)
+        first = int(round(margin / timing.ratio))
+        length = self._frames_of_beats(timing, timing.beats)
+        if self.joins[index] is not None:
+            length += self._ms(self.config.cut_fade_ms)
+        audio = played[first:first + length]
+        if len(audio) < length:
+            audio = np.concatenate([audio, np.zeros((length - len(audio), audio.shape[1]), np.float32)])
+        return audio, start
 
     def _excerpt(self, item: PlaylistItem) -> tuple[np.ndarray, int]:
         """The item's audio between zero crossings near its in and out points, and its first frame."""
@@ -139,7 +190,8 @@ class Renderer:
                 yield from self._emit(tail[:len(tail) - fade_in], out, master)
             head_start = self.frames_out
             if fade_in:
-                yield from self._emit(crossfade(tail[len(tail) - fade_in:], audio[:fade_in]), out, master)
+                yield from self._emit(self._overlap(i - 1, tail[len(tail) - fade_in:], audio[:fade_in]), out,
+                                      master)
             body_end = len(audio) - fade_out
             yield from self._emit(audio[fade_in:body_end], out, master)
             tail = audio[body_end:]
@@ -150,12 +202,23 @@ class Renderer:
             yield from self._emit(tail, out, master)
         yield from out.flush()
 
+    def _overlap(self, join_index: int, outgoing: np.ndarray, incoming: np.ndarray) -> np.ndarray:
+        """The overlap after item ``join_index``: equal power, with the low end handed over on a beat."""
+        join = self.joins[join_index]
+        if not self.config.bass_swap or join is None or join.swap_beat is None:
+            return crossfade(outgoing, incoming)
+        timing = self.timings[join_index]
+        swap_at = self._frames_of_beats(timing, join.swap_beat - join.start_beat)
+        return bass_swap_crossfade(outgoing, incoming, swap_at, self.config.sample_rate,
+                                   self.config.bass_swap_hz)
+
     def _prepare(self, i: int, item: PlaylistItem, tail: np.ndarray | None,
                  tail_level: np.ndarray | None) -> tuple[np.ndarray, int, int, int, float]:
         """Item audio with its gain and edge fades applied, plus the overlaps it gets on either side."""
         cfg = self.config
         last = i == len(self.playlist.items) - 1
-        audio, src_first = self._excerpt(item)
+        timing = self.timings[i]
+        audio, src_first = self._stretched(i, item, timing) if timing.synced else self._excerpt(item)
         fade_in = min(self._fades[i - 1] if i else 0, len(audio) // 2, len(tail) if tail is not None else 0)
         fade_out = 0 if last else min(self._fades[i], (len(audio) - fade_in) // 2)
         gain = self._gain(tail_level, audio, fade_in)
@@ -180,11 +243,13 @@ class Renderer:
             index=index, chunk_id=item.chunk_id, track_id=item.track_id, source_path=item.source_path,
             source_start_ms=src_first * to_ms, source_end_ms=(src_first + length) * to_ms,
             mix_start_ms=mix_first * to_ms, mix_end_ms=(mix_first + length) * to_ms, score=item.score,
-            gain_db=float(20 * np.log10(gain)),
+            gain_db=float(20 * np.log10(gain)), mix_bpm=self.timings[index].mix_bpm,
+            source_bpm=self.timings[index].source_bpm,
         ))
 
 
 def render(source: Any, playlist: Playlist, config: RenderConfig | None = None,
-           on_progress: ProgressFn | None = None, should_stop: StopFn | None = None) -> Iterator[np.ndarray]:
+           on_progress: ProgressFn | None = None, should_stop: StopFn | None = None,
+           grids: Mapping[int, BeatGrid] | None = None) -> Iterator[np.ndarray]:
     """The mix as an iterator of blocks; ``source`` is a Project, an AudioSource or None (read the files)."""
-    return Renderer(source, playlist, config).blocks(on_progress, should_stop)
+    return Renderer(source, playlist, config, grids).blocks(on_progress, should_stop)

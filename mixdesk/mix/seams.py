@@ -5,6 +5,10 @@ track plays it: the last ``window_ms`` of the first chunk against the first ``wi
 pause between them included. Such boundaries go unnoticed by definition, so their level jumps, flux
 peaks and click counts are the reference a mix transition is judged against.
 
+Across every boundary the rhythm is measured too (:mod:`mixdesk.mix.seam_rhythm`): the beat grid of the
+seconds before, carried on past the seam, against the grid after it (beat-phase error), the tempo jump,
+the loudness step and, where the tracks' keys are known, the key distance in Camelot steps.
+
 Clicks are counted on the residual of a short linear predictor rather than on raw sample steps: busy
 material (hi-hats, noise) has raw steps as large as a splice's, but it is the splice the predictor cannot
 follow.
@@ -18,6 +22,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import soundfile as sf
 
+from mixdesk.mix.seam_rhythm import WINDOW_S, key_steps, rhythm_summaries, signal_boundary_rhythm
 from mixdesk.mix.seam_stats import (FrameFeatures, SeamSettings, count_clicks, level_db, peak_flux,
                                     prediction_residual)
 from mixdesk.progress import ProgressFn, StopFn, check_stop, report
@@ -64,7 +69,12 @@ def _measure(features: FrameFeatures, steps_by_region: Mapping[int, tuple[np.nda
     after = level_db(energy, stop, stop + window, hop)
     flux = peak_flux(features.flux, start, stop, settings.n_fft, hop)
     steps, first = steps_by_region.get(k, (np.zeros(0), start))
-    clicks, ratio = count_clicks(steps, start - first, stop - first, sr, settings)
+    # A splice can only step the waveform where a side enters or leaves: inside an equal-power overlap
+    # both sides are continuous, and the drum hits there are music, not clicks. Each edge is judged on
+    # its own, as a natural boundary (a single point) is.
+    edges = [start] if stop - start <= 2 * int(settings.click_guard_ms * sr / 1000) else [start, stop]
+    found = [count_clicks(steps, edge - first, edge - first, sr, settings) for edge in edges]
+    clicks, ratio = sum(c for c, _ in found), max(r for _, r in found)
     return {
         "level_before_db": round(before, 2), "level_after_db": round(after, 2),
         "level_jump_db": round(abs(after - before), 2),
@@ -78,21 +88,33 @@ def _scan(stream, boundaries: Sequence[tuple[int, int]], sr: int, settings: Seam
     """One pass over a signal (an iterator of blocks) measuring every boundary in it."""
     context = int(settings.click_context_ms * sr / 1000)
     regions = _Regions([(max(0, a - context), b + context) for a, b in boundaries])
+    # the rhythm either side needs seconds, not milliseconds, of audio around each boundary
+    reach = int(WINDOW_S * sr)
+    wide = _Regions([(max(0, a - reach), b + reach) for a, b in boundaries])
     features = FrameFeatures(settings.n_fft, settings.hop)
     steps: dict[int, tuple[np.ndarray, int]] = {}
+    rhythm: dict[int, dict[str, Any]] = {}
+
+    def take(block: np.ndarray, offset: int) -> None:
+        for k, samples in regions.feed(block, offset):
+            steps[k] = (prediction_residual(samples), regions.regions[k][0])
+        for k, samples in wide.feed(block, offset):
+            lo = wide.regions[k][0]
+            a, b = boundaries[k]
+            rhythm[k] = signal_boundary_rhythm(samples, sr, a - lo, b - lo)
+
     offset = 0
     for block in stream:
         check_stop(should_stop)
         block = block if block.ndim == 2 else block[:, None]
         features.feed(block)
-        for k, samples in regions.feed(block, offset):
-            steps[k] = (prediction_residual(samples), regions.regions[k][0])
+        take(block, offset)
         offset += len(block)
-    for k, samples in regions.feed(np.zeros((0, 1), np.float32), offset):
-        steps[k] = (prediction_residual(samples), regions.regions[k][0])
+    take(np.zeros((0, 1), np.float32), offset)
     flux = features.flux
     median_flux = float(np.median(flux)) if flux.size else 0.0
-    return [_measure(features, steps, k, a, b, sr, median_flux, settings) for k, (a, b) in enumerate(boundaries)]
+    return [{**_measure(features, steps, k, a, b, sr, median_flux, settings), **rhythm.get(k, {})}
+            for k, (a, b) in enumerate(boundaries)]
 
 
 def mix_seams(mix_path: str | Path, items: Sequence[Mapping[str, Any]], settings: SeamSettings,
@@ -111,7 +133,7 @@ def mix_seams(mix_path: str | Path, items: Sequence[Mapping[str, Any]], settings
         a, b = items[i], items[i + 1]
         out[i] = {"index": int(i), "from_chunk": a.get("chunk_id"), "to_chunk": b.get("chunk_id"),
                   "mix_start_ms": b["mix_start_ms"], "mix_end_ms": a["mix_end_ms"], "score": b.get("score"),
-                  **measured[rank]}
+                  "key_steps": key_steps(a, b), **measured[rank]}
     return out
 
 
@@ -161,6 +183,7 @@ def _summary(mix: list[dict], natural: list[dict]) -> dict[str, Any]:
     mix_jump, nat_jump = summary["median_level_jump_db"]["mix"], summary["median_level_jump_db"]["natural"]
     summary["level_jump_excess_db"] = None if mix_jump is None or nat_jump is None \
         else round(mix_jump - nat_jump, 3)
+    summary["rhythm"] = rhythm_summaries({"mix": mix, "natural": natural})
     return summary
 
 
@@ -168,7 +191,9 @@ def seam_report(mix_path: str | Path, tracklist: Mapping[str, Any], settings: Se
                 on_progress: ProgressFn | None = None, should_stop: StopFn | None = None) -> dict[str, Any]:
     """Per-transition statistics of the mix, the same for natural boundaries, and a summary of both."""
     settings = settings or SeamSettings()
-    items = sorted(tracklist["items"], key=lambda it: it["mix_start_ms"])
+    sources = tracklist.get("sources") or {}
+    items = [{**it, "camelot": it.get("camelot") or (sources.get(it.get("source_path")) or {}).get("camelot")}
+             for it in sorted(tracklist["items"], key=lambda it: it["mix_start_ms"])]
     report(on_progress, 0, 2, "measuring transitions")
     mix = mix_seams(mix_path, items, settings, should_stop)
     report(on_progress, 1, 2, "measuring natural boundaries")

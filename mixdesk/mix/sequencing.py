@@ -37,10 +37,12 @@ class _Beams:
     run_len: np.ndarray
     duration: np.ndarray
     total: np.ndarray
+    tempo: np.ndarray
     history: list[_Step] = field(default_factory=list)
 
     def state(self, b: int) -> SequenceState:
-        return SequenceState(int(self.last[b]), self.recent[b], int(self.run_track[b]), int(self.run_len[b]))
+        return SequenceState(int(self.last[b]), self.recent[b], int(self.run_track[b]), int(self.run_len[b]),
+                             float(self.tempo[b]))
 
 
 def scorer_name(scorer: Any) -> str:
@@ -68,7 +70,10 @@ class _Search:
                  fixed: Mapping[int, int], rng: np.random.Generator) -> None:
         self.pool, self.scorer, self.config, self.fixed, self.rng = pool, scorer, config, dict(fixed), rng
         tempo, key, self.notes = compat_tables(pool, config.max_bpm_diff_pct, config.max_key_steps)
-        self.limits = Limits(pool, config.no_repeat_within, config.max_same_track, self.fixed, tempo, key)
+        stretch_limit = None if config.tempo_mode == "native" else config.max_stretch_pct
+        self.limits = Limits(pool, config.no_repeat_within, config.max_same_track, self.fixed, tempo, key,
+                             stretch_limit)
+        self.bpm = pool.bpm if pool.bpm is not None else np.full(len(pool), np.nan)
         self.width = config.beam_width if config.strategy == "beam" else 1
         self.durations = pool.durations_ms.astype(np.float64)
         self._lookahead: dict[int, np.ndarray] = {}
@@ -94,7 +99,8 @@ class _Search:
     def _initial(self) -> _Beams:
         k = max(1, self.config.no_repeat_within)
         return _Beams(last=np.full(1, -1), recent=np.full((1, k), -1), run_track=np.full(1, -1),
-                      run_len=np.zeros(1, dtype=np.int64), duration=np.zeros(1), total=np.zeros(1))
+                      run_len=np.zeros(1, dtype=np.int64), duration=np.zeros(1), total=np.zeros(1),
+                      tempo=np.full(1, np.nan))
 
     def _advance(self, beams: _Beams, position: int) -> None:
         n_beams = len(beams.last)
@@ -157,17 +163,26 @@ class _Search:
     def _apply(self, beams: _Beams, step: _Step) -> None:
         parent, chosen = step.parent, step.chosen
         prev_last = beams.last[parent]
+        tempo = mix_tempi(beams.tempo[parent], self.bpm[chosen], self.config)
+        # a stretched item lasts (its own tempo / the mix tempo) of its length in the source
+        speed = np.where(np.isfinite(tempo) & np.isfinite(self.bpm[chosen]), tempo / self.bpm[chosen], 1.0)
+        length = self.durations[chosen] / speed
         overlap = 0.0
         if self.config.transition == "crossfade":
             prev_dur = np.where(prev_last >= 0, self.durations[np.maximum(prev_last, 0)], 0.0)
-            overlap = np.minimum(self.config.crossfade_ms, np.minimum(prev_dur, self.durations[chosen]) / 2)
+            # the renderer counts a crossfade in beats of the outgoing item's mix (or own) tempo
+            beat_tempo = np.where(np.isfinite(tempo), tempo, self.bpm[chosen])
+            fade = np.where(np.isfinite(beat_tempo), self.config.crossfade_beats * 60_000.0 / beat_tempo,
+                            self.config.crossfade_ms)
+            overlap = np.where(prev_last >= 0, np.minimum(fade, np.minimum(prev_dur, length) / 2), 0.0)
         tracks = self.pool.track_ids[chosen]
         runs = [run_after(int(t0), int(l0), int(t)) for t0, l0, t in
                 zip(beams.run_track[parent], beams.run_len[parent], tracks)]
         beams.run_track = np.array([r[0] for r in runs])
         beams.run_len = np.array([r[1] for r in runs])
         beams.recent = np.concatenate([beams.recent[parent, 1:], chosen[:, None]], axis=1)
-        beams.duration = beams.duration[parent] + self.durations[chosen] - overlap
+        beams.duration = beams.duration[parent] + length - overlap
+        beams.tempo = tempo
         gain = np.log(np.clip(np.nan_to_num(step.prob, nan=1.0), _FLOOR, 1.0))
         beams.total = beams.total[parent] + gain
         beams.last = chosen
@@ -180,6 +195,25 @@ class _Search:
             out.append((int(step.chosen[b]), float(step.prob[b]), step.relaxed[b]))
             b = int(step.parent[b])
         return out[::-1]
+
+
+def mix_tempi(previous: np.ndarray, native: np.ndarray, config: SequenceConfig) -> np.ndarray:
+    """The mix tempo of the next item of each beam, from the beam's tempo so far and the item's own.
+
+    NaN means "play at its own tempo" (``native`` mode, or no tempo known yet nor now).
+    """
+    previous = np.asarray(previous, dtype=np.float64)
+    native = np.asarray(native, dtype=np.float64)
+    if config.tempo_mode == "native":
+        return np.full(len(native), np.nan)
+    if config.tempo_mode == "fixed":
+        return np.full(len(native), float(config.mix_bpm))
+    start = np.isnan(previous)
+    if config.tempo_mode == "first":
+        return np.where(start, native, previous)
+    step = config.tempo_step_pct / 100.0
+    moved = np.clip(native, previous * (1 - step), previous * (1 + step))
+    return np.where(start, native, np.where(np.isnan(native), previous, moved))
 
 
 def _top(keys: np.ndarray, count: int) -> np.ndarray:
@@ -218,12 +252,15 @@ def sequence_pool(pool: ChunkPool, scorer: Any, config: SequenceConfig,
                      np.random.default_rng(config.seed))
     path = search.run(on_progress, should_stop)
     items = []
+    tempo = np.full(1, np.nan)
     for position, (index, prob, relaxed) in enumerate(path):
         score = None if np.isnan(prob) else prob
+        tempo = mix_tempi(tempo, search.bpm[[index]], config)
+        bpm = None if np.isnan(tempo[0]) else round(float(tempo[0]), 4)
         if position in kept:
-            items.append(kept[position].with_(score=score))
+            items.append(kept[position].with_(score=score, tempo_bpm=bpm))
         else:
-            items.append(_item_for(pool, index, config, score, relaxed))
+            items.append(_item_for(pool, index, config, score, relaxed).with_(tempo_bpm=bpm))
     meta = {"strategy": config.strategy, "scorer": scorer_name(scorer), "config": config.to_dict(),
             "notes": search.notes, "relaxed_items": sum(1 for it in items if it.relaxed)}
     return Playlist(items=tuple(items), meta=meta)
@@ -235,7 +272,8 @@ def _item_for(pool: ChunkPool, index: int, config: SequenceConfig, score: float 
     return PlaylistItem(
         chunk_id=int(pool.ids[index]), track_id=track, source_path=pool.paths.get(track, ""),
         in_ms=int(pool.start_ms[index]), out_ms=int(pool.end_ms[index]),
-        transition=Transition(config.transition, config.crossfade_ms), score=score, relaxed=tuple(relaxed),
+        transition=Transition(config.transition, config.crossfade_ms, config.crossfade_beats), score=score,
+        relaxed=tuple(relaxed),
     )
 
 

@@ -124,6 +124,10 @@ class ProjectSource(_SegmentReader):
     def _whole(self, item: PlaylistItem) -> np.ndarray:
         return self.project.track_audio(item.track_id, sample_rate=self.sample_rate).samples
 
+    def beat_grids(self) -> dict:
+        """Track id -> beat grid, for the renderer's beat-synchronous joins."""
+        return self.project.beat_grids() if hasattr(self.project, "beat_grids") else {}
+
 
 class FileSource(_SegmentReader):
     """Reads the files named by the items themselves (no project needed)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import unicodedata
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -32,6 +33,8 @@ def build_tracklist(placements: Sequence[Placement], *, title: str, artist: str,
         "mix_end_ms": round(p.mix_end_ms, 2),
         "score": None if p.score is None else round(float(p.score), 6),
         "gain_db": round(p.gain_db, 2),
+        "mix_bpm": None if p.mix_bpm is None else round(p.mix_bpm, 3),
+        "source_bpm": None if p.source_bpm is None else round(p.source_bpm, 3),
     } for p in placements]
     return {
         "version": TRACKLIST_VERSION,
@@ -46,12 +49,17 @@ def build_tracklist(placements: Sequence[Placement], *, title: str, artist: str,
 
 
 def source_chunks(project: Any, track_ids: Iterable[int]) -> dict[str, dict[str, Any]]:
-    """Chunk ranges of the given tracks, keyed by source path."""
+    """Chunk ranges (and the Camelot key, where analysed) of the given tracks, keyed by source path."""
     out: dict[str, dict[str, Any]] = {}
+    try:
+        descriptors = project.analysis("descriptors")
+    except Exception:  # a project without analysis simply has no keys to report
+        descriptors = {}
     for track_id in sorted(set(track_ids)):
         track = project.track(track_id)
         ranges = [[c.start_ms, c.end_ms] for c in project.chunks(track_id)]
-        out[str(track.path)] = {"track_id": int(track_id), "chunks": ranges}
+        out[str(track.path)] = {"track_id": int(track_id), "chunks": ranges,
+                                "camelot": (descriptors.get((track_id, None)) or {}).get("camelot") or None}
     return out
 
 
@@ -77,8 +85,18 @@ def cue_time(ms: float) -> str:
     return f"{minutes:02d}:{seconds:02d}:{ff:02d}"
 
 
+def clean_text(text: Any) -> str:
+    """``text`` on one line: control characters (CR, LF, tab, NUL, ...) and line separators become spaces.
+
+    Titles and file names come from tags and the file system, and a line break in one would let it
+    write lines of its own (``FILE "../../x" WAVE``) into a CUE sheet or a tag.
+    """
+    return "".join(" " if unicodedata.category(char) in ("Cc", "Zl", "Zp") else char for char in str(text))
+
+
 def _quote(text: str, limit: int = 80) -> str:
-    return '"' + str(text).replace('"', "'").replace("\n", " ")[:limit] + '"'
+    # The CUE format has no escape for a double quote inside a quoted string, so it becomes a single one.
+    return '"' + clean_text(text).replace('"', "'")[:limit] + '"'
 
 
 def _clock(ms: float) -> str:

@@ -100,3 +100,35 @@ def soft_limit(samples: np.ndarray, threshold: float) -> np.ndarray:
     shaped = np.minimum(threshold + head * np.tanh((mag[over] - threshold) / head), _CEILING)
     out[over] = np.sign(samples[over]) * shaped
     return out
+
+
+def split_low(samples: np.ndarray, sample_rate: int, cutoff_hz: float) -> tuple[np.ndarray, np.ndarray]:
+    """(lows, highs) that add up to ``samples`` exactly; the lows through a zero-phase Butterworth filter."""
+    from scipy.signal import butter, sosfiltfilt
+
+    if len(samples) < 32:
+        return np.zeros_like(samples), samples
+    sos = butter(2, cutoff_hz, btype="low", fs=sample_rate, output="sos")
+    low = sosfiltfilt(sos, samples, axis=0).astype(np.float32)
+    return low, samples - low
+
+
+def bass_swap_crossfade(outgoing: np.ndarray, incoming: np.ndarray, swap_at: int, sample_rate: int,
+                        cutoff_hz: float, ramp_ms: float = 20.0) -> np.ndarray:
+    """Equal-power overlap above ``cutoff_hz``; below it the outgoing side plays alone until ``swap_at``
+    and the incoming side after it, with a short ramp so the hand-over does not click.
+
+    At the overlap's ends the result equals the outgoing (first frame) and incoming (last frame) signal
+    exactly, so the joins into the surrounding audio stay seamless.
+    """
+    if len(outgoing) != len(incoming):
+        raise ValueError("crossfade sides must have the same length")
+    n = len(outgoing)
+    out_low, out_high = split_low(outgoing, sample_rate, cutoff_hz)
+    in_low, in_high = split_low(incoming, sample_rate, cutoff_hz)
+    fade_out, fade_in = equal_power_curves(n)
+    ramp = max(1, int(ramp_ms * sample_rate / 1000))
+    t = (np.arange(n) - (swap_at - ramp / 2)) / ramp
+    keep_out = np.clip(1.0 - t, 0.0, 1.0).astype(np.float32)  # 1 before the swap, 0 after it
+    return (out_high * fade_out[:, None] + in_high * fade_in[:, None]
+            + out_low * keep_out[:, None] + in_low * (1.0 - keep_out)[:, None])

@@ -17,10 +17,14 @@ import numpy as np
 from mixdesk.config import LIBRARY_CHUNKING, ChunkingConfig
 from mixdesk.progress import Progress, ProgressFn, StopFn, check_stop
 
-# The seed's chunking choices. The silence cut keeps the library's 1-20 s guards: an unguarded -16 dBFS
-# cut leaves fragments of a few milliseconds, and the seed network's input is the shortest chunk.
+# The seed's chunking choices beside cuts on the beat grid. The silence cuts keep the library's 1-20 s
+# guards: an unguarded -16 dBFS cut leaves fragments of a few milliseconds, and the seed network's input
+# is the shortest chunk. Bar chunks of tracks without a confident grid fall back to silence (keep all).
+_GUARDS = {"min_chunk_ms": LIBRARY_CHUNKING.min_chunk_ms, "max_chunk_ms": LIBRARY_CHUNKING.max_chunk_ms}
 CHUNKINGS: dict[str, ChunkingConfig] = {
-    "silence -16 dBFS / 300 ms": LIBRARY_CHUNKING,
+    "silence -16 dBFS / 300 ms": ChunkingConfig(mode="silence", relative=False, **_GUARDS),
+    "silence -16 dB relative, keep all": ChunkingConfig(mode="silence", keep_all=True, **_GUARDS),
+    **{f"bars {n}": ChunkingConfig(mode="bars", bars_per_chunk=n, **_GUARDS) for n in (1, 2, 4, 8, 16)},
     "fixed 1 s": ChunkingConfig(mode="fixed", fixed_length_s=1.0),
     "fixed 3 s": ChunkingConfig(mode="fixed", fixed_length_s=3.0),
     "fixed 5 s": ChunkingConfig(mode="fixed", fixed_length_s=5.0),

@@ -1,7 +1,9 @@
-"""Mix benchmarks: sequencing a 60-minute mix from 10,000 chunks, render + export speed, render memory.
+"""Mix benchmarks: sequencing a 60-minute mix from 10,000 chunks, render + export speed, render memory,
+and beat-synchronous rendering (time-stretched to one tempo) against plain rendering in the same run.
 
 Run: python tests/benchmarks/bench_mix.py [--quick] [--json]
-Targets: sequencing < 5 s; render + MP3 export >= 50x realtime; render memory independent of mix length.
+Targets: sequencing < 5 s; render + MP3 export >= 50x realtime; render with stretching >= 20x realtime;
+render memory independent of mix length.
 """
 
 from __future__ import annotations
@@ -25,8 +27,10 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "mix"))
 
 from audio_fixtures import make_track, song_sections, write_wav  # noqa: E402
+from beat_fixtures import drum_track  # noqa: E402
 
 from mixdesk.mix.config import ExportConfig, SequenceConfig  # noqa: E402
 from mixdesk.mix.export import export_mix  # noqa: E402
@@ -132,6 +136,40 @@ def render_memory(project, minutes: float) -> dict:
             "traced_peak_mb": round(peak / 2**20, 1), "maxrss_growth_mb": round((rss_after - rss_before) / 1024, 1)}
 
 
+def build_drum_project(folder: Path, tempi: tuple[float, ...], seconds: float):
+    """Drum tracks at different tempi, imported with their beat grids (so the mix stretches them)."""
+    from mixdesk.config import LIBRARY_CHUNKING
+    from mixdesk.library.project import Project
+
+    songs = folder / "drums"
+    for i, bpm in enumerate(tempi):
+        audio, _ = drum_track(bpm, seconds, 44100, first_beat_s=0.25 + 0.05 * i, seed=i)
+        write_wav(songs / f"drums{i:02d}.flac", audio)
+    project = Project.open(folder / "drums.mixdesk")
+    project.import_paths([songs], LIBRARY_CHUNKING)
+    return project
+
+
+def bench_beat_sync(project, minutes: float) -> dict:
+    """Render x realtime with and without stretching, same playlist, same process."""
+    from mixdesk.mix.config import RenderConfig
+
+    playlist = mix_of(project, minutes)
+    out = {}
+    for label, config in (("beat-synchronous (stretched)", RenderConfig()),
+                          ("plain (no stretching)", RenderConfig(beat_sync=False))):
+        renderer = Renderer(project, playlist, config)
+        started = time.perf_counter()
+        frames = sum(len(b) for b in renderer.blocks())
+        wall = time.perf_counter() - started
+        stretched = sum(1 for t in renderer.timings if t.synced and abs(t.ratio - 1) > 1e-4)
+        out[label] = {"x_realtime": round(frames / 44100 / wall, 1), "seconds": round(wall, 2),
+                      "items": len(playlist), "stretched_items": stretched}
+    first, second = out.values()
+    out["speed ratio (stretched / plain)"] = round(first["x_realtime"] / second["x_realtime"], 3)
+    return out
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="shorter mixes (for a smoke run)")
@@ -147,6 +185,12 @@ def main(argv=None) -> int:
             results["render_memory"] = [render_memory(project, short), render_memory(project, long_)]
         finally:
             project.close()
+        drums = build_drum_project(folder, (118.0, 122.0, 124.0, 126.0, 128.0, 131.0), 90.0)
+        try:
+            results["beat_sync_render"] = bench_beat_sync(drums, 3.0 if args.quick else 10.0)
+            results["stretched_render_memory"] = [render_memory(drums, short), render_memory(drums, long_)]
+        finally:
+            drums.close()
     if args.json:
         print(json.dumps(results, indent=1))
     else:

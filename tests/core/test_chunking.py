@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from audio_fixtures import make_track, song_sections, write_wav
-from mixdesk.config import ChunkingConfig
-from mixdesk.core.chunking import Envelope, chunk_ranges, detect_nonsilent
+from mixdesk.config import ChunkingConfig, effective_chunking
+from mixdesk.core.chunking import Envelope, chunk_ranges, coverage, detect_nonsilent
 
 warnings.filterwarnings("ignore", message="Couldn't find ffmpeg")
 pydub = pytest.importorskip("pydub")
@@ -46,7 +46,7 @@ def test_song_shaped_signals_match_pydub_including_keep_silence(seed):
     seg, floats = as_segment(make_track(song_sections(seed, seconds=12.0), sr=sr, seed=seed), sr)
     env = Envelope.from_samples(floats, sr)
     keep = [0, 50, 200][seed % 3]
-    config = ChunkingConfig(keep_silence_ms=keep)
+    config = ChunkingConfig(keep_silence_ms=keep, relative=False)
     ranges = chunk_ranges(env, config)
     pieces = silence.split_on_silence(seg, 300, -16, keep_silence=keep)
     assert [e - s for s, e in ranges] == [len(p) for p in pieces]
@@ -63,7 +63,7 @@ def test_relative_threshold_follows_track_loudness():
     relative = chunk_ranges(env, ChunkingConfig(relative=True))
     assert [list(r) for r in relative] == silence.detect_nonsilent(seg, 300, seg.dBFS - 16)
     # An absolute -16 dBFS threshold calls the whole quiet track silence; relative mode still cuts it.
-    assert chunk_ranges(env, ChunkingConfig()) == [] and len(relative) >= 3
+    assert chunk_ranges(env, ChunkingConfig(relative=False)) == [] and len(relative) >= 3
 
 
 def test_fixed_length_chunks_cover_the_track():
@@ -78,9 +78,9 @@ def test_guards_merge_fragments_and_split_long_stretches():
     sr = 8000
     sections = [(0.2, -10.0), (0.5, -200.0), (3.0, -10.0), (0.5, -200.0), (25.0, -10.0), (0.5, -200.0), (2.0, -10.0)]
     env = Envelope.from_samples(make_track(sections, sr=sr), sr)
-    plain = chunk_ranges(env, ChunkingConfig())
+    plain = chunk_ranges(env, ChunkingConfig(relative=False))
     assert [e - s for s, e in plain][0] < 1000 and max(e - s for s, e in plain) > 20000
-    guarded = chunk_ranges(env, ChunkingConfig(min_chunk_ms=1000, max_chunk_ms=10000))
+    guarded = chunk_ranges(env, ChunkingConfig(min_chunk_ms=1000, max_chunk_ms=10000, relative=False))
     lengths = [e - s for s, e in guarded]
     assert min(lengths) >= 1000 and max(lengths) <= 10000
     assert guarded[0][0] == plain[0][0] and guarded[-1][1] == plain[-1][1]
@@ -92,7 +92,7 @@ def test_recut_from_envelope_is_fast_and_needs_no_audio():
     env = Envelope.from_samples(make_track(song_sections(5, seconds=60.0), sr=sr, seed=5), sr)
     counts = set()
     for thresh in (-10.0, -16.0, -24.0, -40.0):
-        counts.add(len(chunk_ranges(env, ChunkingConfig(silence_thresh_db=thresh, min_silence_ms=200))))
+        counts.add(len(chunk_ranges(env, ChunkingConfig(silence_thresh_db=thresh, min_silence_ms=200, relative=False))))
     assert len(counts) >= 2
 
 
@@ -117,3 +117,42 @@ def test_chunk_cli_reports_bad_file_without_traceback(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "mixdesk", "chunk", str(bad), "--json"], capture_output=True,
                           text=True)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr and str(bad) in proc.stderr
+
+
+def test_keep_all_cuts_mid_silence_and_keeps_every_sample():
+    sr = 22050
+    track = make_track(song_sections(4, seconds=6.0), sr=sr, seed=5)
+    env = Envelope.from_samples(track, sr)
+    dropped = chunk_ranges(env, ChunkingConfig())
+    kept = chunk_ranges(env, ChunkingConfig(keep_all=True))
+    assert coverage(dropped, env.duration_ms) < 0.99
+    assert coverage(kept, env.duration_ms) == 1.0
+    assert len(kept) == len(dropped)
+    # each cut lies inside the silence between two of the dropping cut's chunks, near its middle
+    for (_, end), (start, _), (cut, _) in zip(dropped, dropped[1:], kept[1:]):
+        assert end <= cut <= start and abs(cut - (end + start) / 2) <= 1
+
+
+def test_bar_chunks_cut_on_downbeats_and_keep_the_lead_in():
+    env = Envelope.from_samples(np.zeros((22050 * 40, 1), np.float32) + 0.1, 22050)
+    downbeats = [1500.0 + 2000.0 * k for k in range(19)]  # 120 BPM, first bar at 1.5 s
+    ranges = chunk_ranges(env, ChunkingConfig(mode="bars", bars_per_chunk=4), downbeats)
+    assert ranges[0] == (0, 1500)  # the pickup before the first downbeat stays a chunk
+    assert ranges[1] == (1500, 9500) and ranges[2] == (9500, 17500)
+    assert ranges[-1][1] == env.duration_ms
+    assert coverage(ranges, env.duration_ms) == 1.0
+    # bar chunks are never split off the bar line by the long-chunk guard
+    long = chunk_ranges(env, ChunkingConfig(mode="bars", bars_per_chunk=16, max_chunk_ms=5000), downbeats)
+    assert (1500, 33500) in long
+
+
+def test_bars_without_a_grid_fall_back_to_silence_keeping_everything():
+    sr = 22050
+    track = make_track(song_sections(3, seconds=6.0), sr=sr, seed=7)
+    env = Envelope.from_samples(track, sr)
+    config = ChunkingConfig(mode="bars")
+    assert effective_chunking(config, has_grid=False).mode == "silence"
+    assert effective_chunking(config, has_grid=True) == config
+    fallback = chunk_ranges(env, config, None)
+    assert fallback == chunk_ranges(env, ChunkingConfig(keep_all=True))
+    assert coverage(fallback, env.duration_ms) == 1.0

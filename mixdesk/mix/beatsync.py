@@ -1,0 +1,103 @@
+"""Beat-synchronous joins: each item played at the mix tempo, the next one landing on the beat.
+
+An item is measured in beats of its own track's grid: it starts at beat position ``start_beat`` and
+lasts ``beats`` beats. Played at the mix tempo T, a beat lasts 60 / T seconds, so its stretched length is
+exact and its beats fall on a regular grid from its first frame on. The next item starts where the
+outgoing item's grid, counted on from that item's start, reaches the incoming in-point's place in the
+bar (its bar phase): a chunk cut on a downbeat lands on a downbeat, ``overlap`` beats before the
+outgoing item ends.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from mixdesk.core.beatgrid import BeatGrid
+from mixdesk.mix.playlist import PlaylistItem
+
+_PHASE_TOLERANCE = 1e-3  # beats; a bar phase this close to a whole beat counts as on it
+
+
+@dataclass(frozen=True)
+class ItemTiming:
+    """How one item plays: ``ratio`` is the playback speed (1.0 native, 1.05 five percent faster)."""
+
+    ratio: float
+    synced: bool
+    source_bpm: float | None = None
+    mix_bpm: float | None = None
+    start_beat: float = 0.0
+    beats: float = 0.0
+    bar_phase: float | None = None  # beats since the last downbeat at the in-point
+    beats_per_bar: int = 4
+
+    @property
+    def beat_s(self) -> float:
+        """Length of one beat in the mix, in seconds."""
+        return 60.0 / self.mix_bpm if self.mix_bpm else 0.0
+
+
+def item_timing(item: PlaylistItem, grid: BeatGrid | None) -> ItemTiming:
+    """The item's place on its track's grid, and the speed that brings it to ``item.tempo_bpm``."""
+    if grid is None or not grid.confident:  # a doubtful grid would put the item off the beat
+        return ItemTiming(ratio=1.0, synced=False)
+    in_s, out_s = item.in_ms / 1000.0, item.out_ms / 1000.0
+    start, end = grid.position(in_s), grid.position(out_s)
+    beats = end - start
+    if beats <= 0.5:
+        return ItemTiming(ratio=1.0, synced=False)
+    source_bpm = 60.0 * beats / (out_s - in_s)
+    mix_bpm = item.tempo_bpm or source_bpm
+    bar_phase = None
+    if grid.downbeats.size:
+        bar_phase = (start - grid.position(float(grid.downbeats[0]))) % grid.beats_per_bar
+    return ItemTiming(ratio=mix_bpm / source_bpm, synced=True, source_bpm=source_bpm, mix_bpm=mix_bpm,
+                      start_beat=start, beats=beats, bar_phase=bar_phase, beats_per_bar=grid.beats_per_bar)
+
+
+def _wrap(value: float, period: float) -> float:
+    """``value`` modulo ``period`` into (-period / 2, period / 2]."""
+    out = math.fmod(value, period)
+    if out > period / 2:
+        out -= period
+    elif out <= -period / 2:
+        out += period
+    return out
+
+
+@dataclass(frozen=True)
+class Join:
+    """Where the incoming item starts, in beats of the outgoing one counted from its start, and how
+    long the two overlap; ``swap_beat`` is where a bass swap hands the low end over."""
+
+    start_beat: float
+    overlap_beats: float
+    swap_beat: float | None
+
+
+def plan_join(a: ItemTiming, b: ItemTiming, wanted_beats: float) -> Join | None:
+    """The phase-locked join of ``a`` into ``b`` with about ``wanted_beats`` of overlap; None when
+    either side has no grid (the caller then joins on milliseconds)."""
+    if not (a.synced and b.synced):
+        return None
+    limit = math.floor(min(a.beats, b.beats) / 2)
+    wanted = min(max(wanted_beats, 0.0), limit)
+    nominal = a.beats - wanted
+    if a.bar_phase is not None and b.bar_phase is not None:
+        period = float(a.beats_per_bar)
+        a_phase_there = (a.bar_phase + nominal) % period
+        shift = _wrap(b.bar_phase - a_phase_there, period)
+        start = nominal + shift
+        if not (0 <= a.beats - start <= max(limit, 0) + _PHASE_TOLERANCE):
+            start = nominal + _wrap(shift, 1.0)  # a chunk that does not start on a bar: keep the beat only
+    else:
+        start = nominal + _wrap((b.start_beat % 1.0) - ((a.start_beat + nominal) % 1.0), 1.0)
+    if start > a.beats + _PHASE_TOLERANCE:
+        start -= 1.0  # never a gap: start a beat early rather than after the outgoing item has ended
+    start = min(start, a.beats)
+    overlap = a.beats - start
+    swap = None
+    if overlap >= 1.0 - _PHASE_TOLERANCE:
+        swap = start + math.floor(overlap / 2 + 0.5) if overlap >= 2 else start + overlap / 2
+    return Join(start_beat=start, overlap_beats=overlap, swap_beat=swap)
