@@ -54,7 +54,7 @@ TEMPO_WINDOW_S, TEMPO_HOP_S = 12.0, 4.0
 REFINE_LAG_S = 5.0  # the period is refined from autocorrelation peaks at its multiples up to this lag
 LOCAL_DRIFT = 0.08  # a window's period may differ this much from the track's
 DOUBLE_BELOW_BPM = 95.0  # slower tempi are checked for being half the real one
-HALF_TIME_RATIO = 0.8
+HALF_TIME_RATIO = 0.8  # kicks between the beats this strong (relative to on them) mean double time
 # How strongly the DP holds beat spacing to the period: loosely when following the local period
 # (drift, rubato), firmly when testing the hypothesis of one steady tempo.
 TIGHTNESS, STEADY_TIGHTNESS = 100.0, 2000.0
@@ -69,7 +69,7 @@ EDGE_LEVEL = 0.25  # the fraction of the peak's rise that marks the edge
 EXTRAPOLATE = 0.5
 EDGE_SEARCH_S = 0.08  # how far before an onset peak its rising edge is looked for
 STEADY_TOLERANCE_S = 0.012  # a constant grid is kept while no local fit strays further than this
-STEADY_RESIDUAL_RATIO = 1.3
+STEADY_RESIDUAL_RATIO = 1.3  # ... or while local fits explain the onsets hardly better than the line
 BAR_EVIDENCE_WEIGHTS = (1.0, 1.0, 0.5)  # kick strength, harmonic change, onset strength at a beat
 THREE_FOUR_MARGIN = 1.5  # bars of three need this much more contrast than bars of four
 PEAK_FLOOR = 1.0  # a group's onset peak (log-magnitude flux) that counts as "no onsets at all"

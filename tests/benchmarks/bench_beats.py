@@ -22,93 +22,20 @@ import sys
 import tempfile
 import time
 import tracemalloc
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from mixdesk.core.beats import BeatTracker, track_beats
 
-SR = 44100
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from drum_fixtures import SR, Truth, drum_track  # noqa: E402
+
 SOUNDFONT = "/usr/share/sounds/sf2/FluidR3_GM.sf2"
 CACHE = Path(tempfile.gettempdir()) / "mixdesk-bench-beats"
 
 
 # --------------------------------------------------------------------------------- synthetic drums
-@dataclass
-class Truth:
-    beats: np.ndarray
-    downbeats: np.ndarray
-    bpm: float
-
-
-def _beat_times(bpm: float, seconds: float, start: float, drift: float) -> np.ndarray:
-    """Beat instants from ``start``; the tempo moves linearly by ``drift`` (a fraction) over the track."""
-    times, t = [], start
-    while t < seconds - 0.3:
-        times.append(t)
-        frac = (t - start) / max(seconds - start, 1e-9)
-        t += 60.0 / (bpm * (1.0 + drift * frac))
-    return np.asarray(times)
-
-
-def drum_track(bpm: float, seconds: float = 30.0, sr: int = SR, pattern: str = "four", bass: bool = True,
-               drift: float = 0.0, start: float = 0.37, accent: bool = True, seed: int = 0,
-               pad: bool = False) -> tuple[np.ndarray, Truth]:
-    """A synthesised drum loop (float32 mono) and its exact beats and downbeats.
-
-    ``pattern``: "four" (kick every beat, clap on 2 and 4), "onethree" (kick on 1 and 3, snare on 2
-    and 4) or "waltz" (bars of three: kick on 1, snare on 2 and 3); offbeat hats always; ``bass``
-    adds an eighth-note bass line whose root changes every bar, ``pad`` a sustained chord per bar;
-    ``accent`` makes the bar's first kick louder.
-    """
-    rng = np.random.default_rng(seed)
-    n = int(seconds * sr)
-    y = np.zeros(n, dtype=np.float64)
-    beats = _beat_times(bpm, seconds, start, drift)
-
-    def add(sound: np.ndarray, at: float, gain: float) -> None:
-        i = int(round(at * sr))
-        if 0 <= i < n:
-            m = min(sound.size, n - i)
-            y[i : i + m] += gain * sound[:m]
-
-    tk = np.arange(int(0.25 * sr)) / sr
-    kick = np.sin(2 * np.pi * (50 * tk + 70 * (1 - np.exp(-tk / 0.03)) * 0.03)) * np.exp(-tk / 0.12)
-    tn = np.arange(int(0.15 * sr)) / sr
-    snare = rng.standard_normal(tn.size) * np.exp(-tn / 0.05) + 0.5 * np.sin(2 * np.pi * 190 * tn) * np.exp(-tn / 0.04)
-    th = np.arange(int(0.05 * sr)) / sr
-    hat = np.diff(rng.standard_normal(th.size + 1)) * np.exp(-th / 0.012)
-    roots = [45, 45, 41, 43, 40, 45, 38, 43]  # MIDI notes of the bar-by-bar bass line
-    per_bar = 3 if pattern == "waltz" else 4
-    for k, t in enumerate(beats):
-        nxt = beats[k + 1] if k + 1 < beats.size else t + 60.0 / bpm
-        bar, pos = divmod(k, per_bar)
-        if pattern == "four" or pos == 0 or (pattern == "onethree" and pos == 2):
-            add(kick, t, 1.0 if (pos or not accent) else 1.6)
-        if pos in ((1, 2) if pattern == "waltz" else (1, 3)):
-            add(snare, t, 0.35)
-        add(hat, 0.5 * (t + nxt), 0.25)
-        if bass:
-            f = 440.0 * 2 ** ((roots[bar % len(roots)] - 69) / 12.0)
-            for half in (0, 1):
-                at = t + half * 0.5 * (nxt - t)
-                dur = 0.45 * (nxt - t)
-                tb = np.arange(int(dur * sr)) / sr
-                note = sum(np.sin(2 * np.pi * f * h * tb) / h for h in (1, 2, 3))
-                note *= np.minimum(1, tb / 0.005) * np.exp(-tb / 0.2)
-                add(note, at, 0.18)
-        if pad and pos == 0:
-            length = per_bar * (nxt - t)
-            tp = np.arange(int(length * sr)) / sr
-            root = roots[bar % len(roots)] + 24
-            chord = sum(np.sin(2 * np.pi * 440.0 * 2 ** ((root + iv - 69) / 12.0) * tp) for iv in (0, 4, 7))
-            add(chord * np.minimum(1, tp / 0.3) * np.minimum(1, (length - tp) / 0.3), t, 0.05)
-    y = 0.8 * y / max(float(np.abs(y).max()), 1e-9)
-    true_bpm = 60.0 / float(np.median(np.diff(beats))) if beats.size > 1 else bpm
-    return y.astype(np.float32), Truth(beats, beats[::per_bar], true_bpm)
-
-
 SYNTH_CASES = [
     dict(bpm=90, pattern="onethree"),
     dict(bpm=118, pattern="four", pad=True),

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import sys
 import tracemalloc
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,8 +11,7 @@ from mixdesk.core.beatgrid import CONFIDENT, BeatGrid
 from mixdesk.core.beats import BeatTracker, track_beats
 from mixdesk.progress import Cancelled
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from bench_beats import drum_track  # noqa: E402
+from drum_fixtures import drum_track
 
 SR = 22050
 
