@@ -88,5 +88,7 @@ def effective_chunking(config: ChunkingConfig, has_grid: bool) -> ChunkingConfig
 # Library imports cut beat-driven music on bars and everything else on relative silence keeping every
 # sample; the guards merge fragments too short to learn from and split stretches too long to mix with.
 LIBRARY_CHUNKING = ChunkingConfig(mode="bars", min_chunk_ms=1000, max_chunk_ms=20000)
+# The import default before beat grids: tracks cut with it were cut automatically, not by hand.
+LEGACY_LIBRARY_CHUNKING = ChunkingConfig(mode="silence", relative=False, min_chunk_ms=1000, max_chunk_ms=20000)
 # `mixdesk chunk`: the seed's pydub-exact silence cut (absolute dBFS threshold, no guards).
 PYDUB_CHUNKING = ChunkingConfig(mode="silence", relative=False)

@@ -23,7 +23,7 @@ from typing import Iterable, Iterator, Optional, Sequence
 import numpy as np
 
 from mixdesk import paths
-from mixdesk.config import LIBRARY_CHUNKING, ChunkingConfig, effective_chunking
+from mixdesk.config import LEGACY_LIBRARY_CHUNKING, LIBRARY_CHUNKING, ChunkingConfig, effective_chunking
 from mixdesk.core.audio import Audio, decode
 from mixdesk.core.beatgrid import BeatGrid
 from mixdesk.core.chunking import Envelope, chunk_ranges
@@ -295,15 +295,18 @@ class Project:
 
     def refresh_chunking(self, chunking: ChunkingConfig, on_progress: Optional[ProgressFn] = None,
                          should_stop: Optional[StopFn] = None) -> int:
-        """Give every track a beat grid and re-cut the tracks whose chunks were not made by ``chunking``
-        (projects from before beat grids); returns how many tracks were re-cut."""
+        """Give every track a beat grid and re-cut the tracks that were cut automatically with another
+        default (projects from before beat grids, or a silence fallback whose track now has a confident
+        grid); chunks tuned by hand stay. Returns how many tracks were re-cut."""
         self.ensure_beat_grids(on_progress=on_progress, should_stop=should_stop)
         grids = self.beat_grids()
+        automatic = (LEGACY_LIBRARY_CHUNKING, chunking, chunking.silence_fallback)
         stale = []
         for track in self.tracks():
             grid = grids.get(track.id)
             wanted = effective_chunking(chunking, grid is not None and grid.confident)
-            if self.chunking_of(track.id) != wanted:
+            current = self.chunking_of(track.id)
+            if current != wanted and current in automatic:
                 stale.append(track.id)
         if stale:
             self.rechunk(chunking, stale, on_progress, should_stop)

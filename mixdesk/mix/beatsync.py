@@ -76,28 +76,51 @@ class Join:
     swap_beat: float | None
 
 
+def crossfade_limit(a: ItemTiming, b: ItemTiming) -> float:
+    """The longest overlap of a join, in beats: half the shorter item, in whole beats."""
+    return float(math.floor(min(a.beats, b.beats) / 2))
+
+
+def wanted_beats(item: PlaylistItem, timing: ItemTiming) -> float:
+    """The overlap ``item``'s transition asks for, in beats (a length in ms converted at its mix tempo)."""
+    if item.transition.kind != "crossfade":
+        return 0.0
+    if item.transition.beats is not None:
+        return float(item.transition.beats)
+    return item.transition.length_ms / 1000.0 / timing.beat_s if timing.synced else 0.0
+
+
 def plan_join(a: ItemTiming, b: ItemTiming, wanted_beats: float) -> Join | None:
     """The phase-locked join of ``a`` into ``b`` with about ``wanted_beats`` of overlap; None when
-    either side has no grid (the caller then joins on milliseconds)."""
+    either side has no grid (the caller then joins on milliseconds).
+
+    The incoming in-point keeps its place in the bar where both sides know their bars; of the starts
+    that do so, the one closest to the wanted overlap within the cap wins. Only when no bar-locked
+    start fits (an item shorter than a bar) does the join keep the beat alone.
+    """
     if not (a.synced and b.synced):
         return None
-    limit = math.floor(min(a.beats, b.beats) / 2)
+    limit = crossfade_limit(a, b)
     wanted = min(max(wanted_beats, 0.0), limit)
     nominal = a.beats - wanted
+    start = None
     if a.bar_phase is not None and b.bar_phase is not None:
         period = float(a.beats_per_bar)
-        a_phase_there = (a.bar_phase + nominal) % period
-        shift = _wrap(b.bar_phase - a_phase_there, period)
-        start = nominal + shift
-        if not (0 <= a.beats - start <= max(limit, 0) + _PHASE_TOLERANCE):
-            start = nominal + _wrap(shift, 1.0)  # a chunk that does not start on a bar: keep the beat only
-    else:
+        shift = _wrap(b.bar_phase - (a.bar_phase + nominal) % period, period)
+        fits = [nominal + shift + k * period for k in range(-8, 9)]
+        fits = [s for s in fits if -_PHASE_TOLERANCE <= a.beats - s <= limit + _PHASE_TOLERANCE]
+        if fits:
+            start = min(fits, key=lambda s: (abs(s - nominal), s))
+    if start is None:
         start = nominal + _wrap((b.start_beat % 1.0) - ((a.start_beat + nominal) % 1.0), 1.0)
-    if start > a.beats + _PHASE_TOLERANCE:
-        start -= 1.0  # never a gap: start a beat early rather than after the outgoing item has ended
+        if start > a.beats + _PHASE_TOLERANCE:
+            start -= 1.0  # never a gap: start a beat early rather than after the outgoing item has ended
     start = min(start, a.beats)
     overlap = a.beats - start
     swap = None
     if overlap >= 1.0 - _PHASE_TOLERANCE:
-        swap = start + math.floor(overlap / 2 + 0.5) if overlap >= 2 else start + overlap / 2
+        # on a whole beat of the outgoing track, as close to the middle of the overlap as there is one
+        middle = a.start_beat + start + overlap / 2
+        on_beat = math.floor(middle + 0.5) - a.start_beat
+        swap = on_beat if start <= on_beat <= a.beats else start + overlap / 2
     return Join(start_beat=start, overlap_beats=overlap, swap_beat=swap)

@@ -15,7 +15,7 @@ from typing import Any, Iterator, Mapping
 import numpy as np
 
 from mixdesk.core.beatgrid import BeatGrid
-from mixdesk.mix.beatsync import ItemTiming, Join, item_timing, plan_join
+from mixdesk.mix.beatsync import ItemTiming, Join, item_timing, plan_join, wanted_beats
 from mixdesk.mix.config import RenderConfig
 from mixdesk.mix.playlist import Playlist, PlaylistItem
 from mixdesk.mix.sources import AudioSource, as_source
@@ -41,6 +41,12 @@ class Placement:
     gain_db: float
     mix_bpm: float | None = None
     source_bpm: float | None = None
+
+
+def ms_join_limit(a: PlaylistItem, b: PlaylistItem, config: RenderConfig) -> float:
+    """The longest overlap (ms) of a join on milliseconds: half the shorter item, less the room the
+    zero-crossing search needs at either end."""
+    return max(0.0, (min(a.duration_ms, b.duration_ms) - 2 * config.zero_cross_ms) / 2)
 
 
 class _Blocks:
@@ -97,25 +103,19 @@ class Renderer:
     def _plan_fades(self) -> list[int]:
         """Overlap in frames after each item, never more than half of either neighbour."""
         items = self.playlist.items
-        margin = 2 * self._ms(self.config.zero_cross_ms)
         cut = self._ms(self.config.cut_fade_ms)
         fades = []
         self.joins = []
         for (a, b), (ta, tb) in zip(zip(items, items[1:]), zip(self.timings, self.timings[1:])):
-            crossfading = a.transition.kind == "crossfade"
-            wanted_beats = a.transition.beats if crossfading else 0.0
-            if wanted_beats is None:
-                wanted_beats = a.transition.length_ms / 1000.0 / ta.beat_s if ta.synced else 0.0
-            join = plan_join(ta, tb, wanted_beats)
+            join = plan_join(ta, tb, wanted_beats(a, ta))
             self.joins.append(join)
             if join is not None:
                 # the outgoing item runs ``cut`` frames past its end (see _stretched), so even a cut gets
                 # a short fade without moving the incoming item off the beat
                 fades.append(self._frames_of_beats(ta, join.overlap_beats) + cut)
                 continue
-            wanted = a.transition.length_ms if crossfading else self.config.cut_fade_ms
-            shortest = min(self._ms(a.duration_ms), self._ms(b.duration_ms)) - margin
-            fades.append(max(0, min(self._ms(wanted), shortest // 2)))
+            wanted = a.transition.length_ms if a.transition.kind == "crossfade" else self.config.cut_fade_ms
+            fades.append(max(0, min(self._ms(wanted), self._ms(ms_join_limit(a, b, self.config)))))
         self.joins.append(None)
         return fades + [0]
 

@@ -14,7 +14,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from mixdesk.config import LIBRARY_CHUNKING, ChunkingConfig
+from mixdesk.config import LEGACY_LIBRARY_CHUNKING, LIBRARY_CHUNKING, ChunkingConfig
 from mixdesk.progress import Progress, ProgressFn, StopFn, check_stop
 
 # The seed's chunking choices beside cuts on the beat grid. The silence cuts keep the library's 1-20 s
@@ -22,7 +22,7 @@ from mixdesk.progress import Progress, ProgressFn, StopFn, check_stop
 # is the shortest chunk. Bar chunks of tracks without a confident grid fall back to silence (keep all).
 _GUARDS = {"min_chunk_ms": LIBRARY_CHUNKING.min_chunk_ms, "max_chunk_ms": LIBRARY_CHUNKING.max_chunk_ms}
 CHUNKINGS: dict[str, ChunkingConfig] = {
-    "silence -16 dBFS / 300 ms": ChunkingConfig(mode="silence", relative=False, **_GUARDS),
+    "silence -16 dBFS / 300 ms": LEGACY_LIBRARY_CHUNKING,
     "silence -16 dB relative, keep all": ChunkingConfig(mode="silence", keep_all=True, **_GUARDS),
     **{f"bars {n}": ChunkingConfig(mode="bars", bars_per_chunk=n, **_GUARDS) for n in (1, 2, 4, 8, 16)},
     "fixed 1 s": ChunkingConfig(mode="fixed", fixed_length_s=1.0),

@@ -125,3 +125,17 @@ def test_long_stretched_render_keeps_flat_memory():
 
     short, long = peak(10.0), peak(120.0)
     assert long < 1.5 * short + 2_000_000
+
+
+def test_a_capped_join_keeps_the_bar_and_swaps_on_a_whole_beat():
+    a = ItemTiming(ratio=1.0, synced=True, source_bpm=120, mix_bpm=120, start_beat=8.0, beats=16.0, bar_phase=0.0)
+    b = ItemTiming(ratio=1.0, synced=True, source_bpm=120, mix_bpm=120, start_beat=24.0, beats=15.0,
+                   bar_phase=0.0)
+    join = plan_join(a, b, 32.0)  # far more than half the shorter item (7 beats)
+    assert join.overlap_beats == pytest.approx(4.0)  # the longest bar-locked overlap within the cap
+    assert (a.bar_phase + join.start_beat) % 4 == pytest.approx(0.0)
+    off = ItemTiming(ratio=1.0, synced=True, source_bpm=120, mix_bpm=120, start_beat=8.3, beats=16.0,
+                     bar_phase=0.3)
+    join = plan_join(off, b, 7.0)
+    assert (off.start_beat + join.swap_beat) % 1.0 == pytest.approx(0.0, abs=1e-9)  # a beat of its track
+    assert join.start_beat <= join.swap_beat <= off.beats
