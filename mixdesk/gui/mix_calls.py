@@ -10,9 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
+from mixdesk.mix.config import SequenceConfig
 from mixdesk.progress import ProgressFn, StopFn, check_stop
 
 STRATEGIES = (("greedy", "Greedy"), ("beam", "Beam search"), ("sample", "Sampling"))
+_SEQUENCE = SequenceConfig()
 
 
 @dataclass(frozen=True)
@@ -26,16 +28,20 @@ class GenerateOptions:
     seed: int = 0
     use_tempo_key: bool = False
     crossfade_ms: int = 400
+    crossfade_beats: float = _SEQUENCE.crossfade_beats
+    tempo_mode: str = _SEQUENCE.tempo_mode
+    mix_bpm: Optional[float] = _SEQUENCE.mix_bpm
 
 
 def sequence_config(options: GenerateOptions) -> Any:
-    from mixdesk.mix.config import SequenceConfig
-
     harmony = dict(max_bpm_diff_pct=6.0, max_key_steps=1) if options.use_tempo_key else {}
+    # a mix tempo only means something in "fixed" mode; elsewhere the config must not carry one
+    mix_bpm = options.mix_bpm if options.tempo_mode == "fixed" else None
     return SequenceConfig(
         minutes=options.minutes, strategy=options.strategy, no_repeat_within=options.no_repeat_within,
         max_same_track=options.max_same_track, temperature=options.temperature, seed=options.seed,
-        crossfade_ms=options.crossfade_ms, **harmony,
+        crossfade_ms=options.crossfade_ms, crossfade_beats=options.crossfade_beats,
+        tempo_mode=options.tempo_mode, mix_bpm=mix_bpm, **harmony,
     )
 
 
@@ -130,7 +136,11 @@ def chunk_preview(project: Any, chunk_id: int, sample_rate: int) -> Any:
 
 @dataclass(frozen=True)
 class SeamAudio:
-    """A rendered excerpt around one transition; times in seconds from the excerpt's start."""
+    """A rendered excerpt around one transition; times in seconds from the excerpt's start.
+
+    ``beats`` holds both items' beat grids in the excerpt (None where the join is on milliseconds) and
+    ``plan`` the join as planned for the full playlist, with the crossfade asked for and its cap.
+    """
 
     samples: Any  # (frames, channels) float32
     sample_rate: int
@@ -138,9 +148,16 @@ class SeamAudio:
     fade_end_s: float
     a_label: str
     b_label: str
+    beats: Any = None  # mixdesk.mix.seam_excerpt.SeamBeats
+    plan: Any = None  # mixdesk.mix.seam_excerpt.SeamPlan
 
     @property
     def seam_s(self) -> float:
+        """The seam: on a beat-synchronous join the beat where the bass changes hands (or where the
+        incoming item enters), else the middle of the crossfade."""
+        beats = self.beats
+        if beats is not None and beats.entry_s is not None:
+            return beats.swap_s if beats.swap_s is not None else beats.entry_s
         return 0.5 * (self.fade_start_s + self.fade_end_s)
 
     @property
@@ -148,13 +165,21 @@ class SeamAudio:
         return self.samples.shape[0] / float(self.sample_rate)
 
 
-def seam_playlist(playlist: Any, row: int, context_ms: int) -> Any:
-    """Items ``row`` and ``row + 1`` trimmed to the last and first ``context_ms`` around their seam."""
-    a, b = playlist.items[row], playlist.items[row + 1]
-    overlap = a.transition.overlap_ms
-    a_in = max(a.in_ms, a.out_ms - context_ms - overlap)
-    b_out = min(b.out_ms, b.in_ms + context_ms + overlap)
-    return playlist.replace_items([a.with_(in_ms=a_in), b.with_(out_ms=b_out)])
+def seam_grids(project: Any, playlist: Any, row: int) -> dict:
+    """Beat grids of the two tracks either side of seam ``row`` (the only ones a seam needs)."""
+    grids = {}
+    for item in playlist.items[row:row + 2]:
+        grid = project.beat_grid(item.track_id) if hasattr(project, "beat_grid") else None
+        if grid is not None:
+            grids[item.track_id] = grid
+    return grids
+
+
+def seam_plan(project: Any, playlist: Any, row: int) -> Any:
+    """The join after item ``row`` as the full mix plays it (quick: reads two grids, renders nothing)."""
+    from mixdesk.mix.seam_excerpt import plan_seam
+
+    return plan_seam(playlist, row, seam_grids(project, playlist, row))
 
 
 def render_seam(project: Any, playlist: Any, row: int, context_ms: int, labels: tuple[str, str],
@@ -164,13 +189,19 @@ def render_seam(project: Any, playlist: Any, row: int, context_ms: int, labels: 
 
     from mixdesk.mix.config import RenderConfig
     from mixdesk.mix.rendering import Renderer
+    from mixdesk.mix.seam_excerpt import plan_seam, seam_beats, seam_playlist
 
-    renderer = Renderer(project, seam_playlist(playlist, row, context_ms), RenderConfig())
+    config = RenderConfig()
+    grids = seam_grids(project, playlist, row)
+    plan = plan_seam(playlist, row, grids, config)
+    renderer = Renderer(project, seam_playlist(playlist, row, context_ms, grids, config), config, grids)
     blocks = list(renderer.blocks(on_progress, should_stop))
     samples = np.concatenate(blocks) if blocks else np.zeros((0, renderer.config.channels), np.float32)
     a, b = renderer.placements[0], renderer.placements[1]
+    beats = seam_beats(renderer.timings, renderer.joins, [a.mix_start_ms / 1000.0, b.mix_start_ms / 1000.0],
+                       config.bass_swap)
     return SeamAudio(samples.astype(np.float32, copy=False), renderer.config.sample_rate,
-                     b.mix_start_ms / 1000.0, a.mix_end_ms / 1000.0, labels[0], labels[1])
+                     b.mix_start_ms / 1000.0, a.mix_end_ms / 1000.0, labels[0], labels[1], beats, plan)
 
 
 def export(project: Any, playlist: Any, out_path: Any, config: Any, on_progress: ProgressFn,

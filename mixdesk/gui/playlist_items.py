@@ -51,6 +51,21 @@ def with_crossfade(item: Any, length_ms: int) -> Any:
     return item.with_(transition=transition)
 
 
+def crossfade_beats(item: Any) -> Optional[float]:
+    """The crossfade in beats (None: the item has none set, its milliseconds apply); 0 for a cut."""
+    if item.transition.kind != "crossfade":
+        return 0.0
+    beats = item.transition.beats
+    return None if beats is None else float(beats)
+
+
+def with_crossfade_beats(item: Any, beats: float) -> Any:
+    """A crossfade of ``beats`` beats after ``item`` where both sides have a beat grid; zero is a cut."""
+    kind = "crossfade" if beats > 0 else "cut"
+    transition = dataclasses.replace(item.transition, kind=kind, beats=float(beats))
+    return item.with_(transition=transition)
+
+
 def source_label(project: Any, item: Any) -> str:
     """Like :func:`chunk_label`, but true to the item's own excerpt even after its chunk was re-cut."""
     if project is None:

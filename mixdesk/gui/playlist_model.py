@@ -1,4 +1,8 @@
-"""Table model over the desk's playlist: one row per item, reorder by drag, delete, lock."""
+"""Table model over the desk's playlist: one row per item, reorder by drag, delete, lock.
+
+Each row also shows the item's own tempo and how far it is stretched to reach its mix tempo, worked out
+by the mix room from the tracks' beat grids exactly as the renderer plays it.
+"""
 
 from __future__ import annotations
 
@@ -15,10 +19,11 @@ from PySide6.QtCore import (
 
 from mixdesk.gui import playlist_items as items_api
 from mixdesk.gui.column_model import ColumnTableModel
+from mixdesk.mix import tempo
 
 ROW_MIME = "application/x-mixdesk-playlist-rows"
-COLUMNS = ("#", "Source", "In", "Out", "Duration", "Score", "Lock")
-COL_SOURCE, COL_IN, COL_OUT, COL_DURATION, COL_SCORE, COL_LOCK = range(1, 7)
+COLUMNS = ("#", "Source", "In", "Out", "Duration", "BPM", "Stretch", "Score", "Lock")
+COL_SOURCE, COL_IN, COL_OUT, COL_DURATION, COL_BPM, COL_STRETCH, COL_SCORE, COL_LOCK = range(1, 9)
 
 
 def format_ms(ms: float) -> str:
@@ -39,6 +44,8 @@ class PlaylistTableModel(ColumnTableModel):
         self.playlist: Any = None
         self.project: Any = None
         self._labels: dict[int, str] = {}
+        self.grids: dict = {}
+        self.timings: list = []
 
     # ---- content ------------------------------------------------------------------------------
     def set_playlist(self, playlist: Any, project: Any = None) -> None:
@@ -46,12 +53,27 @@ class PlaylistTableModel(ColumnTableModel):
         self.playlist = playlist
         if project is not self.project:
             self._labels.clear()
-        self.project = project
+            self.project = project
+            self._load_grids()
+        self._retime()
         self.endResetModel()
 
+    def _load_grids(self) -> None:
+        project = self.project
+        self.grids = project.beat_grids() if project is not None and hasattr(project, "beat_grids") else {}
+
+    def _retime(self) -> None:
+        self.timings = tempo.playlist_timings(self.playlist, self.grids)
+
+    def mix_tempo(self) -> float | None:
+        """The playlist's tempo in the mix (the first item on a beat grid), None when none is on one."""
+        return tempo.mix_tempo(self.timings)
+
     def forget_labels(self) -> None:
-        """Chunk ids may name other audio after a re-cut; labels are looked up again."""
+        """Chunk ids may name other audio after a re-cut, and beat grids may be new; both are read again."""
         self._labels.clear()
+        self._load_grids()
+        self._retime()
         if self.rowCount():
             self.dataChanged.emit(self.index(0, 0), self.index(self.rowCount() - 1, len(COLUMNS) - 1))
 
@@ -86,6 +108,8 @@ class PlaylistTableModel(ColumnTableModel):
             return int(Qt.AlignRight | Qt.AlignVCenter)
         if role == Qt.ToolTipRole and col == COL_SCORE:
             return "Model probability that this item follows the previous one"
+        if role == Qt.ToolTipRole and col in (COL_BPM, COL_STRETCH):
+            return self._tempo_tip(index.row())
         if role == Qt.UserRole:
             return items_api.chunk_id(item)
         return None
@@ -101,10 +125,26 @@ class PlaylistTableModel(ColumnTableModel):
             return format_ms(items_api.end_ms(item))
         if col == COL_DURATION:
             return f"{(items_api.end_ms(item) - items_api.start_ms(item)) / 1000.0:.1f} s"
+        if col == COL_BPM:
+            timing = self._timing(row)
+            return "—" if timing is None or not timing.synced else f"{timing.source_bpm:.1f}"
+        if col == COL_STRETCH:
+            pct = None if self._timing(row) is None else tempo.stretch_pct(self._timing(row))
+            return "—" if pct is None else f"{pct:+.1f} %"
         if col == COL_SCORE:
             score = items_api.score(item)
             return "—" if score is None or row == 0 else f"{score:.3f}"
         return None
+
+    def _timing(self, row: int) -> Any:
+        return self.timings[row] if 0 <= row < len(self.timings) else None
+
+    def _tempo_tip(self, row: int) -> str:
+        timing = self._timing(row)
+        if timing is None or not timing.synced:
+            return "No trusted beat grid: this item plays at its own tempo and joins on milliseconds"
+        return (f"Own tempo {timing.source_bpm:.2f} BPM, plays at {timing.mix_bpm:.2f} BPM "
+                f"({tempo.stretch_pct(timing):+.2f} %, pitch kept)")
 
     def flags(self, index: QModelIndex) -> Qt.ItemFlags:
         base = Qt.ItemIsEnabled | Qt.ItemIsSelectable | Qt.ItemIsDragEnabled
@@ -181,11 +221,13 @@ class PlaylistTableModel(ColumnTableModel):
     def update_scores(self, playlist: Any) -> None:
         """Same items with new scores: repaint the score column without resetting the view."""
         self.playlist = playlist
+        self._retime()
         if self.rowCount():
             self.dataChanged.emit(self.index(0, COL_SCORE), self.index(self.rowCount() - 1, COL_SCORE))
 
     def _replace(self, items: list, announce: bool = True) -> None:
         self.playlist = items_api.with_items(self.playlist, items)
+        self._retime()
         if announce:
             self.edited.emit(self.playlist)
 

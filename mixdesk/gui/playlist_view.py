@@ -1,4 +1,5 @@
-"""Playlist panel: generate a mix with the model, then reorder, delete, lock and regenerate items."""
+"""Playlist panel: generate a mix with the model, then reorder, delete, lock and regenerate items, and set
+the tempo the whole mix plays at."""
 
 from __future__ import annotations
 
@@ -16,7 +17,12 @@ from mixdesk.gui import mix_calls
 from mixdesk.gui import playlist_items as items_api
 from mixdesk.gui.panel_widgets import ClippedLabel, int_spin
 from mixdesk.gui.playlist_model import COL_SOURCE, PlaylistTableModel
+from mixdesk.mix import tempo
+from mixdesk.mix.config import (CROSSFADE_BEATS_STEP, MAX_CROSSFADE_BEATS, MIX_BPM_RANGE, TEMPO_MODE_LABELS,
+                                TEMPO_MODES, SequenceConfig)
 from mixdesk.mix.playlist import Playlist
+
+_SEQUENCE = SequenceConfig()
 
 class PlaylistView(QWidget):
     """The auto-generated playlist: a Generate form above a table the user edits by hand."""
@@ -37,6 +43,7 @@ class PlaylistView(QWidget):
         state.chunk_selected.connect(self._on_chunk_selected)
         state.playlist_item_selected.connect(self._on_item_selected)
         state.chunks_changed.connect(self.model.forget_labels)
+        state.chunks_changed.connect(self._show_mix_tempo)
         self._on_state_playlist()
 
     # ---- layout -------------------------------------------------------------------------------
@@ -122,9 +129,23 @@ class PlaylistView(QWidget):
         self.temperature_spin = QDoubleSpinBox(decimals=2, minimum=0.05, maximum=5.0, value=1.0)
         self.temperature_spin.setToolTip("Sampling only: higher picks less likely chunks more often")
         self.seed_spin = int_spin(0, 1_000_000, 0, "Random seed: the same seed gives the same mix")
-        self.crossfade_spin = int_spin(0, 10_000, 400, "Default crossfade between items", " ms", 50)
+        self.crossfade_spin = int_spin(0, 10_000, 400, "Default crossfade where a side has no beat grid", " ms", 50)
+        self.crossfade_beats_spin = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=MAX_CROSSFADE_BEATS,
+                                                   singleStep=CROSSFADE_BEATS_STEP, suffix=" beats")
+        self.crossfade_beats_spin.setValue(_SEQUENCE.crossfade_beats)
+        self.crossfade_beats_spin.setToolTip("Default crossfade where both sides have a beat grid")
         self.tempo_key_check = QCheckBox("Respect tempo and key")
         self.tempo_key_check.setToolTip("Needs analysis data; limits are relaxed where nothing fits")
+        self.tempo_mode_combo = QComboBox()
+        for mode in TEMPO_MODES:
+            self.tempo_mode_combo.addItem(TEMPO_MODE_LABELS[mode], mode)
+        self.tempo_mode_combo.setCurrentIndex(TEMPO_MODES.index(_SEQUENCE.tempo_mode))
+        self.tempo_mode_combo.setToolTip("The tempo the mix plays at; items on a beat grid are stretched to it "
+                                         "(pitch kept) and join on the beat")
+        self.tempo_bpm_spin = _bpm_spin("Mix tempo for a fixed tempo")
+        self.tempo_bpm_spin.setValue(_SEQUENCE.mix_bpm or sum(MIX_BPM_RANGE) / 2)
+        self.tempo_mode_combo.currentIndexChanged.connect(self._on_tempo_mode)
+        self._on_tempo_mode()
         grid.addWidget(QLabel("Start"), 0, 0)
         grid.addWidget(self.start_combo, 0, 1, 1, 3)
         cells = (("No repeat within", self.repeat_spin), ("Max same track", self.same_track_spin),
@@ -135,7 +156,16 @@ class PlaylistView(QWidget):
             grid.addWidget(QLabel(label), row, col)
             grid.addWidget(field, row, col + 1)
         grid.addWidget(self.tempo_key_check, 3, 2, 1, 2)
+        grid.addWidget(QLabel("Tempo"), 4, 0)
+        grid.addWidget(self.tempo_mode_combo, 4, 1)
+        grid.addWidget(QLabel("BPM"), 4, 2)
+        grid.addWidget(self.tempo_bpm_spin, 4, 3)
+        grid.addWidget(QLabel("Crossfade on the beat"), 5, 0)
+        grid.addWidget(self.crossfade_beats_spin, 5, 1)
         return widget
+
+    def _on_tempo_mode(self, _index: int = 0) -> None:
+        self.tempo_bpm_spin.setEnabled(self.tempo_mode_combo.currentData() == "fixed")
 
     def _show_options(self, shown: bool) -> None:
         self.options_box.setVisible(shown)
@@ -157,6 +187,12 @@ class PlaylistView(QWidget):
         for button in (self.delete_button, self.lock_button, self.regen_button):
             row.addWidget(button)
         row.addStretch(1)
+        self.mix_tempo_spin = _bpm_spin("The tempo every item plays at (time-stretched, pitch kept); "
+                                        "items without a beat grid keep their own")
+        self.mix_tempo_spin.setEnabled(False)
+        self.mix_tempo_spin.valueChanged.connect(self.set_mix_tempo)
+        row.addWidget(QLabel("Mix tempo"))
+        row.addWidget(self.mix_tempo_spin)
         row.addWidget(self.export_button)
         return row
 
@@ -165,6 +201,9 @@ class PlaylistView(QWidget):
         """A project opens with the playlist the user last worked on."""
         project = self.state.project
         self.model.set_playlist(None, project)
+        typical = tempo.typical_bpm(self.model.grids)
+        if typical is not None:
+            self.tempo_bpm_spin.setValue(typical)
         self._update_summary()
         names = project.playlists() if project is not None else []
         if names and self.state.playlist is None:
@@ -204,7 +243,28 @@ class PlaylistView(QWidget):
         if self.state.project is not None and self.state.playlist is not None:
             self.state.playlist.save(self.state.project)
 
+    def _show_mix_tempo(self) -> None:
+        bpm = self.model.mix_tempo()
+        self.mix_tempo_spin.setEnabled(bpm is not None)
+        if bpm is not None and not self.mix_tempo_spin.hasFocus():
+            self.mix_tempo_spin.blockSignals(True)
+            self.mix_tempo_spin.setValue(bpm)
+            self.mix_tempo_spin.blockSignals(False)
+
+    def set_mix_tempo(self, bpm: float) -> None:
+        """Play every item at ``bpm``: one edit of the playlist, saved to the project."""
+        playlist = self.state.playlist
+        if playlist is None or not len(playlist):
+            return
+        if all(item.tempo_bpm is not None and abs(item.tempo_bpm - bpm) < 1e-3 for item in playlist.items):
+            return
+        new = tempo.with_mix_tempo(playlist, bpm)
+        self.model.set_playlist(new, self.state.project)
+        self._on_edited(new)
+        self.state.show_status(f"Mix tempo: every item plays at {bpm:.1f} BPM")
+
     def _update_summary(self) -> None:
+        self._show_mix_tempo()
         playlist = self.model.playlist
         if playlist is None or not len(playlist):
             self.summary.setText("No playlist yet: press Generate.")
@@ -267,6 +327,8 @@ class PlaylistView(QWidget):
             no_repeat_within=self.repeat_spin.value(), max_same_track=self.same_track_spin.value(),
             temperature=self.temperature_spin.value(), seed=self.seed_spin.value(),
             use_tempo_key=self.tempo_key_check.isChecked(), crossfade_ms=self.crossfade_spin.value(),
+            crossfade_beats=self.crossfade_beats_spin.value(), tempo_mode=self.tempo_mode_combo.currentData(),
+            mix_bpm=self.tempo_bpm_spin.value(),
         )
 
     def generate(self) -> None:
@@ -332,3 +394,10 @@ class PlaylistView(QWidget):
         self.progress_bar.setVisible(False)
         self.state.show_status(message)
 
+
+def _bpm_spin(tip: str) -> QDoubleSpinBox:
+    spin = QDoubleSpinBox(decimals=1, minimum=MIX_BPM_RANGE[0], maximum=MIX_BPM_RANGE[1], singleStep=0.5,
+                          suffix=" BPM")
+    spin.setToolTip(tip)
+    spin.setKeyboardTracking(False)
+    return spin

@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
 
+from mixdesk.mix.tempo import chunk_tempi
+
 CHUNK_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 TRACK_ID_ROLE = Qt.ItemDataRole.UserRole + 2
 STRIP_ROLE = Qt.ItemDataRole.UserRole + 3
@@ -27,7 +29,9 @@ class Column:
 
 BASE_COLUMNS = (Column("track", "Track"), Column("index", "#", True), Column("start", "Start", True),
                 Column("length", "Length", True), Column("wave", "Waveform"))
-DESCRIPTOR_COLUMNS = (Column("bpm", "BPM", True), Column("key", "Key"))
+BPM_COLUMN = Column("bpm", "BPM", True)
+KEY_COLUMN = Column("key", "Key")
+DESCRIPTOR_COLUMNS = (BPM_COLUMN, KEY_COLUMN)
 GENRE_COLUMN = Column("genre", "Genre")
 
 
@@ -40,6 +44,13 @@ def _descriptor_lookup(project: Any, kind: str) -> dict[tuple[int, int | None], 
     try:
         return project.analysis(kind) or {}
     except Exception:  # noqa: BLE001 - an absent or unreadable analysis only hides columns
+        return {}
+
+
+def _beat_grids(project: Any) -> dict:
+    try:
+        return project.beat_grids() if hasattr(project, "beat_grids") else {}
+    except Exception:  # noqa: BLE001 - unreadable grids only leave the tempo to the analysis
         return {}
 
 
@@ -88,11 +99,15 @@ class PoolModel(QAbstractTableModel):
         names = {tid: (t.title or _stem(t.path)) for tid, t in tracks.items()}
         self.track_names = [names.get(c.track_id, "?") for c in chunks]
         docs = [descriptors.get((c.track_id, c.id)) or descriptors.get((c.track_id, None)) or {} for c in chunks]
-        self.bpm = np.array([float(d.get("bpm") or np.nan) for d in docs], dtype=np.float64)
+        # The beat grid exists right after import; the analysis tempo fills in where no grid is trusted.
+        analysed = np.array([float(d.get("bpm") or np.nan) for d in docs], dtype=np.float64)
+        from_grid = chunk_tempi(chunks, _beat_grids(project))
+        self.bpm = np.where(np.isnan(from_grid), analysed, from_grid) if len(chunks) else analysed
         self.keys = [str(d.get("camelot") or d.get("key") or "") for d in docs]
         self.genres = [_genre(tracks.get(c.track_id), tags.get((c.track_id, c.id)) or tags.get((c.track_id, None)))
                        for c in chunks]
-        self.columns = (BASE_COLUMNS + (DESCRIPTOR_COLUMNS if descriptors else ())
+        has_bpm = bool(descriptors) or bool(np.isfinite(self.bpm).any())
+        self.columns = (BASE_COLUMNS + ((BPM_COLUMN,) if has_bpm else ()) + ((KEY_COLUMN,) if descriptors else ())
                         + ((GENRE_COLUMN,) if tags or any(self.genres) else ()))
         self.search_text = [f"{n} {k} {g}".lower() for n, k, g in zip(self.track_names, self.keys, self.genres)]
 

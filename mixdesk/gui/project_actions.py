@@ -100,6 +100,33 @@ class ProjectActions(QObject):
             old.close()
         if project is not None:
             self._remember(Path(project.path))
+            self.track_missing_beats(project)
+
+    def track_missing_beats(self, project: Any):
+        """A project made before beat grids: track every track's beats and cut beat-driven tracks on bars,
+        as an import does now; runs as a job, so the desk stays usable meanwhile."""
+        if getattr(project, "read_only", False) or not hasattr(project, "beat_grids"):
+            return None
+        have = project.beat_grids()
+        missing = [t.id for t in project.tracks() if t.id not in have]
+        if not missing:
+            return None
+        self.state.show_status(f"{len(missing)} tracks have no beat grid yet: tracking their beats…")
+        job = self.state.jobs.run("Tracking beats", lambda on_progress, should_stop:
+                                  project.refresh_chunking(LIBRARY_CHUNKING, on_progress, should_stop))
+        job.finished.connect(lambda recut: self._beats_tracked(project, len(missing), recut))
+        job.cancelled.connect(lambda: self._beats_tracked(project, None, None))
+        job.failed.connect(lambda message: self.state.show_status(f"Tracking beats failed: {message}"))
+        return job
+
+    def _beats_tracked(self, project: Any, tracked: int | None, recut: int | None) -> None:
+        if project is not self.state.project:
+            return  # another project was opened meanwhile
+        self.state.notify_chunks_changed()
+        if tracked is None:
+            self.state.show_status("Beat tracking stopped; it goes on the next time the project opens.")
+        else:
+            self.state.show_status(f"Beat grids for {tracked} tracks; {recut} re-cut on bars where the beat is clear")
 
     def open_demo(self):
         from mixdesk.library.demo import open_demo_project

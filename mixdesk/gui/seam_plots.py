@@ -1,4 +1,9 @@
-"""Waveform and spectrogram of a rendered seam, with the crossfade region and gain curves drawn in."""
+"""Waveform and spectrogram of a rendered seam, with the crossfade region, gain curves, both items' beat
+grids and the bass swap drawn in.
+
+The outgoing item's beats hang from the top of the waveform and the incoming item's stand on its bottom,
+each in its own colour, so a join on the beat shows as ticks that line up across the middle.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +19,19 @@ from mixdesk.gui import spectrum
 A_COLOUR = "#4aa3ff"
 B_COLOUR = "#ff9f43"
 SEAM_COLOUR = "#f5f5f5"
+SWAP_COLOUR = "#7ee787"
 WAVE_POINTS = 3000
+# Each item's beats get a band of their own outside the waveform (A's above, B's below): beats are short
+# ticks, downbeats fill the band, so lined-up beats read across the crossfade at a glance.
+WAVE_LIMIT = 1.05
+BEAT_TICK = (1.12, 1.32)
+DOWNBEAT_TICK = (1.07, 1.5)
+
+
+def tick_segments(times: np.ndarray, low: float, high: float) -> tuple[np.ndarray, np.ndarray]:
+    """x/y arrays for one ``connect='pairs'`` curve with a vertical tick from ``low`` to ``high`` per time."""
+    times = np.asarray(times, dtype=np.float64)
+    return np.repeat(times, 2), np.tile(np.array([low, high], dtype=np.float64), times.size)
 
 
 def peak_envelope(mono: np.ndarray, points: int) -> tuple[np.ndarray, np.ndarray]:
@@ -59,7 +76,8 @@ class SeamPlots(QWidget):
         self.layout_widget.ci.layout.setRowStretchFactor(1, 1)
         self.layout_widget.setMinimumHeight(190)
         self.wave.setLabel("left", "amplitude")
-        self.wave.setYRange(-1.05, 1.05)
+        self.wave.setYRange(-DOWNBEAT_TICK[1], DOWNBEAT_TICK[1], padding=0.02)
+        self.wave.getAxis("left").setTicks([[(v, f"{v:g}") for v in (-1.0, -0.5, 0.0, 0.5, 1.0)]])
         self.wave.setMouseEnabled(y=False)
         self.spec.setLabel("left", "Hz")
         self.spec.setLabel("bottom", "seconds from the seam")
@@ -80,17 +98,51 @@ class SeamPlots(QWidget):
         self.spec.addItem(self.spec_region)
         self.wave.addItem(self.seam_lines[0])
         self.spec.addItem(self.seam_lines[1])
+        self._build_beats()
         self.playheads = [pg.InfiniteLine(angle=90, pen=pg.mkPen("#7CFC00", width=1)) for _ in range(2)]
         self.wave.addItem(self.playheads[0])
         self.spec.addItem(self.playheads[1])
         self.offset_s = 0.0
         self.clear()
 
+    def _build_beats(self) -> None:
+        """One pairs curve per item and kind of tick, so a long excerpt is still four draw calls."""
+        def ticks(colour: str, width: float, alpha: int) -> pg.PlotCurveItem:
+            faded = pg.mkColor(colour)
+            faded.setAlpha(alpha)
+            curve = pg.PlotCurveItem(pen=pg.mkPen(faded, width=width), connect="pairs")
+            curve.setZValue(20)  # over the crossfade region's shading
+            self.wave.addItem(curve)
+            return curve
+
+        self.a_beats, self.a_downbeats = ticks(A_COLOUR, 1, 190), ticks(A_COLOUR, 2.5, 255)
+        self.b_beats, self.b_downbeats = ticks(B_COLOUR, 1, 190), ticks(B_COLOUR, 2.5, 255)
+        swap_pen = pg.mkPen(SWAP_COLOUR, width=2, style=pg.QtCore.Qt.DashLine)
+        self.swap_lines = [pg.InfiniteLine(angle=90, pen=swap_pen, label="bass swap",
+                                           labelOpts={"position": 0.22, "color": SWAP_COLOUR, "fill": (30, 31, 34, 200),
+                                                      "anchors": [(0, 1), (0, 1)]}),
+                           pg.InfiniteLine(angle=90, pen=swap_pen)]
+        self.wave.addItem(self.swap_lines[0])
+        self.spec.addItem(self.swap_lines[1])
+        # the crossover on the spectrogram: below it the low end belongs to A before the swap, to B after
+        self.crossover = pg.PlotCurveItem(pen=pg.mkPen(SWAP_COLOUR, width=2, style=pg.QtCore.Qt.DotLine))
+        self.spec.addItem(self.crossover)
+
+    def beat_counts(self) -> dict[str, int]:
+        """Ticks drawn per item and kind (for checks)."""
+        def count(curve: pg.PlotCurveItem) -> int:
+            xs = curve.getData()[0]
+            return 0 if xs is None else len(xs) // 2
+
+        return {"a_beats": count(self.a_beats), "a_downbeats": count(self.a_downbeats),
+                "b_beats": count(self.b_beats), "b_downbeats": count(self.b_downbeats)}
+
     def clear(self) -> None:
-        for curve in (self.a_wave, self.a_wave_low, self.b_wave, self.b_wave_low, self.fade_out, self.fade_in):
+        for curve in (self.a_wave, self.a_wave_low, self.b_wave, self.b_wave_low, self.fade_out, self.fade_in,
+                      self.a_beats, self.a_downbeats, self.b_beats, self.b_downbeats, self.crossover):
             curve.setData([], [])
         self.image.clear()
-        for item in [self.region, self.spec_region, *self.seam_lines]:
+        for item in [self.region, self.spec_region, *self.seam_lines, *self.swap_lines]:
             item.setVisible(False)
         self.set_playhead(None)
 
@@ -100,6 +152,7 @@ class SeamPlots(QWidget):
         self._draw_wave(picture.mono, seam)
         self._draw_fades(seam)
         self._draw_spectrogram(picture.mel, seam.sample_rate)
+        self._draw_beats(seam)
         for line in self.seam_lines:
             line.setPos(0.0)
             line.setVisible(True)
@@ -139,6 +192,39 @@ class SeamPlots(QWidget):
         centres = spectrum.mel_band_edges_hz(sample_rate, mel.shape[1])
         ticks = [(i, _hz_label(centres[i])) for i in range(0, mel.shape[1], max(1, mel.shape[1] // 6))]
         self.spec.getAxis("left").setTicks([ticks])
+
+    def _draw_beats(self, seam: Any) -> None:
+        beats = getattr(seam, "beats", None)
+        pairs = ((self.a_beats, self.a_downbeats, 1.0, getattr(beats, "a", None)),
+                 (self.b_beats, self.b_downbeats, -1.0, getattr(beats, "b", None)))
+        for beat_curve, down_curve, sign, marks in pairs:
+            if marks is None or marks.times_s.size == 0:
+                beat_curve.setData([], [])
+                down_curve.setData([], [])
+                continue
+            times = marks.times_s - self.offset_s
+            xs, ys = tick_segments(times[~marks.downbeat], *BEAT_TICK)
+            beat_curve.setData(xs, sign * ys)
+            xs, ys = tick_segments(times[marks.downbeat], *DOWNBEAT_TICK)
+            down_curve.setData(xs, sign * ys)
+        swap = getattr(beats, "swap_s", None)
+        for line in self.swap_lines:
+            line.setVisible(swap is not None)
+            if swap is not None:
+                line.setPos(swap - self.offset_s)
+        self._draw_crossover(seam, swap)
+
+    def _draw_crossover(self, seam: Any, swap: Optional[float]) -> None:
+        image = self.image.image
+        if swap is None or image is None:
+            self.crossover.setData([], [])
+            return
+        from mixdesk.mix.config import RenderConfig
+
+        centres = spectrum.mel_band_edges_hz(seam.sample_rate, image.shape[0])
+        band = float(np.interp(RenderConfig().bass_swap_hz, centres, np.arange(len(centres))))
+        xs = np.array([seam.fade_start_s, seam.fade_end_s]) - self.offset_s
+        self.crossover.setData(xs, [band, band])
 
     def set_playhead(self, seconds: Optional[float]) -> None:
         for line in self.playheads:

@@ -62,4 +62,58 @@ def boundary_segments(ranges, low: float, high: float) -> tuple[np.ndarray, np.n
     return xs, ys
 
 
+def uncovered_spans(ranges, duration_ms: float, min_ms: float = 1.0) -> list[tuple[float, float]]:
+    """Stretches of [0, duration_ms] that no range covers (longer than ``min_ms``), in order."""
+    spans, covered_to = [], 0.0
+    for start, end in sorted(ranges):
+        if start - covered_to > min_ms:
+            spans.append((covered_to, float(start)))
+        covered_to = max(covered_to, float(end))
+    if duration_ms - covered_to > min_ms:
+        spans.append((covered_to, float(duration_ms)))
+    return spans
+
+
+@dataclass(frozen=True)
+class GridMarks:
+    """What of a beat grid to draw in a view: beat ticks, bar lines and numbered bars (times in s)."""
+
+    beats: np.ndarray
+    bars: np.ndarray
+    label_times: np.ndarray
+    label_numbers: np.ndarray  # 1 for the first downbeat of the track
+
+
+def _every(spacing_px: float, min_px: float) -> int:
+    """Smallest power of two n such that every n-th mark is at least ``min_px`` apart."""
+    n = 1
+    while spacing_px * n < min_px and n < 1 << 20:
+        n *= 2
+    return n
+
+
+def grid_marks(grid: Any, start_s: float, end_s: float, px_per_s: float, min_tick_px: float,
+               min_label_px: float) -> GridMarks:
+    """The grid's marks inside [start_s, end_s]: beats only where they are ``min_tick_px`` apart, every
+    n-th bar (n a power of two) so bar lines keep that room too, and bar numbers ``min_label_px`` apart."""
+    empty = np.zeros(0)
+    if grid is None or not grid.usable or end_s <= start_s:
+        return GridMarks(empty, empty, empty, empty)
+    beat_px = px_per_s * 60.0 / grid.bpm
+    downbeats = grid.downbeats
+    first, last = np.searchsorted(downbeats, [start_s, end_s])
+    bar_every = _every(beat_px * grid.beats_per_bar, min_tick_px)
+    index = np.arange(first, last)
+    bars_shown = index[index % bar_every == 0]
+    label_every = max(bar_every, _every(beat_px * grid.beats_per_bar, min_label_px))
+    labelled = index[index % label_every == 0]
+    beats = empty
+    if beat_px >= min_tick_px:
+        beats = grid.beats_between(start_s, end_s)
+        if downbeats.size:
+            # a downbeat gets its bar line instead of a tick
+            beats = beats[~np.isin(np.round(beats, 4), np.round(downbeats, 4))]
+    return GridMarks(beats, downbeats[bars_shown], downbeats[labelled], labelled + 1.0)
+
+
 N_MEL_BANDS = N_MELS

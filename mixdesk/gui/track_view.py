@@ -1,7 +1,9 @@
-"""Waveform and log-mel spectrogram of the selected track, with chunk boundaries, cut preview and playhead.
+"""Waveform and log-mel spectrogram of the selected track, with chunk boundaries, cut preview, playhead,
+the track's beat grid (beat ticks and numbered bar lines) and shading over audio that no chunk covers.
 
-Both plots share the time axis; the mouse wheel zooms and dragging scrolls. Boundaries are a single
-``connect='pairs'`` curve per plot, so redrawing a thousand cut points is one ``setData`` call.
+Both plots share the time axis; the mouse wheel zooms and dragging scrolls. Boundaries, beats and bars are
+each a single ``connect='pairs'`` curve per plot, so redrawing a thousand lines is one ``setData`` call;
+the grid is drawn for the visible span only and thinned out when zoomed out so that it stays readable.
 """
 
 from __future__ import annotations
@@ -12,14 +14,30 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
 from mixdesk.gui.spectrum import mel_band_edges_hz
-from mixdesk.gui.track_picture import N_MEL_BANDS, TrackPicture, boundary_segments, load_track_picture
+from mixdesk.gui.track_picture import (N_MEL_BANDS, TrackPicture, boundary_segments, grid_marks, load_track_picture,
+                                       uncovered_spans)
 
 BOUNDARY_PEN = pg.mkPen((255, 255, 255, 110), width=1)
 PREVIEW_PEN = pg.mkPen("#ffb74d", width=1.5, style=Qt.PenStyle.DashLine)
 PLAYHEAD_PEN = pg.mkPen("#ff5252", width=2)
 WAVE_PEN = pg.mkPen("#4fc3f7", width=1)
 THRESHOLD_PEN = pg.mkPen((255, 183, 77, 150), width=1, style=Qt.PenStyle.DotLine)
+BEAT_PEN = pg.mkPen((255, 255, 255, 170), width=1)
+BAR_COLOUR = (255, 213, 79)
+BAR_PEN = pg.mkPen(BAR_COLOUR + (190,), width=1.5)
+BAR_SPEC_PEN = pg.mkPen(BAR_COLOUR + (90,), width=1)
+# A grid the tracker doubts is drawn faint and unnumbered: neither bars nor tempo are used from it.
+UNSURE_BAR_PEN = pg.mkPen(BAR_COLOUR + (90,), width=1, style=Qt.PenStyle.DashLine)
+UNSURE_BAR_SPEC_PEN = pg.mkPen(BAR_COLOUR + (45,), width=1, style=Qt.PenStyle.DashLine)
+UNCOVERED_BRUSH = pg.mkBrush(0, 0, 0, 150)
+UNCOVERED_SPEC_BRUSH = pg.mkBrush(0, 0, 0, 170)
 FREQ_TICKS_HZ = (100, 250, 500, 1000, 2000, 4000, 8000)
+# The grid has a band of its own above the waveform (loud masters fill -1..1): beat ticks and bar numbers.
+GRID_TOP = 1.32
+BEAT_TICK = (1.02, 1.12)
+MIN_TICK_PX = 5.0  # closer than this, ticks merge into a grey band: draw fewer
+MIN_LABEL_PX = 34.0  # room for a bar number
+MAX_LABELS = 64
 
 
 class MelAxis(pg.AxisItem):
@@ -47,6 +65,8 @@ class TrackView(QWidget):
         self.track_id = -1
         self.chunk_ranges: list[tuple[int, int]] = []
         self.preview_ranges: list[tuple[int, int]] | None = None
+        self.grid = None  # the track's BeatGrid, None when it has none
+        self.duration_s = 0.0
         self._job = None
         self.title = QLabel("Select a chunk in the pool to see its track.", self)
         self.title.setObjectName("trackTitle")
@@ -85,7 +105,8 @@ class TrackView(QWidget):
         self.spec_plot.getAxis("left").setWidth(44)
         self.wave_plot.hideAxis("bottom")
         self.spec_plot.setLabel("bottom", "time", units="s")
-        self.wave_plot.setYRange(-1.0, 1.0, padding=0.02)
+        self.wave_plot.setYRange(-1.0, GRID_TOP, padding=0.02)
+        self.wave_plot.getAxis("left").setTicks([[(v, f"{v:g}") for v in (-1.0, -0.5, 0.0, 0.5, 1.0)]])
         self.spec_plot.setYRange(0, N_MEL_BANDS, padding=0)
         for plot in (self.wave_plot, self.spec_plot):
             plot.setMouseEnabled(x=True, y=False)
@@ -112,6 +133,22 @@ class TrackView(QWidget):
         for plot, line in zip((self.wave_plot, self.spec_plot), self.playheads):
             plot.addItem(line)
             line.hide()
+        self._build_grid_items()
+
+    def _build_grid_items(self) -> None:
+        self.beat_ticks = self._pairs_curve(self.wave_plot, BEAT_PEN)
+        self.bar_lines = [self._pairs_curve(self.wave_plot, BAR_PEN), self._pairs_curve(self.spec_plot, BAR_SPEC_PEN)]
+        self.bar_labels: list[pg.TextItem] = []
+        self.uncovered = []
+        for plot, (low, high), brush in ((self.wave_plot, (-1.0, GRID_TOP), UNCOVERED_BRUSH),
+                                         (self.spec_plot, (0.0, N_MEL_BANDS), UNCOVERED_SPEC_BRUSH)):
+            shade = pg.BarGraphItem(x0=[0.0], x1=[0.0], y0=[low], height=[high - low], brush=brush, pen=pg.mkPen(None))
+            shade.setZValue(5)
+            shade.hide()
+            plot.addItem(shade)
+            self.uncovered.append(shade)
+        self.wave_plot.sigXRangeChanged.connect(lambda *_: self._draw_grid())
+        self.wave_plot.vb.sigResized.connect(lambda *_: self._draw_grid())
 
     @staticmethod
     def _pairs_curve(plot, pen) -> pg.PlotCurveItem:
@@ -122,10 +159,12 @@ class TrackView(QWidget):
     # ----- what is shown
     def clear(self) -> None:
         self.picture, self.track_id, self.chunk_ranges, self.preview_ranges = None, -1, [], None
+        self.grid, self.duration_s = None, 0.0
         self.wave_curve.setData([], [])
         self.image.clear()
         self.region.hide()
         self._draw_lines()
+        self._draw_grid()
         self.title.setText("Select a chunk in the pool to see its track.")
 
     def show_track(self, track_id: int) -> None:
@@ -157,15 +196,35 @@ class TrackView(QWidget):
         self.image.setRect(QRectF(0.0, 0.0, mel.shape[1] * picture.mel_frame_s, N_MEL_BANDS))
         for plot in (self.wave_plot, self.spec_plot):
             plot.setLimits(xMin=0.0, xMax=picture.duration_s, minXRange=0.05)
-        self.title.setText(f"{picture.title} · {picture.duration_s:.1f} s · {len(self.chunk_ranges)} chunks")
+        self._update_title()
         self._frame_selection()
+        self._draw_grid()
+
+    def _update_title(self) -> None:
+        picture = self.picture
+        if picture is None:
+            return
+        text = f"{picture.title} · {picture.duration_s:.1f} s · {len(self.chunk_ranges)} chunks · "
+        grid = self.grid
+        if grid is None or not grid.usable:
+            text += "no beat grid"
+        elif grid.confident:
+            text += f"{grid.bpm:.1f} BPM (grid confidence {grid.confidence:.2f})"
+        else:
+            text += f"~{grid.bpm:.1f} BPM, beat grid unsure (confidence {grid.confidence:.2f})"
+        self.title.setText(text)
 
     def _reload_chunks(self) -> None:
         project = self.state.project
         if project is None or self.track_id < 0:
             return
         self.chunk_ranges = [(c.start_ms, c.end_ms) for c in project.chunks(self.track_id)]
+        self.grid = project.beat_grid(self.track_id) if hasattr(project, "beat_grid") else None
+        self.duration_s = float(project.track(self.track_id).duration_s)
         self._draw_lines()
+        self._draw_uncovered()
+        self._draw_grid()
+        self._update_title()
 
     def show_chunk(self, chunk_id: int) -> None:
         project = self.state.project
@@ -217,6 +276,68 @@ class TrackView(QWidget):
         preview = self.preview_ranges or []
         for curve, (low, high) in zip(self.previews, ((-1.0, 1.0), (0.0, N_MEL_BANDS))):
             curve.setData(*boundary_segments(preview, low, high))
+
+    def _draw_uncovered(self) -> None:
+        """Shade what no chunk covers (a silence cut left it out), so the user sees what was dropped."""
+        spans = uncovered_spans(self.chunk_ranges, self.duration_s * 1000.0) if self.chunk_ranges else []
+        for shade, (low, high) in zip(self.uncovered, ((-1.0, GRID_TOP), (0.0, N_MEL_BANDS))):
+            if not spans:
+                shade.hide()
+                continue
+            x0 = np.array([a for a, _ in spans]) / 1000.0
+            x1 = np.array([b for _, b in spans]) / 1000.0
+            shade.setOpts(x0=x0, x1=x1, y0=np.full(x0.size, low), height=np.full(x0.size, high - low))
+            shade.show()
+
+    def uncovered_count(self) -> int:
+        """Spans of audio outside every chunk that are shaded (for checks)."""
+        shade = self.uncovered[0]
+        return len(shade.opts["x0"]) if shade.isVisible() else 0
+
+    def _draw_grid(self) -> None:
+        """Beat ticks and numbered bar lines for the visible span, thinned to stay readable and fast."""
+        grid = self.grid
+        if grid is None or not grid.usable or self.track_id < 0:
+            self.beat_ticks.setData([], [])
+            for curve in self.bar_lines:
+                curve.setData([], [])
+            self._place_labels([], [])
+            return
+        low, high = self.wave_plot.viewRange()[0]
+        width_px = max(1.0, float(self.wave_plot.vb.width()))
+        marks = grid_marks(grid, low, high, width_px / max(high - low, 1e-6), MIN_TICK_PX, MIN_LABEL_PX)
+        xs = np.repeat(marks.beats, 2)
+        self.beat_ticks.setData(xs, np.tile(np.array(BEAT_TICK), marks.beats.size))
+        pens = (BAR_PEN, BAR_SPEC_PEN) if grid.confident else (UNSURE_BAR_PEN, UNSURE_BAR_SPEC_PEN)
+        for curve, pen, (y0, y1) in zip(self.bar_lines, pens, ((-1.0, GRID_TOP), (0.0, N_MEL_BANDS))):
+            curve.setPen(pen)
+            curve.setData(np.repeat(marks.bars, 2), np.tile(np.array([y0, y1]), marks.bars.size))
+        if grid.confident:
+            self._place_labels(marks.label_times[:MAX_LABELS], marks.label_numbers[:MAX_LABELS])
+        else:
+            self._place_labels([], [])
+
+    def _place_labels(self, times, numbers) -> None:
+        """Reuse a small pool of text items for the bar numbers in view."""
+        while len(self.bar_labels) < len(times):
+            label = pg.TextItem(color=BAR_COLOUR, anchor=(-0.05, 0.0))
+            label.setZValue(10)
+            self.wave_plot.addItem(label)
+            self.bar_labels.append(label)
+        for i, label in enumerate(self.bar_labels):
+            if i < len(times):
+                label.setText(str(int(numbers[i])))
+                label.setPos(float(times[i]), GRID_TOP)
+                label.show()
+            else:
+                label.hide()
+
+    def grid_counts(self) -> tuple[int, int, int]:
+        """Beat ticks, bar lines and bar numbers currently drawn (for checks)."""
+        beats = self.beat_ticks.getData()[0]
+        bars = self.bar_lines[0].getData()[0]
+        labels = sum(1 for label in self.bar_labels if label.isVisible())
+        return (0 if beats is None else len(beats) // 2, 0 if bars is None else len(bars) // 2, labels)
 
     def line_count(self) -> tuple[int, int]:
         """Committed and previewed boundary lines currently drawn (for checks and the status line)."""

@@ -1,7 +1,8 @@
 """Transition view: the seam between the selected item and the next, as waveform and spectrogram.
 
 The excerpt shown is rendered by the mix room's renderer, so what is drawn and played is what the export
-will contain; the crossfade length edited here is stored on the item's transition.
+will contain; the crossfade length edited here is stored on the item's transition: in beats where both
+sides have a beat grid (the join is then on the beat), in milliseconds elsewhere.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from mixdesk.gui import mix_calls
 from mixdesk.gui import playlist_items as items_api
 from mixdesk.gui import seam_plots
 from mixdesk.gui.panel_widgets import ClippedLabel
+from mixdesk.mix.config import CROSSFADE_BEATS_STEP, MAX_CROSSFADE_BEATS
 
 MAX_CROSSFADE_MS = 8000
 REFRESH_DELAY_MS = 120
@@ -34,6 +36,7 @@ class TransitionView(QWidget):
         self.state = state
         self.job = None
         self.seam: Optional[mix_calls.SeamAudio] = None
+        self.plan: Any = None  # the join as the full mix plays it (mixdesk.mix.seam_excerpt.SeamPlan)
         self.row = -1
         self._pending = False
         self._refresh_timer = QTimer(self, singleShot=True, interval=REFRESH_DELAY_MS)
@@ -69,8 +72,17 @@ class TransitionView(QWidget):
         self.crossfade_slider.setSingleStep(50)
         self.crossfade_slider.setPageStep(500)
         self.crossfade_spin = QSpinBox(minimum=0, maximum=MAX_CROSSFADE_MS, singleStep=50, suffix=" ms")
+        self.crossfade_spin.setToolTip("Crossfade length; used where a side has no beat grid")
+        self.beats_spin = QDoubleSpinBox(minimum=0.0, maximum=MAX_CROSSFADE_BEATS, singleStep=CROSSFADE_BEATS_STEP,
+                                         decimals=2, suffix=" beats")
+        self.beats_spin.setSpecialValueText("cut")
+        self.beats_spin.setToolTip("Crossfade length in beats of the mix tempo; the next item lands on the beat")
+        self.beats_spin.setVisible(False)
         self.crossfade_slider.valueChanged.connect(self._on_slider)
         self.crossfade_spin.valueChanged.connect(self._on_spin)
+        self.beats_spin.valueChanged.connect(self._on_beats_spin)
+        self.join_label = QLabel("")
+        self.join_label.setObjectName("joinLabel")
         self.context_spin = QDoubleSpinBox(minimum=1.0, maximum=30.0, value=4.0, singleStep=1.0, suffix=" s")
         self.context_spin.setToolTip("How much of A's end and B's start to show")
         self.context_spin.valueChanged.connect(lambda _v: self.schedule_refresh())
@@ -78,6 +90,8 @@ class TransitionView(QWidget):
         self.play_button.clicked.connect(self.play)
         row.addWidget(self.crossfade_slider, 2)
         row.addWidget(self.crossfade_spin)
+        row.addWidget(self.beats_spin)
+        row.addWidget(self.join_label)
         row.addWidget(QLabel("Context"))
         row.addWidget(self.context_spin)
         row.addWidget(self.play_button)
@@ -92,7 +106,7 @@ class TransitionView(QWidget):
             self.state.select_playlist_item(max(0, min(len(items) - 2, row + delta)))
 
     def _set_controls_enabled(self, enabled: bool) -> None:
-        for widget in (self.crossfade_slider, self.crossfade_spin, self.play_button):
+        for widget in (self.crossfade_slider, self.crossfade_spin, self.beats_spin, self.play_button):
             widget.setEnabled(enabled)
 
     # ---- state --------------------------------------------------------------------------------
@@ -110,7 +124,8 @@ class TransitionView(QWidget):
         row = self._seam_row()
         self.row = row
         if row < 0:
-            self.seam = None
+            self.seam = self.plan = None
+            self.join_label.setText("")
             self.plots.clear()
             self._set_controls_enabled(False)
             self.heading.setText("Select a playlist item to see its transition into the next one.")
@@ -119,7 +134,10 @@ class TransitionView(QWidget):
             self._pending = True
             return
         items = self.state.playlist.items
+        self.plan = mix_calls.seam_plan(self.state.project, self.state.playlist, row)
+        self._set_beat_mode(self.plan.synced)
         self._show_crossfade(items_api.crossfade_ms(items[row]))
+        self._show_join()
         labels = (items_api.source_label(self.state.project, items[row]),
                   items_api.source_label(self.state.project, items[row + 1]))
         score = items_api.score(items[row + 1])
@@ -150,16 +168,82 @@ class TransitionView(QWidget):
             self.refresh()
 
     # ---- crossfade ----------------------------------------------------------------------------
+    @property
+    def in_beats(self) -> bool:
+        """Whether the crossfade is edited in beats (both sides of the shown seam have a beat grid)."""
+        return self.beats_spin.isVisibleTo(self)
+
+    def _set_beat_mode(self, beats: bool) -> None:
+        self.beats_spin.setVisible(beats)
+        self.crossfade_spin.setVisible(not beats)
+        self.crossfade_slider.blockSignals(True)
+        if beats:
+            self.crossfade_slider.setRange(0, int(round(MAX_CROSSFADE_BEATS / CROSSFADE_BEATS_STEP)))
+            self.crossfade_slider.setSingleStep(1)
+            self.crossfade_slider.setPageStep(int(round(1.0 / CROSSFADE_BEATS_STEP)))
+        else:
+            self.crossfade_slider.setRange(0, MAX_CROSSFADE_MS)
+            self.crossfade_slider.setSingleStep(50)
+            self.crossfade_slider.setPageStep(500)
+        self.crossfade_slider.blockSignals(False)
+
     def _show_crossfade(self, ms: int) -> None:
-        for widget in (self.crossfade_slider, self.crossfade_spin):
+        widgets = [self.crossfade_spin] + ([] if self.in_beats else [self.crossfade_slider])
+        for widget in widgets:
             widget.blockSignals(True)
             widget.setValue(int(ms))
             widget.blockSignals(False)
+        if self.in_beats and self.plan is not None:
+            self._show_beats(self.plan.wanted)
+
+    def _show_beats(self, beats: float) -> None:
+        steps = int(round(beats / CROSSFADE_BEATS_STEP))
+        for widget, value in ((self.beats_spin, steps * CROSSFADE_BEATS_STEP), (self.crossfade_slider, steps)):
+            widget.blockSignals(True)
+            widget.setValue(value)
+            widget.blockSignals(False)
+
+    def _show_join(self) -> None:
+        """What the join does: its overlap, and by how much the cap (half the shorter item) cut it."""
+        plan = self.plan
+        if plan is None:
+            self.join_label.setText("")
+            return
+        if plan.synced:
+            overlap = plan.join.overlap_beats
+            text = "cut on the beat" if overlap < 0.01 else f"plays {_beats(overlap)} beats"
+            text += f" at {plan.a.mix_bpm:.1f} BPM"
+            tip = "The incoming item lands on the beat of the outgoing one"
+            if plan.join.swap_beat is not None:
+                tip += f"; the bass swaps {_beats(plan.join.swap_beat - plan.join.start_beat)} beats into the overlap"
+        else:
+            text, tip = "", "No beat grid on one side: the crossfade is set in milliseconds"
+        if plan.capped_by > 1e-6:
+            capped = f"{_beats(plan.limit)} beats" if plan.synced else f"{plan.limit:.0f} ms"
+            by = f"{_beats(plan.capped_by)} beats" if plan.synced else f"{plan.capped_by:.0f} ms"
+            text = f"capped at {capped} (−{by})" + (f", {text}" if plan.synced else "")
+            tip += ". A crossfade lasts at most half of either item."
+            self.join_label.setStyleSheet("color: #ffb74d")
+        else:
+            self.join_label.setStyleSheet("")
+        self.join_label.setText(text)
+        self.join_label.setToolTip(tip)
 
     def _on_slider(self, value: int) -> None:
-        self.crossfade_spin.blockSignals(True)
-        self.crossfade_spin.setValue(value)
-        self.crossfade_spin.blockSignals(False)
+        if self.in_beats:
+            self.beats_spin.blockSignals(True)
+            self.beats_spin.setValue(value * CROSSFADE_BEATS_STEP)
+            self.beats_spin.blockSignals(False)
+        else:
+            self.crossfade_spin.blockSignals(True)
+            self.crossfade_spin.setValue(value)
+            self.crossfade_spin.blockSignals(False)
+        self._commit_timer.start()
+
+    def _on_beats_spin(self, value: float) -> None:
+        self.crossfade_slider.blockSignals(True)
+        self.crossfade_slider.setValue(int(round(value / CROSSFADE_BEATS_STEP)))
+        self.crossfade_slider.blockSignals(False)
         self._commit_timer.start()
 
     def _on_spin(self, value: int) -> None:
@@ -173,10 +257,18 @@ class TransitionView(QWidget):
         self._show_crossfade(ms)
         self._commit_crossfade()
 
+    def set_crossfade_beats(self, beats: float) -> None:
+        """Set the crossfade of the shown (beat-synchronous) transition in beats now."""
+        self._show_beats(beats)
+        self._commit_crossfade()
+
     def _commit_crossfade(self) -> None:
         self._commit_timer.stop()
         row, playlist = self.row, self.state.playlist
         if row < 0 or playlist is None or row >= len(playlist.items) - 1:
+            return
+        if self.in_beats:
+            self._commit_beats(row, playlist)
             return
         ms = self.crossfade_spin.value()
         if items_api.crossfade_ms(playlist.items[row]) == ms:
@@ -185,6 +277,17 @@ class TransitionView(QWidget):
         items[row] = items_api.with_crossfade(items[row], ms)
         items_api.commit(self.state, items_api.with_items(playlist, items))
         self.state.show_status(f"Crossfade after item {row + 1}: {ms} ms")
+
+    def _commit_beats(self, row: int, playlist: Any) -> None:
+        beats = self.beats_spin.value()
+        item = playlist.items[row]
+        if items_api.crossfade_beats(item) == beats:
+            return
+        items = list(playlist.items)
+        items[row] = items_api.with_crossfade_beats(item, beats)
+        items_api.commit(self.state, items_api.with_items(playlist, items))
+        length = "a cut" if beats == 0 else f"{beats:g} beats"
+        self.state.show_status(f"Crossfade after item {row + 1}: {length}")
 
     # ---- playback -----------------------------------------------------------------------------
     def play(self) -> None:
@@ -197,3 +300,8 @@ class TransitionView(QWidget):
         player = self.state.player
         playing_seam = self.seam is not None and player.label.startswith("transition ")
         self.plots.set_playhead(seconds if playing_seam and player.state != "stopped" else None)
+
+
+def _beats(value: float) -> str:
+    """A beat count as short as it reads: 4, 2.5, 2.25."""
+    return f"{value:.2f}".rstrip("0").rstrip(".")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import QModelIndex, Qt
 
+from mixdesk.gui.playlist_model import COL_LOCK, COL_SCORE
 from panel_fixtures import NextInTrackScorer, playlist_of, shared_project  # noqa: F401 - fixture
 
 
@@ -41,7 +42,7 @@ def test_generate_fills_rows_and_saves(qtbot, desk, view):
     # The source column names the track and the chunk's place in it; the score shows from row 2 on.
     source = view.model.index(1, 1).data()
     assert "#" in source and "song" in source
-    assert view.model.index(1, 5).data() not in ("", "—")
+    assert view.model.index(1, COL_SCORE).data() not in ("", "—")
     assert f"{len(playlist.items)} items" in view.summary.text()
 
 
@@ -58,7 +59,7 @@ def test_move_delete_and_lock_edit_the_saved_playlist(qtbot, desk, view):
     assert scores[0] is None and scores[1] == 0.5 and scores[4] == 0.5
     assert scores[2] == pytest.approx(float(scorer.successor_scores(ids[2], [ids[0]])[0]))
     assert scores[3] == pytest.approx(float(scorer.successor_scores(ids[0], [ids[3]])[0]))
-    assert view.model.index(2, 5).data() == f"{scores[2]:.3f}"
+    assert view.model.index(2, COL_SCORE).data() == f"{scores[2]:.3f}"
 
     view.show()
     view.select_row(2)
@@ -66,7 +67,7 @@ def test_move_delete_and_lock_edit_the_saved_playlist(qtbot, desk, view):
     qtbot.keyClick(view.table, Qt.Key_Delete)
     assert desk.playlist.chunk_ids == [ids[1], ids[2], ids[3], ids[4]]
 
-    lock_index = view.model.index(1, 6)
+    lock_index = view.model.index(1, COL_LOCK)
     assert view.model.setData(lock_index, Qt.Checked.value, Qt.CheckStateRole)
     assert desk.playlist.items[1].locked
     assert lock_index.data(Qt.CheckStateRole) == Qt.Checked
@@ -99,8 +100,8 @@ def test_regenerate_from_here_keeps_head_and_locked_items(qtbot, desk, view):
                     and view.generate_button.isEnabled(), timeout=10000)
     after = desk.playlist
     assert after.chunk_ids[:2] == before.chunk_ids[:2]
-    assert locked_id in after.chunk_ids
-    assert after.items[after.chunk_ids.index(locked_id)].locked
+    # the same chunk may also appear earlier, further back than the repeat window; the kept one is locked
+    assert [it.chunk_id for it in after.items if it.locked] == [locked_id]
 
 
 def test_reopening_the_project_restores_the_last_playlist(qtbot, small_project, desk_settings):
@@ -115,7 +116,7 @@ def test_reopening_the_project_restores_the_last_playlist(qtbot, small_project, 
     fresh.set_project(small_project)
     assert fresh.playlist.chunk_ids == ids and fresh.playlist.items[0].locked
     assert view.model.rowCount() == 4
-    assert view.model.index(0, 6).data(Qt.CheckStateRole) == Qt.Checked
+    assert view.model.index(0, COL_LOCK).data(Qt.CheckStateRole) == Qt.Checked
     fresh.jobs.shutdown(2000)
 
 
