@@ -150,7 +150,8 @@ def save_panel_shots(window: MainWindow, folder: Path) -> list[Path]:
 
 
 def run_desk(project: str | None = None, demo: bool = False, screenshot: str | None = None,
-             quit_after_ms: int | None = None, settings: QSettings | None = None) -> int:
+             quit_after_ms: int | None = None, settings: QSettings | None = None,
+             screenshot_size: tuple[int, int] = SCREENSHOT_SIZE) -> int:
     """Open the window and run the event loop; returns the process exit code."""
     started = time.perf_counter()
     app = application()
@@ -167,12 +168,12 @@ def run_desk(project: str | None = None, demo: bool = False, screenshot: str | N
                 window.close()
                 return 1
     elif demo:
-        window.actions_.open_demo()
+        window.open_demo()
     else:
         _reopen_last(window)
     close_later = (lambda: QTimer.singleShot(int(quit_after_ms), window.close)) if quit_after_ms is not None else None
     if screenshot:
-        window.resize_for_screenshot(*SCREENSHOT_SIZE)
+        window.resize_for_screenshot(*screenshot_size)
 
         def finished(ok: bool) -> None:
             if not ok:

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
 )
 
 from mixdesk.gui import mix_calls
+from mixdesk.gui.jobs import user_message
 
 FORMATS = (("mp3", "MP3"), ("wav", "WAV (16-bit PCM)"), ("flac", "FLAC (lossless)"))
 CBR_RATES = (128, 160, 192, 224, 256, 320)
@@ -156,7 +157,7 @@ class ExportDialog(QDialog):
         try:
             config = self.export_config()
         except ValueError as exc:
-            self.status_label.setText(str(exc))
+            self.status_label.setText(user_message(exc))
             return
         destination = self.destination()
         project, playlist = state.project, state.playlist

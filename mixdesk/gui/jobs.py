@@ -17,6 +17,8 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
+from mixdesk.core.audio import AudioError
+from mixdesk.mix.encoders import EncoderError
 from mixdesk.progress import Cancelled, ProgressFn, StopFn
 
 log = logging.getLogger(__name__)
@@ -25,13 +27,28 @@ PROGRESS_INTERVAL_MS = 50
 JobFn = Callable[[ProgressFn, StopFn], Any]
 
 
+# Errors whose text mixdesk writes for the person at the desk (a file and what is wrong with it).
+_READABLE = (OSError, ValueError, AudioError, EncoderError)
+_MAX_MESSAGE = 200
+
+
+def _first_line(text: str) -> str:
+    line = " ".join(text.strip().splitlines()[0].split()) if text.strip() else ""
+    return line if len(line) <= _MAX_MESSAGE else line[:_MAX_MESSAGE - 1] + "…"
+
+
 def user_message(exc: BaseException) -> str:
-    """One line a user can act on; the traceback goes to the log instead."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    if isinstance(exc, (OSError, ValueError)) and text:
-        return text
-    name = type(exc).__name__
-    return f"{name}: {text}" if text else name
+    """One line a user can act on, never an exception's raw text; the traceback goes to the log instead."""
+    if isinstance(exc, OSError) and exc.strerror:
+        where = exc.filename if exc.filename is not None else ""
+        return f"{exc.strerror}: {where}" if where else str(exc.strerror)
+    if isinstance(exc, _READABLE) and _first_line(str(exc)):
+        return _first_line(str(exc))
+    if isinstance(exc, (KeyError, IndexError)):
+        return "it refers to a chunk or track that is no longer in the project (removed or re-cut)"
+    if isinstance(exc, MemoryError):
+        return "there was not enough memory for it"
+    return "an unexpected error stopped it; the details are in the log"
 
 
 class _Mailbox:

@@ -9,8 +9,10 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, QTimer
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QDockWidget, QFrame, QLabel, QMainWindow, QScrollArea, QWidget
+from PySide6.QtWidgets import (QDockWidget, QFrame, QLabel, QMainWindow, QScrollArea, QSizePolicy,
+                               QWidget)
 
+from mixdesk.gui.desk_layout import CENTRE_PANELS, ColumnKeeper
 from mixdesk.gui.menus import build_menus
 from mixdesk.gui.project_actions import ProjectActions
 from mixdesk.gui.state import DeskState
@@ -41,7 +43,8 @@ PREFETCH_MODULES = ("torch", "mixdesk.ml.pipeline", "mixdesk.ml.evaluation", "mi
 PANEL_NAMES_SHOWN_ALWAYS = ("poolView", "trackView", "transport")
 GEOMETRY_KEY = "window/geometry"
 STATE_KEY = "window/state"
-LAYOUT_VERSION = 1
+# 2: the waveform column is no longer in a scroll area; layouts saved before squeezed it.
+LAYOUT_VERSION = 2
 
 
 def warm_up_optimiser() -> None:
@@ -51,8 +54,11 @@ def warm_up_optimiser() -> None:
         torch.optim.Adam([torch.zeros(1, requires_grad=True)], lr=1e-3)
 
 
-def placeholder(name: str, title: str) -> QWidget:
-    note = QLabel(f"The {title.lower()} panel is not part of this installation.")
+def placeholder(name: str, title: str, failed: bool = False) -> QWidget:
+    """Stands in for a panel that is not installed, or that failed to start (the reason is in the log)."""
+    text = (f"The {title.lower()} panel could not start; the details are in the log." if failed
+            else f"The {title.lower()} panel is not part of this installation.")
+    note = QLabel(text)
     note.setObjectName("placeholderNote")
     note.setAlignment(Qt.AlignmentFlag.AlignCenter)
     note.setWordWrap(True)
@@ -66,19 +72,22 @@ def scrollable(panel: QWidget) -> QScrollArea:
     area.setWidgetResizable(True)
     area.setFrameShape(QFrame.Shape.NoFrame)
     area.setWidget(panel)
+    # Preferred, not a scroll area's usual Expanding: the side columns keep their width as the window grows.
+    area.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
     return area
 
 
 def make_panel(state: DeskState, name: str, title: str, module_name: str, class_name: str) -> QWidget:
     try:
-        module = importlib.import_module(module_name)
-        panel = getattr(module, class_name)(state)
+        panel_class = getattr(importlib.import_module(module_name), class_name)
     except (ImportError, AttributeError):
         log.info("panel %s unavailable", name, exc_info=True)
         return placeholder(name, title)
+    try:
+        panel = panel_class(state)
     except Exception:  # noqa: BLE001 - one broken panel must not keep the desk from opening
         log.exception("panel %s failed to start", name)
-        return placeholder(name, title)
+        return placeholder(name, title, failed=True)
     panel.setObjectName(name)
     return panel
 
@@ -108,6 +117,8 @@ class MainWindow(QMainWindow):
         self.welcome = WelcomePage(self)
         self.setCentralWidget(self.welcome)
         self._build_docks()
+        self.columns = ColumnKeeper(self, self.docks, self.panels, lambda: self._welcome_layout is None)
+        self.columns.fix_centre_minimum()
         self.job_status = JobStatus(self.state, self.statusBar(), self)
         self.statusBar().addPermanentWidget(self.job_status)
         build_menus(self)
@@ -128,7 +139,12 @@ class MainWindow(QMainWindow):
                 dock.visibilityChanged.connect(lambda visible, n=name: visible and self.panel(n))
             else:
                 panel = make_panel(self.state, name, title, module, cls)
-                dock.setWidget(panel if name == "transport" else scrollable(panel))
+                if name in CENTRE_PANELS:
+                    # Only expanding widgets take a dock area's share of a growing window: these do.
+                    panel.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+                    dock.setWidget(panel)
+                else:
+                    dock.setWidget(panel if name == "transport" else scrollable(panel))
             dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
                              | QDockWidget.DockWidgetFeature.DockWidgetFloatable
                              | QDockWidget.DockWidgetFeature.DockWidgetClosable)
@@ -141,16 +157,7 @@ class MainWindow(QMainWindow):
 
     def apply_default_sizes(self) -> None:
         """Share the window between the columns; only meaningful once the window has its real size."""
-        width, height = max(self.width(), 900), max(self.height(), 600)
-        side = int(width * 0.28)
-        docks = self.docks
-        self.resizeDocks([docks["poolView"], docks["playlistView"]], [side, side], Qt.Orientation.Horizontal)
-        self.resizeDocks([docks["poolView"], docks["silencePanel"]], [int(height * 0.55), int(height * 0.4)],
-                         Qt.Orientation.Vertical)
-        self.resizeDocks([docks["trackView"], docks["transitionView"]], [int(height * 0.52), int(height * 0.4)],
-                         Qt.Orientation.Vertical)
-        self.resizeDocks([docks["playlistView"], docks["suggestionsView"]], [int(height * 0.55), int(height * 0.4)],
-                         Qt.Orientation.Vertical)
+        self.columns.apply_defaults()
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)
@@ -161,10 +168,10 @@ class MainWindow(QMainWindow):
 
     def _size_docks_once(self) -> None:
         # Default proportions need visible docks in a shown window; a restored layout keeps its own.
-        if self._sized or self._restored or self._welcome_layout is not None or not self.isVisible():
+        if self._sized or self._welcome_layout is not None or not self.isVisible():
             return
         self._sized = True
-        QTimer.singleShot(0, self.apply_default_sizes)
+        QTimer.singleShot(0, self.columns.keep_restored if self._restored else self.apply_default_sizes)
 
     def resize_for_screenshot(self, width: int, height: int) -> None:
         self.resize(width, height)
@@ -210,7 +217,7 @@ class MainWindow(QMainWindow):
         silence.threshold_shown.connect(track.set_threshold)
         state.project_changed.connect(self._project_changed)
         self.actions_.recent_changed.connect(self._recent_changed)
-        self.welcome.demo_requested.connect(lambda: self.actions_.open_demo())
+        self.welcome.demo_requested.connect(self.open_demo)
         self.welcome.new_requested.connect(self.new_project_dialog)
         self.welcome.open_requested.connect(self.open_project_dialog)
         self.welcome.recent_requested.connect(self.actions_.open_path)
@@ -236,6 +243,7 @@ class MainWindow(QMainWindow):
             for name in PANEL_NAMES_SHOWN_ALWAYS:
                 self.docks[name].show()
             self._size_docks_once()
+            self.columns.docks_shown()
         self.welcome.setVisible(show)
 
     def _recent_changed(self) -> None:
@@ -248,6 +256,20 @@ class MainWindow(QMainWindow):
                 action.triggered.connect(lambda _checked=False, p=path: self.actions_.open_path(p))
                 self.recent_menu.addAction(action)
             self.recent_menu.setEnabled(bool(recent))
+
+    def open_demo(self):
+        """Open the demo project and build its mix, with the progress of both on show."""
+        job = self.actions_.open_demo()
+        self.welcome.follow_demo(job)
+        # Connected after ProjectActions' own handler, so the project is open when this runs.
+        job.finished.connect(lambda _project: self._build_first_mix())
+        return job
+
+    def _build_first_mix(self) -> None:
+        """A project without a saved playlist gets one generated, as the demo promises."""
+        playlist = self.panels.get("playlistView")
+        if self.state.project is not None and self.state.playlist is None and hasattr(playlist, "generate"):
+            playlist.generate()
 
     # ----- file dialogs (thin: the work is in ProjectActions)
     def new_project_dialog(self) -> None:

@@ -54,7 +54,7 @@ def _file_menu(window, menu: QMenu) -> None:
     _add(menu, "&New project…", window.new_project_dialog, QKeySequence.StandardKey.New, "newProject")
     _add(menu, "&Open project…", window.open_project_dialog, QKeySequence.StandardKey.Open, "openProject")
     window.recent_menu = menu.addMenu("Open &recent")
-    _add(menu, "Open the &demo project", window.actions_.open_demo, name="openDemo")
+    _add(menu, "Open the &demo project", window.open_demo, name="openDemo")
     menu.addSeparator()
     _add(menu, "&Save", lambda: window.state.show_status("Saved: every change is written as it happens."),
          QKeySequence.StandardKey.Save)

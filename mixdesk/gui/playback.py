@@ -20,8 +20,9 @@ POSITION_INTERVAL_MS = 30
 def _load_multimedia():
     try:
         from PySide6 import QtMultimedia
-    except ImportError as exc:
-        return None, f"Audio output unavailable ({exc}); playing silently."
+    except ImportError:
+        log.info("QtMultimedia unavailable", exc_info=True)
+        return None, "Audio output unavailable (Qt's multimedia libraries did not load); playing silently."
     if QtMultimedia.QMediaDevices.defaultAudioOutput().isNull():
         return None, "No audio output device; playing silently."
     return QtMultimedia, ""
@@ -89,9 +90,9 @@ class Player(QObject):
         if self._multimedia is not None:
             try:
                 self._start_sink(samples, sample_rate)
-            except Exception as exc:  # noqa: BLE001 - a broken device must not take the desk down
+            except Exception:  # noqa: BLE001 - a broken device must not take the desk down
                 log.exception("audio output failed")
-                self.message.emit(f"Audio output failed ({exc}); playing silently.")
+                self.message.emit("The audio device failed to start; playing silently.")
                 self._multimedia, self._sink = None, None
         self._clock_offset_s = 0.0
         self._clock.start()

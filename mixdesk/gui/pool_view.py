@@ -17,15 +17,29 @@ ROW_HEIGHT = 22
 WAVE_COLOUR = QColor("#4fc3f7")
 WAVE_SELECTED = QColor("#ffffff")
 PIXMAP_CACHE_SIZE = 4000
+PEAK_OPACITY = 0.45
+COLUMN_WIDTHS = {"index": 30, "start": 50, "length": 48, "wave": 84, "bpm": 44, "key": 40, "genre": 78}
+DEFAULT_COLUMN_WIDTH = 70
+
+
+def _silhouette(levels: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Coverage (0..1) of a mirrored, anti-aliased silhouette of ``levels`` (0..1), shape (height, width)."""
+    xs = np.linspace(0.0, len(levels) - 1.0, width)
+    amplitude = np.maximum(np.interp(xs, np.arange(len(levels)), levels) * (height / 2.0 - 0.5), 0.5)
+    distance = np.abs(np.arange(height) + 0.5 - height / 2.0)
+    return np.clip(amplitude[None, :] - distance[:, None] + 0.5, 0.0, 1.0)
 
 
 def strip_image(strip: np.ndarray, width: int, height: int, colour: QColor) -> QImage:
-    """The strip as a mirrored, anti-aliased silhouette, drawn with numpy (no per-point painter calls)."""
+    """The strip as a mirrored silhouette, drawn with numpy (no per-point painter calls): a strip of
+    (RMS, peak) pairs shows its peaks faint behind the solid RMS body, as DJ software draws waveforms."""
     width, height = max(1, width), max(1, height)
-    xs = np.linspace(0.0, len(strip) - 1.0, width)
-    amplitude = np.maximum(np.interp(xs, np.arange(len(strip)), strip) * (height / 2.0 - 0.5), 0.5)
-    distance = np.abs(np.arange(height) + 0.5 - height / 2.0)
-    alpha = np.clip(amplitude[None, :] - distance[:, None] + 0.5, 0.0, 1.0)
+    strip = np.asarray(strip, dtype=np.float64)
+    if strip.ndim == 2:
+        alpha = np.maximum(_silhouette(strip[:, 0], width, height),
+                           PEAK_OPACITY * _silhouette(strip[:, 1], width, height))
+    else:
+        alpha = _silhouette(strip, width, height)
     rgba = np.empty((height, width, 4), dtype=np.uint8)
     for channel, value in enumerate((colour.red(), colour.green(), colour.blue(), 255)):
         rgba[..., channel] = (alpha * value).astype(np.uint8)
@@ -117,7 +131,7 @@ class PoolView(QWidget):
         # Fixed row heights keep the view from measuring every row of a large pool.
         table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         table.verticalHeader().setDefaultSectionSize(ROW_HEIGHT)
-        table.horizontalHeader().setStretchLastSection(True)
+        table.horizontalHeader().setMinimumSectionSize(24)
         table.horizontalHeader().setSortIndicatorShown(True)
         table.doubleClicked.connect(lambda index: self.play_requested.emit(index.data(CHUNK_ID_ROLE)))
         table.activated.connect(lambda index: self.play_requested.emit(index.data(CHUNK_ID_ROLE)))
@@ -137,10 +151,16 @@ class PoolView(QWidget):
         self._update_summary()
 
     def _size_columns(self) -> None:
-        widths = {"track": 130, "index": 32, "start": 56, "length": 56, "wave": 120, "bpm": 50, "key": 44}
+        # Every column but the track name is as narrow as its content, and the name takes what is left
+        # (elided), so the whole row fits a pool column about 420 px wide without scrolling sideways.
+        header = self.table.horizontalHeader()
+        header.setStretchLastSection(False)
         for i, column in enumerate(self.model.columns):
-            if column.key in widths:
-                self.table.setColumnWidth(i, widths[column.key])
+            if column.key == "track":
+                header.setSectionResizeMode(i, QHeaderView.ResizeMode.Stretch)
+            else:
+                header.setSectionResizeMode(i, QHeaderView.ResizeMode.Interactive)
+                self.table.setColumnWidth(i, COLUMN_WIDTHS.get(column.key, DEFAULT_COLUMN_WIDTH))
 
     def _filter(self, text: str) -> None:
         self.proxy.set_filter_text(text)

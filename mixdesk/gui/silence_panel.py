@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QGridLayout
                                QPushButton, QSlider, QSpinBox, QVBoxLayout, QWidget)
 
 from mixdesk.config import LIBRARY_CHUNKING, ChunkingConfig
+from mixdesk.gui.panel_widgets import ClippedLabel
 from mixdesk.core.chunking import chunk_ranges
 from mixdesk.progress import check_stop, report
 
@@ -115,7 +116,8 @@ class SilencePanel(QWidget):
         return form
 
     def _build_layout(self) -> None:
-        self.count_label = QLabel("No track selected")
+        # Clipped: the counts line grows with the numbers and must not widen the docked panel.
+        self.count_label = ClippedLabel("No track selected")
         self.count_label.setObjectName("chunkCount")
         self.histogram = pg.PlotWidget()
         self.histogram.setObjectName("chunkHistogram")

@@ -6,13 +6,17 @@ through the setters, so every other panel hears about the change.
 
 from __future__ import annotations
 
+import logging
 import os
+import sqlite3
 from typing import Any
 
 from PySide6.QtCore import QObject, QSettings, Signal
 
 from mixdesk.gui.jobs import JobRunner
 from mixdesk.gui.playback import Player
+
+log = logging.getLogger(__name__)
 
 
 def default_settings() -> QSettings:
@@ -92,9 +96,35 @@ class DeskState(QObject):
         self.playlist_item_selected.emit(self.selected_playlist_item)
 
     def notify_chunks_changed(self) -> None:
-        """Call after an import or a re-cut changed tracks or chunks on disk."""
+        """Call after an import or a re-cut changed tracks or chunks on disk.
+
+        The open playlist follows its audio onto the new chunks first, so no panel that hears about the
+        change reads chunk ids that are gone.
+        """
         self.selected_chunk = -1
+        remapped = self._remap_playlist()
         self.chunks_changed.emit()
+        if remapped is not None:
+            self.playlist_changed.emit()
+            if remapped.summary():
+                self.show_status(f"Re-cut: {remapped.summary()}")
+
+    def _remap_playlist(self) -> Any:
+        """Move the playlist's items off chunks a re-cut removed; the remap, or None when nothing changed."""
+        if self.project is None or self.playlist is None:
+            return None
+        from mixdesk.mix.remap import remap_playlist
+
+        remapped = remap_playlist(self.playlist, self.project.chunks())
+        if not remapped.changed and not remapped.gone:
+            return None
+        self.playlist = remapped.playlist
+        if remapped.changed and not getattr(self.project, "read_only", False):
+            try:
+                self.playlist.save(self.project)
+            except (OSError, sqlite3.Error) as exc:
+                log.warning("could not save the playlist after a re-cut: %s", exc)
+        return remapped
 
     def show_status(self, message: str) -> None:
         self.status.emit(message)

@@ -136,7 +136,7 @@ class SuggestionsView(QWidget):
         state.playlist_changed.connect(self.refresh)
         state.scorer_changed.connect(self.refresh)
         state.project_changed.connect(self.refresh)
-        state.chunks_changed.connect(self.refresh)
+        state.chunks_changed.connect(self._chunks_changed)
 
     def _build(self) -> None:
         layout = QVBoxLayout(self)
@@ -200,12 +200,29 @@ class SuggestionsView(QWidget):
         if self.job is not None and self.job.is_running():
             self._stale = True
             return
+        if not self._chunk_exists(items[row]):
+            self.position = -1
+            self.model.set_suggestions([], [])
+            self.heading.setText(f"Item {row + 1}: chunk gone after the re-cut; delete it or generate again.")
+            return
         self.position = row
         self.heading.setText(f"After {row + 1}. {items_api.source_label(state.project, items[row])}")
         fn = partial(mix_calls.suggestions, state.project, state.scorer, state.playlist, row, self.k_spin.value())
         self.job = state.jobs.run("Suggestions", lambda _p, _s: fn())
         self.job.finished.connect(partial(self._on_ranked, state.project))
         self.job.failed.connect(self._on_failed)
+
+    def _chunks_changed(self) -> None:
+        # Rows ranked before a re-cut may name chunks that are gone: never offer them meanwhile.
+        self.model.set_suggestions([], [])
+        self.refresh()
+
+    def _chunk_exists(self, item: Any) -> bool:
+        try:
+            self.state.project.chunk(items_api.chunk_id(item))
+        except KeyError:
+            return False
+        return True
 
     def _load_default_scorer(self) -> None:
         """Suggest with what ``mixdesk mix`` would use until the user picks a model."""

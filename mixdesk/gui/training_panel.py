@@ -11,19 +11,24 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import (
     QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QListWidget,
-    QListWidgetItem, QProgressBar, QPushButton, QSplitter, QTableWidget, QTableWidgetItem,
+    QListWidgetItem, QProgressBar, QPushButton, QScrollArea, QSplitter, QTableWidget, QTableWidgetItem,
     QVBoxLayout, QWidget,
 )
 
 from mixdesk.gui import training_run as run
 from mixdesk.gui.curves import TrainingCurves
 from mixdesk.gui.panel_widgets import ClippedLabel, int_spin
+from mixdesk.ml.metrics import BASELINE_TO_BEAT, below_baseline
 
 METRIC_COLUMNS = (("auc", "AUC"), ("accuracy", "Accuracy"), ("hit1", "Hit@1"), ("hit5", "Hit@5"),
                   ("mrr", "MRR"))
 ARCHITECTURES = (("cnn_lstm", "CNN-LSTM (log-mel)"), ("seed", "Seed network (raw)"))
 DEVICES = (("auto", "Auto"), ("cuda", "CUDA"), ("cpu", "CPU"))
 NARROW_WIDTH = 760
+
+
+def _number(value: Any) -> str:
+    return "—" if value is None else f"{float(value):.3f}"
 
 
 def format_eta(seconds: Optional[float]) -> str:
@@ -48,11 +53,15 @@ class TrainingPanel(QWidget):
         self.job = None
         self.load_job = None
         self.history = run.EpochHistory()
+        self.outcome: Optional[run.TrainOutcome] = None
+        self._loaded: Any = None  # the scorer this panel loaded, named by ``in_use``
         self._build()
         self.in_use: Optional[tuple] = None
         state.project_changed.connect(self._on_project)
         state.chunks_changed.connect(self._reload_after_recut)
+        state.scorer_changed.connect(self._show_scorer)
         self.refresh_models()
+        self._show_scorer()
 
     # ---- layout -------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -60,9 +69,46 @@ class TrainingPanel(QWidget):
         self.splitter.addWidget(self._build_settings())
         self.splitter.addWidget(self._build_monitor())
         self.splitter.setStretchFactor(1, 3)
+        self.in_use_label = ClippedLabel("Model in use: none yet")
+        self.in_use_label.setObjectName("modelInUse")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.in_use_label)
+        # The outcome of a run goes above everything else: a docked panel is narrow and tall, and what
+        # sits below the curves is below the fold.
+        layout.addWidget(self._build_results())
         layout.addWidget(self.splitter)
+
+    def _build_results(self) -> QWidget:
+        box = QGroupBox("Last run: held-out tracks, model against baselines")
+        box.setObjectName("trainingResults")
+        self.results_box = box
+        self.result_label = QLabel()
+        self.result_label.setObjectName("resultSummary")
+        self.result_label.setWordWrap(True)
+        self.baseline_warning = QLabel()
+        self.baseline_warning.setObjectName("baselineWarning")
+        self.baseline_warning.setWordWrap(True)
+        self.baseline_warning.setStyleSheet("color: #ffb74d;")
+        self.baseline_warning.hide()
+        self.metrics_table = QTableWidget(0, len(METRIC_COLUMNS))
+        self.metrics_table.setObjectName("metricsTable")
+        self.metrics_table.setHorizontalHeaderLabels([label for _key, label in METRIC_COLUMNS])
+        self.metrics_table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
+        self.metrics_table.setEditTriggers(QTableWidget.NoEditTriggers)
+        self.metrics_table.verticalHeader().setDefaultSectionSize(24)
+        self._fit_metrics_height()
+        self.use_trained_button = QPushButton("Use this model")
+        self.use_trained_button.setObjectName("useTrainedModel")
+        self.use_trained_button.setToolTip("Score suggestions and new playlists with the model just trained")
+        self.use_trained_button.clicked.connect(self.use_trained_model)
+        layout = QVBoxLayout(box)
+        layout.addWidget(self.result_label)
+        layout.addWidget(self.baseline_warning)
+        layout.addWidget(self.metrics_table)
+        layout.addWidget(self.use_trained_button, 0, Qt.AlignLeft)
+        box.hide()
+        return box
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
         # Docked in a narrow column the settings go above the curves instead of beside them.
@@ -77,14 +123,19 @@ class TrainingPanel(QWidget):
         self.arch_combo = QComboBox()
         for key, label in ARCHITECTURES:
             self.arch_combo.addItem(label, key)
-        self.epochs_spin = int_spin(1, 5000, 20)
-        self.batch_spin = int_spin(1, 4096, 64)
-        self.lr_spin = QDoubleSpinBox(decimals=5, minimum=1e-5, maximum=1.0, singleStep=1e-4, value=1e-3)
-        self.window_spin = QDoubleSpinBox(decimals=2, minimum=0.1, maximum=10.0, singleStep=0.25, value=1.0)
+        defaults = run.TrainOptions()
+        self.epochs_spin = int_spin(1, 5000, defaults.epochs)
+        self.batch_spin = int_spin(0, 4096, defaults.batch_size, "Pairs per training step")
+        self.batch_spin.setSpecialValueText("Auto (by device)")
+        self.lr_spin = QDoubleSpinBox(decimals=5, minimum=1e-5, maximum=1.0, singleStep=1e-4,
+                                      value=defaults.learning_rate)
+        self.window_spin = QDoubleSpinBox(decimals=2, minimum=0.1, maximum=10.0, singleStep=0.25,
+                                          value=defaults.window_s)
         self.window_spin.setSuffix(" s")
         self.device_combo = QComboBox()
         for key, label in DEVICES:
             self.device_combo.addItem(label, key)
+        self.device_combo.setCurrentIndex(max(0, self.device_combo.findData(defaults.device)))
         self._describe_cuda()
         form.addRow("Architecture", self.arch_combo)
         form.addRow("Epochs", self.epochs_spin)
@@ -133,18 +184,9 @@ class TrainingPanel(QWidget):
         row.addWidget(self.progress_bar, 1)
         row.addWidget(self.eta_label)
         self.status_label = ClippedLabel("Set the run up and press Start.")
-        self.metrics_table = QTableWidget(0, len(METRIC_COLUMNS))
-        self.metrics_table.setObjectName("metricsTable")
-        self.metrics_table.setHorizontalHeaderLabels([label for _key, label in METRIC_COLUMNS])
-        self.metrics_table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
-        self.metrics_table.setEditTriggers(QTableWidget.NoEditTriggers)
-        self.metrics_table.verticalHeader().setDefaultSectionSize(24)
-        self._fit_metrics_height()
         layout.addWidget(self.curves, 1)
         layout.addLayout(row)
         layout.addWidget(self.status_label)
-        layout.addWidget(QLabel("Held-out tracks: model against baselines"))
-        layout.addWidget(self.metrics_table)
         return widget
 
     def _describe_cuda(self) -> None:
@@ -182,6 +224,8 @@ class TrainingPanel(QWidget):
         self.curves.clear()
         self.metrics_table.setRowCount(0)
         self._fit_metrics_height()
+        self.outcome = None
+        self.results_box.hide()
         fn = partial(run.run_training, project, options, out_path, self.history)
         self.job = self.state.jobs.run("Training", lambda p, s: fn(p, s))
         self.job.progress.connect(self._on_progress)
@@ -226,7 +270,45 @@ class TrainingPanel(QWidget):
         error = outcome.metrics.get("error")
         self._say(f"Model {outcome.model_name} {kept}." + (f" Evaluation failed: {error}" if error else ""))
         self.refresh_models(select_path=outcome.model_path)
+        self.show_outcome(outcome)
         self.training_finished.emit(outcome)
+
+    def show_outcome(self, outcome: run.TrainOutcome) -> None:
+        """The run's result where it is seen first: a summary, a warning when the untrained baseline does
+        better, the metrics, and the button that puts the model to use."""
+        self.outcome = outcome
+        metrics = outcome.metrics
+        kept = "stopped early, last checkpoint kept" if outcome.stopped else "finished"
+        if metrics.get("error"):
+            summary = f"{outcome.model_name}: {kept}; evaluation failed: {metrics['error']}"
+        elif metrics:
+            summary = (f"{outcome.model_name}: {kept}. On {metrics.get('heldout_tracks', '?')} held-out tracks: "
+                       f"MRR {_number(metrics.get('mrr'))}, AUC {_number(metrics.get('auc'))}.")
+        else:
+            summary = f"{outcome.model_name}: {kept}; not evaluated."
+        self.result_label.setText(summary)
+        shortfalls = below_baseline(metrics)
+        if shortfalls:
+            numbers = ", ".join(f"{label} {model:.3f} < {base:.3f}" for label, model, base in shortfalls)
+            self.baseline_warning.setText(
+                f"⚠ This model scores below the {BASELINE_TO_BEAT} baseline, which needs no training "
+                f"({numbers}). Train longer or on more tracks before using it.")
+        self.baseline_warning.setVisible(bool(shortfalls))
+        self.use_trained_button.setEnabled(True)
+        self.use_trained_button.setText("Use this model")
+        self.results_box.show()
+        self._reveal(self.results_box)
+
+    def _reveal(self, widget: QWidget) -> None:
+        parent = self.parentWidget()
+        while parent is not None and not isinstance(parent, QScrollArea):
+            parent = parent.parentWidget()
+        if parent is not None:
+            parent.ensureWidgetVisible(widget)
+
+    def use_trained_model(self) -> None:
+        if self.outcome is not None:
+            self.use_model(self.outcome.model_path, self.outcome.model_name)
 
     def _on_failed(self, message: str) -> None:
         self._set_running(False)
@@ -260,8 +342,26 @@ class TrainingPanel(QWidget):
     # ---- models -------------------------------------------------------------------------------
     def _on_project(self) -> None:
         self.in_use = None
+        self.outcome = None
+        self.results_box.hide()
         self.model_status.setText("No model in use")
         self.refresh_models()
+
+    def _show_scorer(self) -> None:
+        """Say which model scores suggestions and mixes now, whoever chose it."""
+        scorer = self.state.scorer
+        if scorer is None:
+            self.in_use_label.setText("Model in use: none yet (the bundled model is loaded when first needed)")
+            return
+        label = self.in_use[1] if self.in_use is not None and scorer is self._loaded else None
+        if label is None:
+            label = run.scorer_label(self.state.project, scorer)
+        self.in_use_label.setText(f"Model in use: {label}")
+        self.model_status.setText(f"In use: {label}")
+        if self.outcome is not None:
+            trained = run.model_key(scorer) == self.outcome.model_path
+            self.use_trained_button.setEnabled(not trained)
+            self.use_trained_button.setText("In use" if trained else "Use this model")
 
     def refresh_models(self, select_path: Optional[str] = None) -> None:
         self.models_list.clear()
@@ -292,6 +392,7 @@ class TrainingPanel(QWidget):
 
     def _on_model_loaded(self, path: Optional[str], label: str, scorer: Any) -> None:
         self.in_use = (path, label)
+        self._loaded = scorer
         self.state.set_scorer(scorer)
         self._model_said(f"In use: {label}")
         self.model_loaded.emit(scorer)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
+from mixdesk.gui.jobs import user_message
 from mixdesk.progress import Cancelled, ProgressFn, StopFn
 
 log = logging.getLogger(__name__)
@@ -20,14 +21,26 @@ BASELINE_LABEL = "Similarity baseline (no training)"
 BASELINE_KEY = "baseline:similarity"
 
 
+def _train_config_default(name: str):
+    """A field whose default is TrainConfig's, read when options are made (the module stays torch-free)."""
+    def default() -> Any:
+        from mixdesk.ml.training import TrainConfig
+
+        return getattr(TrainConfig(), name)
+
+    return field(default_factory=default)
+
+
 @dataclass(frozen=True)
 class TrainOptions:
+    """A desk training run; the panel's controls start from these values."""
+
     arch: str = "cnn_lstm"
-    epochs: int = 10
-    batch_size: int = 64
-    learning_rate: float = 1e-3
+    epochs: int = 20
+    batch_size: int = _train_config_default("batch_size")  # 0: picked by device (CUDA or CPU)
+    learning_rate: float = _train_config_default("lr")
     window_s: float = 1.0
-    device: str = "auto"
+    device: str = _train_config_default("device")
     name: str = ""
 
 
@@ -96,6 +109,19 @@ def model_key(scorer: Any) -> Optional[str]:
     return str(path) if path is not None else BASELINE_KEY
 
 
+def scorer_label(project: Any, scorer: Any) -> str:
+    """The models-list name of ``scorer`` (the bundled model, the baseline, a project model), else its file."""
+    from mixdesk.ml.ranking import default_model_path
+
+    key = model_key(scorer)
+    if key != BASELINE_KEY and Path(key) == default_model_path():
+        return DEFAULT_MODEL_LABEL
+    for entry in list_models(project):
+        if entry.path == key:
+            return entry.label
+    return Path(key).stem
+
+
 def describe_entry(entry: ModelEntry) -> str:
     if entry.path is None:
         return "Shipped with mixdesk, trained on free music"
@@ -152,7 +178,7 @@ def evaluate_model(project: Any, model_path: Path, on_progress: ProgressFn, shou
         raise
     except Exception as exc:  # noqa: BLE001 - reported in the panel, the model is still kept
         log.exception("evaluation of %s failed", model_path)
-        return {"error": str(exc) or type(exc).__name__}
+        return {"error": user_message(exc)}
 
 
 def load_scorer(project: Any, model_path: Optional[str], device: str, on_progress: ProgressFn,

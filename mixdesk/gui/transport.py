@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QSizePolicy, QStyle, QToolButton, QWidget
 
@@ -123,9 +125,17 @@ class Transport(QWidget):
         self.now_playing.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
 
 
+def track_label(track) -> str:
+    """How a playing track is named: "Title - Artist" from its tags, the title alone, else its file name."""
+    title, artist = (track.title or "").strip(), (track.artist or "").strip()
+    if title:
+        return f"{title} - {artist}" if artist else title
+    return Path(track.path).name
+
+
 def _chunk_samples(project, chunk_id: int):
     chunk = project.chunk(chunk_id)
     track = project.track(chunk.track_id)
     rate = project.track_audio(chunk.track_id).sample_rate
     samples = project.chunk_audio(chunk)
-    return chunk, samples, rate, track.title or track.path
+    return chunk, samples, rate, track_label(track)

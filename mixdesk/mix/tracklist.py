@@ -49,7 +49,8 @@ def build_tracklist(placements: Sequence[Placement], *, title: str, artist: str,
 
 
 def source_chunks(project: Any, track_ids: Iterable[int]) -> dict[str, dict[str, Any]]:
-    """Chunk ranges (and the Camelot key, where analysed) of the given tracks, keyed by source path."""
+    """Chunk ranges, the track's artist and title tags and the Camelot key (each where known) of the given
+    tracks, keyed by source path."""
     out: dict[str, dict[str, Any]] = {}
     try:
         descriptors = project.analysis("descriptors")
@@ -59,7 +60,9 @@ def source_chunks(project: Any, track_ids: Iterable[int]) -> dict[str, dict[str,
         track = project.track(track_id)
         ranges = [[c.start_ms, c.end_ms] for c in project.chunks(track_id)]
         out[str(track.path)] = {"track_id": int(track_id), "chunks": ranges,
-                                "camelot": (descriptors.get((track_id, None)) or {}).get("camelot") or None}
+                                "camelot": (descriptors.get((track_id, None)) or {}).get("camelot") or None,
+                                "artist": getattr(track, "artist", "") or None,
+                                "title": getattr(track, "title", "") or None}
     return out
 
 
@@ -120,13 +123,19 @@ def cue_sheet(tracklist: Mapping[str, Any], audio_format: str = "mp3") -> str:
         lines += [
             f"  TRACK {start // per_track + 1:02d} AUDIO",
             f"    TITLE {_quote(_item_title(first, len(group)))}",
-            f"    PERFORMER {_quote(tracklist.get('artist', ''))}",
+            f"    PERFORMER {_quote(_item_performer(tracklist, first))}",
         ]
         for number, item in enumerate(group, start=1):
             lines.append(f"    REM SOURCE {_quote(item['source_path'], 255)} "
                          f"{_clock(item['source_start_ms'])}-{_clock(item['source_end_ms'])}")
             lines.append(f"    INDEX {number:02d} {cue_time(item['mix_start_ms'])}")
     return "\n".join(lines) + "\n"
+
+
+def _item_performer(tracklist: Mapping[str, Any], item: Mapping[str, Any]) -> str:
+    """The source track's artist where its tags name one, else the mix's artist."""
+    source = (tracklist.get("sources") or {}).get(item["source_path"]) or {}
+    return source.get("artist") or tracklist.get("artist", "")
 
 
 def _item_title(item: Mapping[str, Any], count: int) -> str:

@@ -70,3 +70,22 @@ def ranking_summary(ranks: Sequence[float]) -> dict[str, float]:
         "hit5": float(np.mean(ranks <= 5.0)),
         "mrr": float(np.mean(1.0 / ranks)),
     }
+
+
+# What a trained model must beat: the untrained similarity baseline, on the numbers users compare first.
+BASELINE_TO_BEAT = "similarity"
+HEADLINE_METRICS = (("mrr", "MRR"), ("auc", "AUC"))
+
+
+def below_baseline(result: dict, baseline: str = BASELINE_TO_BEAT) -> list[tuple[str, float, float]]:
+    """(metric label, model, baseline) for each headline metric where an evaluation result (``mixdesk
+    eval``'s, with its ``baselines``) has the model scoring below ``baseline``; empty when it is not."""
+    reference = (result.get("baselines") or {}).get(baseline) or {}
+    out = []
+    for key, label in HEADLINE_METRICS:
+        model, base = result.get(key), reference.get(key)
+        if model is None or base is None or not (np.isfinite(model) and np.isfinite(base)):
+            continue
+        if float(model) < float(base):
+            out.append((label, float(model), float(base)))
+    return out

@@ -17,6 +17,11 @@ class NextInTrackScorer:
     def __init__(self, project) -> None:
         self._chunks = {c.id: c for c in project.chunks()}
 
+    def prepare(self, project, chunk_ids=None, **_kwargs) -> None:
+        """Like a model's encodings, the chunk table is read again when chunks it never saw are asked for."""
+        if chunk_ids is None or not set(int(c) for c in chunk_ids) <= set(self._chunks):
+            self._chunks = {c.id: c for c in project.chunks()}
+
     def successor_scores(self, a_id: int, candidate_ids: Sequence[int]) -> np.ndarray:
         a = self._chunks[int(a_id)]
         out = []

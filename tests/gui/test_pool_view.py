@@ -6,6 +6,7 @@ from PySide6.QtCore import Qt
 
 from mixdesk.gui.pool_model import CHUNK_ID_ROLE, STRIP_ROLE, parse_filter
 from mixdesk.gui.pool_view import PoolView
+from mixdesk.gui.thumbnails import STRIP_BINS
 
 
 def test_rows_match_chunks_and_filter(qtbot, desk_state, small_project):
@@ -47,7 +48,8 @@ def test_waveform_strips_arrive(qtbot, desk_state, small_project):
     index.data(STRIP_ROLE)
     qtbot.waitUntil(lambda: index.data(STRIP_ROLE) is not None, timeout=5000)
     strip = index.data(STRIP_ROLE)
-    assert strip.shape == (48,) and strip.max() > 0.5
+    assert strip.shape == (STRIP_BINS, 2) and strip.max() > 0.5  # (RMS, peak) per bin
+    assert (strip[:, 1] >= strip[:, 0]).all()
     track_id = small_project.chunk(index.data(CHUNK_ID_ROLE)).track_id
     assert len(view.thumbnails) >= len(small_project.chunks(track_id))
 
