@@ -106,7 +106,7 @@ class ExportDialog(QDialog):
         playlist = self.state.playlist
         if playlist is None or not len(playlist):
             return "There is no playlist to export yet: generate one first."
-        seconds = playlist.duration_ms / 1000.0
+        seconds = mix_calls.planned_seconds(self.state.project, playlist)
         return f"{len(playlist)} items, {int(seconds // 60)}:{seconds % 60:04.1f} long."
 
     def _default_destination(self) -> Path:

@@ -221,3 +221,12 @@ def export_summary(result: Any, fallback_path: Any) -> str:
     if extras:
         text += " and " + ", ".join(Path(p).name for p in extras)
     return text
+
+
+def planned_seconds(project: Any, playlist: Any) -> float:
+    """How long the playlist plays once rendered; the playlist's own sum where there is no project."""
+    if project is None:
+        return playlist.duration_ms / 1000.0
+    from mixdesk.mix.rendering import planned_duration_ms
+
+    return planned_duration_ms(project, playlist) / 1000.0

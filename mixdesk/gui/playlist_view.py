@@ -269,7 +269,7 @@ class PlaylistView(QWidget):
         if playlist is None or not len(playlist):
             self.summary.setText("No playlist yet: press Generate.")
             return
-        total_s = playlist.duration_ms / 1000.0
+        total_s = mix_calls.planned_seconds(self.state.project, playlist)
         mean = playlist.mean_score
         locked = sum(items_api.locked(i) for i in playlist.items)
         text = f"{len(playlist)} items, {int(total_s // 60)}:{total_s % 60:04.1f}"

@@ -12,10 +12,9 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QGridLayout, QHBoxLayout, QLabel,
                                QPushButton, QSlider, QSpinBox, QVBoxLayout, QWidget)
 
-from mixdesk.config import LIBRARY_CHUNKING, ChunkingConfig
+from mixdesk.config import BARS_PER_CHUNK_CHOICES, LIBRARY_CHUNKING, ChunkingConfig
 from mixdesk.gui.panel_widgets import ClippedLabel
 from mixdesk.core.chunking import chunk_ranges
-from mixdesk.progress import check_stop, report
 
 SLIDER_STEPS_PER_DB = 2  # half-dB steps
 ABSOLUTE_RANGE_DB = (-70.0, 0.0)
@@ -34,20 +33,15 @@ def _spin(low: int, high: int, value: int, step: int, suffix: str) -> QSpinBox:
 
 
 def recut(project: Any, config: ChunkingConfig, track_ids=None, on_progress=None, should_stop=None) -> int:
-    """Re-cut tracks all or nothing: cut points are computed first, then written in one transaction,
-    so a failure or a stop part-way leaves every track as it was."""
-    ids = list(track_ids) if track_ids is not None else [t.id for t in project.tracks()]
-    cuts = {}
-    for done, track_id in enumerate(ids):
-        check_stop(should_stop)
-        cuts[track_id] = chunk_ranges(project.envelope(track_id), config)
-        report(on_progress, done + 1, len(ids) + 1, f"cut {done + 1}/{len(ids)} tracks")
-    check_stop(should_stop)
-    with project.transaction() as conn:
-        for track_id, ranges in cuts.items():
-            project.replace_chunks(conn, track_id, ranges, config)
-    report(on_progress, len(ids) + 1, len(ids) + 1, "saved")
-    return sum(len(r) for r in cuts.values())
+    """Re-cut tracks all or nothing (see :meth:`Project.rechunk`)."""
+    return project.rechunk(config, track_ids, on_progress, should_stop)
+
+
+def _cut_inputs(project: Any, track_id: int) -> tuple[Any, list[float] | None]:
+    """What a live re-cut of one track needs: its loudness envelope and its bar lines (None without a
+    confident beat grid)."""
+    grid = project.beat_grid(track_id)
+    return project.envelope(track_id), None if grid is None else grid.bar_lines_ms()
 
 
 class SilencePanel(QWidget):
@@ -71,8 +65,15 @@ class SilencePanel(QWidget):
     # ----- widgets
     def _build(self) -> None:
         self.mode = QComboBox()
+        self.mode.addItem("Bars (beat grid)", "bars")
         self.mode.addItem("Cut on silence", "silence")
         self.mode.addItem("Fixed length", "fixed")
+        self.bars = QComboBox()
+        for count in BARS_PER_CHUNK_CHOICES:
+            self.bars.addItem(f"{count} bar{'s' if count > 1 else ''}", count)
+        self.bars.setToolTip("Chunk length in bars; tracks without a confident beat grid are cut on silence")
+        self.keep_all = QCheckBox("keep all audio")
+        self.keep_all.setToolTip("Cut in the middle of each silence instead of dropping it")
         self.threshold = QSlider(Qt.Orientation.Horizontal)
         self.threshold.setObjectName("thresholdSlider")
         self.threshold_label = QLabel()
@@ -98,7 +99,8 @@ class SilencePanel(QWidget):
         form = QGridLayout()
         form.setHorizontalSpacing(8)
         form.setVerticalSpacing(4)
-        rows = ((("Mode", self.mode), ("", self.relative)),
+        rows = ((("Mode", self.mode), ("Length", self.bars)),
+                (("", self.relative), ("", self.keep_all)),
                 (("Min silence", self.min_silence), ("Keep silence", self.keep_silence)),
                 (("Merge under", self.min_chunk), ("Split over", self.max_chunk)),
                 (("Fixed length", self.fixed_length), ("", None)))
@@ -125,8 +127,8 @@ class SilencePanel(QWidget):
         self.histogram.setMouseEnabled(False, False)
         self.histogram.hideButtons()
         self.histogram.setLabel("bottom", "chunk length", units="s")
-        self.bars = pg.BarGraphItem(x=[], height=[], width=1.0, brush="#4fc3f7", pen=pg.mkPen(None))
-        self.histogram.addItem(self.bars)
+        self.length_bars = pg.BarGraphItem(x=[], height=[], width=1.0, brush="#4fc3f7", pen=pg.mkPen(None))
+        self.histogram.addItem(self.length_bars)
         self.apply_track = QPushButton("Apply to track")
         self.apply_all = QPushButton("Apply to all tracks")
         self.apply_all.setObjectName("applyAll")
@@ -141,7 +143,8 @@ class SilencePanel(QWidget):
         layout.addLayout(buttons)
 
     def _connect_controls(self) -> None:
-        for signal in (self.mode.currentIndexChanged, self.threshold.valueChanged, self.min_silence.valueChanged,
+        for signal in (self.mode.currentIndexChanged, self.bars.currentIndexChanged, self.keep_all.toggled,
+                       self.threshold.valueChanged, self.min_silence.valueChanged,
                        self.keep_silence.valueChanged, self.fixed_length.valueChanged, self.min_chunk.valueChanged,
                        self.max_chunk.valueChanged):
             signal.connect(self.update_preview)
@@ -151,7 +154,8 @@ class SilencePanel(QWidget):
 
     # ----- configuration <-> controls
     def config(self) -> ChunkingConfig:
-        return ChunkingConfig(mode=self.mode.currentData(), silence_thresh_db=self.threshold_db(),
+        return ChunkingConfig(mode=self.mode.currentData(), bars_per_chunk=self.bars.currentData(),
+                              keep_all=self.keep_all.isChecked(), silence_thresh_db=self.threshold_db(),
                               relative=self.relative.isChecked(), min_silence_ms=self.min_silence.value(),
                               keep_silence_ms=self.keep_silence.value(), fixed_length_s=self.fixed_length.value(),
                               min_chunk_ms=self.min_chunk.value(),
@@ -159,11 +163,13 @@ class SilencePanel(QWidget):
                               if self.max_chunk.value() else 0)
 
     def set_config(self, config: ChunkingConfig) -> None:
-        widgets = (self.mode, self.threshold, self.relative, self.min_silence, self.keep_silence,
-                   self.fixed_length, self.min_chunk, self.max_chunk)
+        widgets = (self.mode, self.bars, self.keep_all, self.threshold, self.relative, self.min_silence,
+                   self.keep_silence, self.fixed_length, self.min_chunk, self.max_chunk)
         for widget in widgets:
             widget.blockSignals(True)
         self.mode.setCurrentIndex(max(0, self.mode.findData(config.mode)))
+        self.bars.setCurrentIndex(max(0, self.bars.findData(config.bars_per_chunk)))
+        self.keep_all.setChecked(config.keep_all)
         self.relative.setChecked(config.relative)
         self._set_threshold_range(config.relative)
         self.set_threshold_db(config.silence_thresh_db)
@@ -187,7 +193,7 @@ class SilencePanel(QWidget):
         self.threshold.setRange(int(low * SLIDER_STEPS_PER_DB), int(high * SLIDER_STEPS_PER_DB))
 
     def _relative_toggled(self, relative: bool) -> None:
-        env = self.envelopes.get(self.track_id)
+        env = self.envelopes.get(self.track_id, (None, None))[0]
         loudness = env.dbfs if env is not None and np.isfinite(env.dbfs) else -16.0
         current = self.threshold_db()
         self.threshold.blockSignals(True)
@@ -203,7 +209,7 @@ class SilencePanel(QWidget):
         self._config_loaded = False
         self.preview = []
         self.count_label.setText("No track selected")
-        self.bars.setOpts(x=[], height=[])
+        self.length_bars.setOpts(x=[], height=[])
 
     def _track_selected(self, track_id: int) -> None:
         project = self.state.project
@@ -222,31 +228,35 @@ class SilencePanel(QWidget):
             return
         self.count_label.setText("Reading loudness…")
         job = self.state.jobs.run("Loudness envelope",
-                                  lambda on_progress, should_stop: (track_id, project.envelope(track_id)))
+                                  lambda on_progress, should_stop: (track_id, _cut_inputs(project, track_id)))
         job.finished.connect(self._envelope_ready)
 
     def _envelope_ready(self, result) -> None:
-        track_id, env = result
-        self.envelopes[track_id] = env
+        track_id, inputs = result
+        self.envelopes[track_id] = inputs
         if track_id == self.track_id:
             self.update_preview()
 
     def update_preview(self, *_args) -> None:
-        fixed = self.mode.currentData() == "fixed"
-        for widget in (self.threshold, self.relative, self.min_silence, self.keep_silence):
+        mode = self.mode.currentData()
+        fixed = mode == "fixed"
+        # bars mode keeps the silence controls: they cut the tracks that have no confident beat grid
+        for widget in (self.threshold, self.relative, self.min_silence, self.keep_silence, self.keep_all):
             widget.setEnabled(not fixed)
         self.fixed_length.setEnabled(fixed)
+        self.bars.setEnabled(mode == "bars")
         self.threshold_label.setText(f"{self.threshold_db():+.1f} dB" if self.relative.isChecked()
                                      else f"{self.threshold_db():.1f} dBFS")
-        env = self.envelopes.get(self.track_id)
-        if env is None:
+        inputs = self.envelopes.get(self.track_id)
+        if inputs is None:
             return
+        env, downbeats = inputs
         config = self.config()
-        self.preview = chunk_ranges(env, config)
+        self.preview = chunk_ranges(env, config, downbeats)
         committed = self._committed()
         self.state.cut_preview.emit(self.track_id, None if self.preview == committed else self.preview)
         absolute = config.silence_thresh_db + (env.dbfs if config.relative else 0.0)
-        self.threshold_shown.emit(None if fixed else absolute)
+        self.threshold_shown.emit(None if fixed or (mode == "bars" and downbeats) else absolute)
         self._show_counts(len(committed))
         self.preview_changed.emit(len(self.preview))
 
@@ -264,9 +274,9 @@ class SilencePanel(QWidget):
             top = max(1.0, float(np.ceil(lengths.max())))
             counts, edges = np.histogram(lengths, bins=min(30, max(5, int(top))), range=(0.0, top))
             width = edges[1] - edges[0]
-            self.bars.setOpts(x=edges[:-1] + width / 2, height=counts, width=width * 0.9)
+            self.length_bars.setOpts(x=edges[:-1] + width / 2, height=counts, width=width * 0.9)
         else:
-            self.bars.setOpts(x=[], height=[])
+            self.length_bars.setOpts(x=[], height=[])
 
     # ----- apply
     def apply(self, all_tracks: bool) -> None:

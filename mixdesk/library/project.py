@@ -276,22 +276,33 @@ class Project:
 
     def rechunk(self, chunking: ChunkingConfig, track_ids: Optional[Sequence[int]] = None,
                 on_progress: Optional[ProgressFn] = None, should_stop: Optional[StopFn] = None) -> int:
-        """Re-cut tracks from their cached envelopes (and beat grids); returns the new total chunk count."""
+        """Re-cut tracks from their cached envelopes (and beat grids); returns the new total chunk count.
+
+        All or nothing: every track's cut is computed first and then written in one transaction, so a
+        failure or a stop part-way leaves every track as it was.
+        """
         ids = list(track_ids) if track_ids is not None else [t.id for t in self.tracks()]
-        total = 0
+        cuts = {}
         for done, track_id in enumerate(ids):
             check_stop(should_stop)
-            downbeats = None
-            if chunking.mode == "bars":
-                grid = self.beat_grid(track_id) or self.compute_beat_grid(track_id)
-                downbeats = grid.bar_lines_ms()
-            applied = effective_chunking(chunking, downbeats is not None)
-            ranges = chunk_ranges(self.envelope(track_id), applied, downbeats)
-            with self.transaction() as conn:
+            cuts[track_id] = self.cut(track_id, chunking)
+            report(on_progress, done + 1, len(ids) + 1, f"cut {done + 1}/{len(ids)} tracks")
+        check_stop(should_stop)
+        with self.transaction() as conn:
+            for track_id, (ranges, applied) in cuts.items():
                 self.replace_chunks(conn, track_id, ranges, applied)
-            total += len(ranges)
-            report(on_progress, done + 1, len(ids), f"re-cut {done + 1}/{len(ids)} tracks")
-        return total
+        report(on_progress, len(ids) + 1, len(ids) + 1, "saved")
+        return sum(len(ranges) for ranges, _ in cuts.values())
+
+    def cut(self, track_id: int, chunking: ChunkingConfig) -> tuple[list[tuple[int, int]], ChunkingConfig]:
+        """The chunks ``chunking`` gives a track (without saving them) and the chunking really applied:
+        bars where the track has a confident grid, its silence fallback where not."""
+        downbeats = None
+        if chunking.mode == "bars":
+            grid = self.beat_grid(track_id) or self.compute_beat_grid(track_id)
+            downbeats = grid.bar_lines_ms()
+        applied = effective_chunking(chunking, downbeats is not None)
+        return chunk_ranges(self.envelope(track_id), applied, downbeats), applied
 
     def refresh_chunking(self, chunking: ChunkingConfig, on_progress: Optional[ProgressFn] = None,
                          should_stop: Optional[StopFn] = None) -> int:

@@ -29,6 +29,7 @@ def test_threshold_change_redraws_cut_lines(qtbot, tuned, small_project):
     assert track_view.line_count()[1] == 0  # the library cut is what is shown: no preview yet
     panel.min_chunk.setValue(0)
     panel.max_chunk.setValue(0)
+    panel.relative.setChecked(False)  # the seed's absolute dBFS threshold
     panel.set_threshold_db(-70.0)  # below every gap of the synthesised songs: one chunk
     assert len(panel.preview) == 1
     assert track_view.line_count()[1] == 2
@@ -50,6 +51,7 @@ def test_fixed_mode_and_relative_threshold(qtbot, tuned):
     lengths = [e - s for s, e in panel.preview]
     assert max(lengths) <= 2000 and len(panel.preview) >= 9
     panel.mode.setCurrentIndex(panel.mode.findData("silence"))
+    panel.relative.setChecked(False)
     before = panel.config().silence_thresh_db
     panel.relative.setChecked(True)
     config = panel.config()
@@ -77,18 +79,19 @@ def test_apply_to_all_tracks_changes_pool(qtbot, tuned, small_project):
 
 def test_failed_recut_leaves_project_as_it_was(qtbot, desk_state, small_project, monkeypatch):
     import mixdesk.gui.silence_panel as silence
+    import mixdesk.library.project as project_module
 
     before = [(c.track_id, c.start_ms, c.end_ms) for c in small_project.chunks()]
     calls = []
-    real = silence.chunk_ranges
+    real = project_module.chunk_ranges
 
-    def flaky(env, config):
+    def flaky(env, config, downbeats=None):
         calls.append(1)
         if len(calls) == 3:
             raise ValueError("envelope damaged")
-        return real(env, config)
+        return real(env, config, downbeats)
 
-    monkeypatch.setattr(silence, "chunk_ranges", flaky)
+    monkeypatch.setattr(project_module, "chunk_ranges", flaky)
     config = silence.LIBRARY_CHUNKING.with_(mode="fixed", fixed_length_s=1.0, min_chunk_ms=0, max_chunk_ms=0)
     job = desk_state.jobs.run("Re-cutting tracks", lambda p, s: recut(small_project, config, None, p, s))
     with qtbot.waitSignal(job.failed, timeout=5000) as failed:

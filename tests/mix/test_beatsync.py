@@ -139,3 +139,15 @@ def test_a_capped_join_keeps_the_bar_and_swaps_on_a_whole_beat():
     join = plan_join(off, b, 7.0)
     assert (off.start_beat + join.swap_beat) % 1.0 == pytest.approx(0.0, abs=1e-9)  # a beat of its track
     assert join.start_beat <= join.swap_beat <= off.beats
+
+
+def test_the_planned_length_is_the_rendered_length():
+    from mixdesk.mix.rendering import planned_duration_ms
+
+    tracks, grids = drum_tracks({1: 120.0, 2: 126.0, 3: 114.0}, 60.0, SR)
+    playlist = bar_playlist(grids, [1, 2, 3, 1], bars=4, tempo_bpm=120.0)
+    partial = {1: grids[1], 2: grids[2]}  # track 3 joins on milliseconds
+    for known in (grids, partial):
+        audio, _ = _render(tracks, known, playlist)
+        planned = planned_duration_ms(ArraySource(tracks, SR), playlist, RenderConfig(sample_rate=SR), known)
+        assert planned / 1000.0 == pytest.approx(len(audio) / SR, abs=0.02)
