@@ -82,7 +82,8 @@ def source_label(project: Any, item: Any) -> str:
     if chunk is not None and chunk.track_id == track.id and chunk.start_ms == item.in_ms:
         return f"{name} #{chunk.index + 1}"
     seconds = item.in_ms / 1000.0
-    return f"{name} @ {int(seconds // 60)}:{seconds % 60:04.1f}"
+    where = f"{name} @ {int(seconds // 60)}:{seconds % 60:04.1f}"
+    return where if chunk is not None else f"{where} (chunk gone)"
 
 
 def chunk_label(project: Any, chunk_id_value: int) -> str:

@@ -14,6 +14,8 @@ from PySide6.QtWidgets import (
 )
 
 from mixdesk.gui import mix_calls
+from mixdesk.gui.jobs import user_message
+from mixdesk.mix.remap import remap_playlist
 from mixdesk.gui import playlist_items as items_api
 from mixdesk.gui.panel_widgets import ClippedLabel, int_spin
 from mixdesk.gui.playlist_model import COL_SOURCE, PlaylistTableModel
@@ -171,8 +173,13 @@ class PlaylistView(QWidget):
         self.options_box.setVisible(shown)
         self.options_button.setArrowType(Qt.DownArrow if shown else Qt.RightArrow)
 
-    def _build_actions(self) -> QHBoxLayout:
-        row = QHBoxLayout()
+    def _build_actions(self) -> QVBoxLayout:
+        # two rows: in one the edit buttons, the mix tempo and export would need 580 px, more than the
+        # playlist column has on a 1366 px screen
+        actions = QVBoxLayout()
+        row, second = QHBoxLayout(), QHBoxLayout()
+        actions.addLayout(row)
+        actions.addLayout(second)
         self.delete_button = QPushButton("Delete")
         self.lock_button = QPushButton("Lock")
         self.lock_button.setToolTip("Lock or unlock the selected items: locked items survive regeneration")
@@ -191,10 +198,11 @@ class PlaylistView(QWidget):
                                         "items without a beat grid keep their own")
         self.mix_tempo_spin.setEnabled(False)
         self.mix_tempo_spin.valueChanged.connect(self.set_mix_tempo)
-        row.addWidget(QLabel("Mix tempo"))
-        row.addWidget(self.mix_tempo_spin)
-        row.addWidget(self.export_button)
-        return row
+        second.addWidget(QLabel("Mix tempo"))
+        second.addWidget(self.mix_tempo_spin)
+        second.addStretch(1)
+        second.addWidget(self.export_button)
+        return actions
 
     # ---- state --------------------------------------------------------------------------------
     def _on_project(self) -> None:
@@ -208,9 +216,16 @@ class PlaylistView(QWidget):
         names = project.playlists() if project is not None else []
         if names and self.state.playlist is None:
             try:
-                self.state.set_playlist(Playlist.load(project, names[0]))
+                saved = Playlist.load(project, names[0])
             except (KeyError, TypeError, ValueError) as exc:
-                self.state.show_status(f"Could not read the saved playlist {names[0]!r}: {exc}")
+                self.state.show_status(f"Could not read the saved playlist {names[0]!r}: {user_message(exc)}")
+                return
+            if saved is not None:
+                # chunks may have been re-cut since it was saved (another session, the command line)
+                remap = remap_playlist(saved, project.chunks())
+                self.state.set_playlist(remap.playlist)
+                if remap.summary():
+                    self.state.show_status(f"Saved playlist {names[0]!r}: {remap.summary()}")
 
     def _on_state_playlist(self) -> None:
         if self._echo:

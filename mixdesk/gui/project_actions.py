@@ -15,6 +15,7 @@ from typing import Any, Sequence
 from PySide6.QtCore import QObject, Signal
 
 from mixdesk.config import LIBRARY_CHUNKING
+from mixdesk.gui.jobs import user_message
 from mixdesk.progress import atomic_path, check_stop, report
 
 log = logging.getLogger(__name__)
@@ -84,7 +85,7 @@ class ProjectActions(QObject):
         try:
             project = Project.open(path)
         except (OSError, ValueError) as exc:
-            self.state.status.emit(str(exc))
+            self.state.status.emit(user_message(exc))
             return False
         self.set_project(project)
         self.state.show_status(f"Opened {path.name}: {len(project.tracks())} tracks")

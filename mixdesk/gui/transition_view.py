@@ -81,7 +81,7 @@ class TransitionView(QWidget):
         self.crossfade_slider.valueChanged.connect(self._on_slider)
         self.crossfade_spin.valueChanged.connect(self._on_spin)
         self.beats_spin.valueChanged.connect(self._on_beats_spin)
-        self.join_label = QLabel("")
+        self.join_label = ClippedLabel("")  # a long cap note must not squeeze the controls beside it
         self.join_label.setObjectName("joinLabel")
         self.context_spin = QDoubleSpinBox(minimum=1.0, maximum=30.0, value=4.0, singleStep=1.0, suffix=" s")
         self.context_spin.setToolTip("How much of A's end and B's start to show")
@@ -91,7 +91,7 @@ class TransitionView(QWidget):
         row.addWidget(self.crossfade_slider, 2)
         row.addWidget(self.crossfade_spin)
         row.addWidget(self.beats_spin)
-        row.addWidget(self.join_label)
+        row.addWidget(self.join_label, 1)
         row.addWidget(QLabel("Context"))
         row.addWidget(self.context_spin)
         row.addWidget(self.play_button)
