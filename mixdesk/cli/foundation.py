@@ -149,4 +149,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"mix: {summary['path']}")
     print(f"  {summary['items']} items, {summary['duration_s'] / 60:.1f} min, mean transition score "
           f"{summary['mean_score']:.3f} ({summary['scorer']})")
+    seams = summary.get("seams")
+    if seams:
+        rhythm = seams["rhythm"]["mix"]
+        on_beat, kept = rhythm["on_beat_share"], rhythm["tempo_kept_share"]
+        print(f"  seams: median beat-phase error {rhythm['median_beat_phase_error']} beats, "
+              f"{'n/a' if on_beat is None else f'{100 * on_beat:.0f} %'} on the beat, tempo kept at "
+              f"{'n/a' if kept is None else f'{100 * kept:.0f} %'}, {seams['clicks']['mix']} clicks")
     return 0
