@@ -1,9 +1,10 @@
 """Musical analysis of tracks and chunks: what a DJ reads before choosing the next record.
 
 - ``project_analysis``: ``analyse_project`` fills a project's "descriptors" and "tags" per track and
-  chunk from one decode per track; ``analyse_file`` for single files; readers and
-  ``chunk_descriptor_vectors`` (the transition model's optional descriptor input).
+  chunk from two block-wise reads per track (memory flat with its length); ``analyse_file`` for
+  single files; readers and ``chunk_descriptor_vectors`` (the transition model's optional descriptor input).
 - ``descriptors``: tempo, key/Camelot, LUFS, loudness range, RMS, spectral centroid, onset rate.
+- ``blocks``: audio as blocks (from arrays or files) and the block-wise resampler and STFT framing.
 - ``compat``: tempo and key compatibility (``tempo_ratio_ok``, ``camelot_distance``,
   ``key_compatible``) and filters for the sequencer and the suggestion list.
 - ``tagger``: the musicnn genre/mood taggers (MSD and MagnaTagATune) ported to torch.

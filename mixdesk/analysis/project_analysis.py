@@ -1,7 +1,9 @@
 """Analyse files and projects: descriptors and tags per track and per chunk, cached in the project.
 
-Each track is decoded once at its native rate; descriptors and the 16 kHz tagger input are derived
-from that one decode, and chunk values come from slices of the track's frame features.
+Each track is read twice, block by block, at its native rate (see ``descriptors.FrameBuilder``): the
+descriptors, the tagger's 16 kHz patches and, where one is wanted, the beat grid all come from those
+two reads, so memory does not grow with the track's length. Chunk values come from slices of the
+track's frame features.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from typing import Mapping
 import numpy as np
 
 from mixdesk.analysis import tagger
-from mixdesk.analysis.descriptors import TrackFrames
+from mixdesk.analysis.blocks import FileBlocks, as_source, block_mono
+from mixdesk.analysis.descriptors import FrameBuilder
 from mixdesk.analysis.tonal import parse_camelot
-from mixdesk.progress import ProgressFn, StopFn, check_stop, report
+from mixdesk.progress import Cancelled, ProgressFn, StopFn, check_stop, report
 
 ANALYSIS_VERSION = 1
 DEFAULT_TAG_MODEL = "msd_musicnn"
@@ -38,36 +41,48 @@ class AnalysisReport:
 
 
 def analyse_samples(
-    samples: np.ndarray,
+    samples,
     sample_rate: int,
     chunk_ranges_ms: list[tuple[int, int]] | None = None,
     tag_model: str | None = DEFAULT_TAG_MODEL,
 ) -> TrackAnalysis:
-    """Descriptors (and tags unless `tag_model` is None) of a track and of its chunk ranges."""
-    from mixdesk.core.audio import resample
+    """Descriptors (and tags unless `tag_model` is None) of a track and of its chunk ranges.
 
+    `samples` is an array, (frames, channels) or 1-D, or a block source such as
+    :class:`~mixdesk.analysis.blocks.FileBlocks`, which keeps memory flat however long the track.
+    """
     ranges = list(chunk_ranges_ms or [])
-    frames = TrackFrames.compute(samples, sample_rate)
+    source = as_source(samples, sample_rate)
+    builder = FrameBuilder(sample_rate, source.channels)
+    for block in source:
+        builder.first(block, block_mono(block))
+    builder.end_first()
+    windows = tagger.TagWindows(sample_rate, builder.frames) if tag_model is not None else None
+    for block in source:
+        mono = block_mono(block)
+        builder.second(mono)
+        if windows is not None:
+            windows.push(mono)
+    frames = builder.result()
     track = frames.describe()
     chunks = [frames.describe(s / 1000.0, e / 1000.0, track=track) for s, e in ranges]
-    if tag_model is None:
+    if windows is None:
         return TrackAnalysis(track, chunks)
-    x = np.asarray(samples, dtype=np.float32)
-    mono = x.mean(axis=1) if x.ndim == 2 else x
-    mono_16k = resample(mono, sample_rate, tagger.SAMPLE_RATE)
-    tags, chunk_tags = tagger.tag_track(mono_16k, [(s / 1000.0, e / 1000.0) for s, e in ranges], tag_model)
+    tags, chunk_tags = windows.tags([(s / 1000.0, e / 1000.0) for s, e in ranges], tag_model)
     return TrackAnalysis(track, chunks, tags, chunk_tags)
 
 
 def analyse_file(path: str | Path, tag_model: str | None = DEFAULT_TAG_MODEL, top_k: int = 5) -> dict:
     """One file's summary for the command line: path, duration, descriptors, beat grid and top tags."""
-    from mixdesk.core.audio import decode
-    from mixdesk.core.beats import track_beats
+    from mixdesk.core.beats import BeatTracker
 
-    audio = decode(path)
-    result = analyse_samples(audio.samples, audio.sample_rate, None, tag_model)
-    grid = track_beats(audio.samples, audio.sample_rate)
-    out = {"path": str(path), "duration_s": round(audio.duration_s, 3), **result.descriptors,
+    source = FileBlocks(path)
+    tracker = BeatTracker(source.sample_rate)
+    source.tap(tracker.feed)  # the beat tracker reads along with the analysis instead of decoding again
+    result = analyse_samples(source, source.sample_rate, None, tag_model)
+    grid = tracker.finish()
+    duration_s = source.shape[0] / source.sample_rate
+    out = {"path": str(path), "duration_s": round(duration_s, 3), **result.descriptors,
            "grid_bpm": round(grid.bpm, 2), "grid_confidence": round(grid.confidence, 3),
            "beats": [round(float(t), 4) for t in grid.beats],
            "downbeats": [round(float(t), 4) for t in grid.downbeats]}
@@ -99,6 +114,7 @@ def analyse_project(
     fails to decode is recorded in the report and the others go on.
     """
     from mixdesk.core.audio import AudioError
+    from mixdesk.core.beats import BeatTracker
 
     result = AnalysisReport()
     docs = project.analysis("descriptors")
@@ -108,25 +124,34 @@ def analyse_project(
         check_stop(should_stop)
         report(on_progress, i, len(tracks), f"analysing {Path(track.path).name}")
         chunks = project.chunks(track.id)
-        if not force and _complete(track.id, [c.id for c in chunks], docs, tag_docs) \
-                and project.beat_grid(track.id) is not None:
+        needs_grid = project.beat_grid(track.id) is None
+        if not force and _complete(track.id, [c.id for c in chunks], docs, tag_docs) and not needs_grid:
             result.skipped.append(track.id)
             continue
+        tracker = None
         try:
-            audio = project.track_audio(track.id)
+            # Read block by block, never through project.track_audio, whose cache holds whole tracks.
+            source = FileBlocks(track.path, should_stop)
+            if needs_grid:  # projects from before beat grids were tracked on import
+                tracker = BeatTracker(source.sample_rate)
+                source.tap(tracker.feed)
             ranges = [(c.start_ms, c.end_ms) for c in chunks]
-            analysis = analyse_samples(audio.samples, audio.sample_rate, ranges, tag_model if tags else None)
+            analysis = analyse_samples(source, source.sample_rate, ranges, tag_model if tags else None)
         except AudioError as exc:
             result.failed.append((track.id, exc.reason))
             continue
+        except Cancelled:
+            raise
         except Exception as exc:  # librosa's ParameterError among others
             # One pathological file must not stop a library-wide run; it is reported instead.
             result.failed.append((track.id, f"analysis failed: {exc}"))
             continue
         check_stop(should_stop)
         _store(project, track.id, chunks, analysis, tag_model)
-        if project.beat_grid(track.id) is None:  # projects from before beat grids were tracked on import
-            project.compute_beat_grid(track.id, should_stop)
+        if tracker is not None:
+            grid = tracker.finish()
+            with project.transaction() as conn:
+                project.store_beat_grid(conn, track.id, grid)
         result.analysed.append(track.id)
     report(on_progress, len(tracks), len(tracks), "analysis done")
     return result

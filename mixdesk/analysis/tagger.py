@@ -157,8 +157,12 @@ def load_model(name: str = "msd_musicnn") -> MusiCNN:
 
 
 @torch.no_grad()
-def patch_scores(patch_batch: np.ndarray, name: str = "msd_musicnn", batch_size: int = 64) -> np.ndarray:
-    """Sigmoid tag scores (n, classes) per patch."""
+def patch_scores(patch_batch: np.ndarray, name: str = "msd_musicnn", batch_size: int = 1) -> np.ndarray:
+    """Sigmoid tag scores (n, classes) per patch.
+
+    One patch at a time by default: the front end's activations take about 17 MB a patch, so a batch
+    of 24 held 400 MB, and on a CPU single patches are also the fastest (their activations stay in cache).
+    """
     model = load_model(name)
     out = [
         torch.sigmoid(model(torch.from_numpy(patch_batch[i : i + batch_size]))).numpy()
@@ -182,6 +186,33 @@ def top_tags(scores: dict[str, float], k: int = 5) -> dict[str, float]:
 
 
 MAX_PATCHES = 24  # 72 s of audio: enough for a track's average, bounded cost for long tracks
+PATCH_S = PATCH_FRAMES * HOP / SAMPLE_RATE
+
+
+def chosen_patches(n_patches: int, max_patches: int | None = MAX_PATCHES) -> np.ndarray:
+    """Indices of the patches scored: all of them, or `max_patches` spread evenly over the track."""
+    index = np.arange(n_patches)
+    if max_patches and len(index) > max_patches:
+        index = np.unique(np.linspace(0, len(index) - 1, max_patches).round().astype(int))
+    return index
+
+
+def _summaries(index: np.ndarray, scores: np.ndarray, ranges_s, labels) -> tuple[dict, list[dict]]:
+    """Track scores and per-range scores from the scores of the patches at `index`."""
+    starts = index * PATCH_S
+
+    def summary(weights: np.ndarray) -> dict[str, float]:
+        mean = weights @ scores / weights.sum()
+        return {label: round(float(v), 4) for label, v in zip(labels, mean)}
+
+    out = []
+    for start, end in ranges_s or []:
+        overlap = np.clip(np.minimum(end, starts + PATCH_S) - np.maximum(start, starts), 0.0, None)
+        if overlap.sum() <= 0:
+            overlap = np.zeros(len(scores))
+            overlap[int(np.argmin(np.abs(starts + PATCH_S / 2 - (start + end) / 2)))] = 1.0
+        out.append(summary(overlap))
+    return summary(np.ones(len(scores))), out
 
 
 def tag_track(
@@ -198,26 +229,85 @@ def tag_track(
     covers no scored patch takes the nearest one's scores.
     """
     all_patches = patches(log_mel(mono_16k))
-    labels = LABELS[name]
     if len(all_patches) == 0:
-        empty = {label: 0.0 for label in labels}
+        empty = {label: 0.0 for label in LABELS[name]}
         return empty, [dict(empty) for _ in ranges_s or []]
-    index = np.arange(len(all_patches))
-    if max_patches and len(index) > max_patches:
-        index = np.unique(np.linspace(0, len(index) - 1, max_patches).round().astype(int))
-    scores = patch_scores(all_patches[index], name)
-    patch_s = PATCH_FRAMES * HOP / SAMPLE_RATE
-    starts = index * patch_s
+    index = chosen_patches(len(all_patches), max_patches)
+    return _summaries(index, patch_scores(all_patches[index], name), ranges_s, LABELS[name])
 
-    def summary(weights: np.ndarray) -> dict[str, float]:
-        mean = weights @ scores / weights.sum()
-        return {label: round(float(v), 4) for label, v in zip(labels, mean)}
 
-    out = []
-    for start, end in ranges_s or []:
-        overlap = np.clip(np.minimum(end, starts + patch_s) - np.maximum(start, starts), 0.0, None)
-        if overlap.sum() <= 0:
-            overlap = np.zeros(len(scores))
-            overlap[int(np.argmin(np.abs(starts + patch_s / 2 - (start + end) / 2)))] = 1.0
-        out.append(summary(overlap))
-    return summary(np.ones(len(scores))), out
+class TagWindows:
+    """What ``tag_track`` computes, from native-rate mono blocks, holding only the patches it scores.
+
+    Given the track's exact length, the scored patches are known before the audio arrives; each one
+    needs 3 s of 16 kHz audio (plus half an FFT window either side). Their native-rate samples, with
+    room for the resampling kernel, are copied out of the blocks as they pass, then resampled one
+    window at a time, so their samples equal those of the whole track resampled. A track shorter
+    than one patch is kept whole and goes through ``tag_track``.
+    """
+
+    def __init__(self, sample_rate: int, frames: int, max_patches: int | None = MAX_PATCHES) -> None:
+        from math import gcd
+
+        self.sample_rate = int(sample_rate)
+        divisor = gcd(self.sample_rate, SAMPLE_RATE)
+        self.up, self.down = SAMPLE_RATE // divisor, self.sample_rate // divisor
+        self.frames = int(frames)
+        self.fed = 0
+        self.length = -(-self.frames * self.up // self.down)  # resample_poly's output length
+        n_mel = 1 + max(self.length, N_FFT) // HOP
+        self.whole = n_mel < PATCH_FRAMES
+        if self.whole:
+            self.index = np.zeros(0, dtype=int)
+            self.windows = [(0, self.frames, np.zeros(self.frames, dtype=np.float32))]
+            return
+        self.index = chosen_patches((n_mel - PATCH_FRAMES) // PATCH_FRAMES + 1, max_patches)
+        context = (10 * max(self.up, self.down)) // self.up + 2  # resample_poly's kernel, in input samples
+        self.windows = []
+        for i in self.index:
+            first, stop = self._span(int(i))
+            lo = max(0, (max(first, 0) * self.down // self.up - context) // self.down * self.down)
+            hi = min(self.frames, -(-stop * self.down // self.up) + context)
+            self.windows.append((lo, hi, np.zeros(hi - lo, dtype=np.float32)))
+
+    @staticmethod
+    def _span(i: int) -> tuple[int, int]:
+        """16 kHz samples under patch i's mel frames (a centred STFT: half a window either side)."""
+        return i * PATCH_FRAMES * HOP - N_FFT // 2, ((i + 1) * PATCH_FRAMES - 1) * HOP + N_FFT // 2
+
+    def push(self, mono: np.ndarray) -> None:
+        start, stop = self.fed, self.fed + mono.size
+        for lo, hi, buf in self.windows:
+            a, b = max(lo, start), min(hi, stop)
+            if a < b:
+                buf[a - lo : b - lo] = mono[a - start : b - start]
+        self.fed = stop
+
+    def _patch(self, i: int, lo: int, native: np.ndarray) -> np.ndarray:
+        """Power spectrogram (bins, PATCH_FRAMES) of patch i from its native-rate window."""
+        import librosa
+        from scipy.signal import resample_poly
+
+        first, stop = self._span(i)
+        y = resample_poly(native, self.up, self.down).astype(np.float32, copy=False)
+        offset = lo * self.up // self.down
+        window = np.zeros(stop - first, dtype=np.float32)  # zeros outside the track, as center=True pads
+        a, b = max(first, 0, offset), min(stop, self.length, offset + y.size)
+        window[a - first : b - first] = y[a - offset : b - offset]
+        return np.abs(librosa.stft(window, n_fft=N_FFT, hop_length=HOP, center=False)) ** 2  # (bins, frames)
+
+    def tags(self, ranges_s=None, name: str = "msd_musicnn") -> tuple[dict[str, float], list[dict[str, float]]]:
+        """(track scores, scores per time range), as ``tag_track`` gives for the whole 16 kHz track."""
+        import librosa
+
+        if self.whole:
+            from mixdesk.core.audio import resample
+
+            return tag_track(resample(self.windows[0][2], self.sample_rate, SAMPLE_RATE), ranges_s, name)
+        power = np.concatenate([self._patch(int(i), lo, buf) for i, (lo, _, buf) in zip(self.index, self.windows)],
+                               axis=1)
+        # One product for all patches: the values melspectrogram gives, without its per-call set-up.
+        mel = power.T @ librosa.filters.mel(sr=SAMPLE_RATE, n_fft=N_FFT, n_mels=N_MELS).T
+        mel = mel.astype(np.float16).astype(np.float32)  # musicnn's rounding, as in log_mel
+        logs = np.log10(10000 * mel + 1).reshape(len(self.index), PATCH_FRAMES, N_MELS)
+        return _summaries(self.index, patch_scores(logs, name), ranges_s, LABELS[name])

@@ -2,7 +2,8 @@
 
 libsndfile (through soundfile) reads WAV, FLAC, OGG Vorbis, Opus, MP3 and AIFF directly; anything else
 (M4A/AAC, WMA, ...) goes through pydub driving the ffmpeg binary that imageio-ffmpeg ships, so no system
-ffmpeg is needed.
+ffmpeg is needed. ``read_blocks`` yields the samples ``decode`` returns a block at a time, with the same
+checks, for work whose memory must not grow with the length of a track.
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ import os
 import re
 import stat
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from math import gcd
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import soundfile as sf
@@ -35,6 +38,8 @@ MAX_ABS_SAMPLE = 1.0e6
 # Above this many bytes of samples, a header's length is not taken on trust for one allocation.
 _TRUSTED_ALLOCATION = 4 << 30
 _BLOCK_FRAMES = 1 << 20
+# Blocks of read_blocks: about 1.5 s at 44.1 kHz, small next to any analysis buffer.
+BLOCK_FRAMES = 1 << 16
 
 
 class AudioError(Exception):
@@ -135,18 +140,22 @@ def _check_rate(path: Path, rate: int) -> None:
                                f"(expected {MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} Hz)")
 
 
-def _check_samples(path: Path, samples: np.ndarray) -> None:
-    """Refuse NaN, infinity and absurd magnitudes: one such sample poisons every sum computed over the track."""
+def _check_samples(path: Path, samples: np.ndarray, block_start_s: float | None = None) -> None:
+    """Refuse NaN, infinity and absurd magnitudes: one such sample poisons every sum computed over the track.
+
+    ``block_start_s`` says where a block read by ``read_blocks`` starts, so that its error can say so.
+    """
     if not samples.size:
         return
+    where = "" if block_start_s is None else f" (in the block from {block_start_s:.1f} s)"
     # max and min propagate NaN and infinity, and unlike isfinite or abs they need no copy of a long track.
     high, low = float(samples.max()), float(samples.min())
     if not (np.isfinite(high) and np.isfinite(low)):
         bad = int(samples.size - np.count_nonzero(np.isfinite(samples)))
-        raise AudioError(path, f"non-finite samples (NaN or infinity) in {bad} of {samples.size} samples")
+        raise AudioError(path, f"non-finite samples (NaN or infinity) in {bad} of {samples.size} samples{where}")
     peak = max(high, -low)
     if peak > MAX_ABS_SAMPLE:
-        raise AudioError(path, f"sample values up to {peak:.3g}, far outside the range [-1, 1] of audio")
+        raise AudioError(path, f"sample values up to {peak:.3g}, far outside the range [-1, 1] of audio{where}")
 
 
 def _check_flac_end(path: Path, handle: sf.SoundFile) -> None:
@@ -227,6 +236,20 @@ def _read_all(handle: sf.SoundFile) -> np.ndarray:
     return np.concatenate(blocks) if blocks else np.zeros((0, handle.channels), np.float32)
 
 
+def _check_length(path: Path, fmt: str, rate: int, announced: int, got: int) -> None:
+    """Refuse a file with fewer frames than its header announces (or none at all)."""
+    if got == 0:
+        raise AudioError(path, "contains no audio frames")
+    missing = _container_shortfall(path) if fmt in ("WAV", "WAVEX", "AIFF") else 0
+    if missing > 1:
+        raise AudioError(path, f"truncated: the data chunk lacks {missing} bytes its header announces")
+    if fmt == "MP3" and got < 0.98 * announced:
+        raise AudioError(path, f"truncated: its header announces {announced / rate:.1f} s, "
+                               f"only {got / rate:.1f} s decode")
+    if fmt in _EXACT_LENGTH_FORMATS and got < announced:
+        raise AudioError(path, f"truncated: header announces {announced} frames, only {got} present")
+
+
 def _decode_soundfile(path: Path) -> Audio:
     try:
         with sf.SoundFile(str(path)) as handle:
@@ -244,15 +267,33 @@ def _decode_soundfile(path: Path) -> Audio:
     if samples.shape[0] == 0:
         raise AudioError(path, "contains no audio frames")
     _check_samples(path, samples)
-    missing = _container_shortfall(path) if fmt in ("WAV", "WAVEX", "AIFF") else 0
-    if missing > 1:
-        raise AudioError(path, f"truncated: the data chunk lacks {missing} bytes its header announces")
-    if fmt == "MP3" and samples.shape[0] < 0.98 * announced:
-        raise AudioError(path, f"truncated: its header announces {announced / rate:.1f} s, "
-                               f"only {samples.shape[0] / rate:.1f} s decode")
-    if fmt in _EXACT_LENGTH_FORMATS and samples.shape[0] < announced:
-        raise AudioError(path, f"truncated: header announces {announced} frames, only {samples.shape[0]} present")
+    _check_length(path, fmt, rate, announced, samples.shape[0])
     return Audio(np.ascontiguousarray(samples), int(rate), str(path), fmt.lower())
+
+
+def _soundfile_blocks(path: Path, block_frames: int) -> Iterator[np.ndarray]:
+    """``_decode_soundfile`` a block at a time; the length checks run when the last block has been read."""
+    got = 0
+    try:
+        with sf.SoundFile(str(path)) as handle:
+            announced, fmt, rate = handle.frames, handle.format, handle.samplerate
+            _check_rate(path, rate)
+            while True:
+                try:
+                    block = handle.read(block_frames, dtype="float32", always_2d=True)
+                except Exception as exc:
+                    raise _soundfile_error(path, exc) from None
+                if block.shape[0]:
+                    _check_samples(path, block, got / float(rate))
+                    got += block.shape[0]
+                    yield block
+                if block.shape[0] < block_frames:
+                    break
+    except AudioError:
+        raise
+    except Exception as exc:  # opening: libsndfile raises several types for damaged headers
+        raise _soundfile_error(path, exc) from None
+    _check_length(path, fmt, rate, announced, got)
 
 
 _STREAM_RE = re.compile(r"Stream #\S+.*?Audio: (?P<codec>[\w-]+).*?, (?P<rate>\d+) Hz, (?P<layout>[^,]+)")
@@ -316,6 +357,66 @@ def _decode_ffmpeg(path: Path) -> Audio:
     samples = (raw.astype(np.float32) / scale).reshape(-1, segment.channels)
     _check_rate(path, int(segment.frame_rate))
     return Audio(np.ascontiguousarray(samples), int(segment.frame_rate), str(path), info.format)
+
+
+_PYDUB_FORMAT_ALIASES = {"m4a": "mp4", "wave": "wav"}
+
+
+def _ffmpeg_blocks(path: Path, block_frames: int) -> Iterator[np.ndarray]:
+    """``_decode_ffmpeg`` a block at a time: ffmpeg's 16-bit PCM (what pydub asks it for) read through a pipe."""
+    info, codec = _probe_ffmpeg(path)
+    channels = max(1, info.channels)
+    # The input options are pydub's (its alias included), so the samples equal decode()'s; -ac fixes
+    # the framing of the raw stream.
+    fmt = _PYDUB_FORMAT_ALIASES.get(path.suffix.lstrip(".").lower(), path.suffix.lstrip(".").lower())
+    command = [_ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error",
+               "-f", fmt, "-acodec", codec, "-i", ffmpeg_local_path(path),
+               "-vn", "-ac", str(channels), "-f", "s16le", "-acodec", "pcm_s16le", "-"]
+    block_bytes = block_frames * channels * 2
+    got = 0
+    # stderr goes to a file: a pipe nobody reads would stall ffmpeg once it fills with complaints.
+    with tempfile.TemporaryFile() as errors:
+        try:
+            proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors)
+        except OSError as exc:
+            raise AudioError(path, f"ffmpeg could not be run ({exc})") from None
+        try:
+            while True:
+                data = proc.stdout.read(block_bytes)
+                usable = len(data) - len(data) % (2 * channels)
+                if usable:
+                    raw = np.frombuffer(data[:usable], dtype="<i2").reshape(-1, channels)
+                    got += raw.shape[0]
+                    yield raw.astype(np.float32) / np.float32(32768.0)
+                if len(data) < block_bytes:
+                    break
+            code = proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            raise AudioError(path, "ffmpeg did not finish after its output ended") from None
+        finally:
+            if proc.poll() is None:  # the reader stopped early or failed: do not leave ffmpeg running
+                proc.kill()
+                proc.wait()
+            proc.stdout.close()
+        if code != 0 or got == 0:
+            errors.seek(0)
+            last = errors.read().decode(errors="replace").strip().splitlines()[-1:]
+            if code == 0:
+                raise AudioError(path, "contains no audio frames")
+            raise AudioError(path, f"ffmpeg could not decode it ({last[0].strip() if last else f'exit code {code}'})")
+
+
+def read_blocks(path: str | Path, block_frames: int = BLOCK_FRAMES) -> Iterator[np.ndarray]:
+    """The samples ``decode(path)`` returns, as float32 (frames, channels) blocks at the file's own rate.
+
+    Memory stays at one block whatever the length of the file. The same files are refused for the same
+    reasons as by ``decode``; a check that needs the whole file (truncation) raises after the last block.
+    """
+    path = Path(path)
+    _check_readable(path)
+    if path.suffix.lower() in SOUNDFILE_EXTENSIONS:
+        return _soundfile_blocks(path, int(block_frames))
+    return _ffmpeg_blocks(path, int(block_frames))
 
 
 def probe(path: str | Path) -> AudioInfo:

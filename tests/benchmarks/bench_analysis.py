@@ -1,17 +1,26 @@
 """Analysis speed (x realtime) on a folder, and accuracy on synthesised sets with known answers.
 
 Run: python tests/benchmarks/bench_analysis.py [--tracks 8] [--seconds 120] [--real DIR] [--no-demo]
+     python tests/benchmarks/bench_analysis.py --memory [--minutes 10 30 60] [--old-minutes 10]
 
 Sections: (1) tempo of click tracks 60-180 BPM, (2) key of synthesised cadences in all 24 keys,
 (3) LUFS of pink noise against pyloudnorm, (4) a folder of synthesised stereo 44.1 kHz tracks
 imported into a project and analysed (descriptors, and descriptors + tags, per track and chunk),
 (5) the demo tracks against their recipes' tempo and key, (6) optionally every file in DIR.
+
+--memory alone: peak memory and speed of ``analyse_file`` (descriptors, tags and beat grid, as
+``mixdesk analyze`` runs it) on synthetic mono 44.1 kHz FLAC tracks of the given lengths, each in a
+fresh process: the peak of Python/numpy allocations (tracemalloc) and the growth of the peak resident
+set over the process after its imports and model load, and the speed (with tracemalloc running).
+--old-minutes also measures the whole-array path the streaming one replaced (decode, whole-track
+features, whole 16 kHz copy, tagger batches of 64, beat grid) on those lengths.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 import tempfile
 import time
@@ -141,6 +150,96 @@ def real_folder(folder: Path) -> list[dict]:
     return rows
 
 
+# ------------------------------------------------------------------------------------------- memory
+def write_long_flac(path: Path, minutes: float, sr: int = 44100) -> None:
+    """A mono FLAC of clicks at 120 BPM over changing cadences, written 30 s at a time (30 s is a
+    whole number of beats, so the pulse runs on across the joins)."""
+    with sf.SoundFile(str(path), "w", samplerate=sr, channels=1, subtype="PCM_16") as out:
+        for i in range(int(np.ceil(minutes * 2))):
+            piece = click_track(120.0, 30.0, sr, seed=i) + key_piece(i % 12, bool(i % 2), 30.0, sr)
+            gain = 0.6 + 0.3 * np.sin(i)  # sections of different loudness
+            out.write((gain * piece / max(np.abs(piece).max(), 1e-9)).astype(np.float32))
+
+
+def _old_analysis(path: str) -> None:
+    """The whole-array analysis as it was: one decode, whole-track features, a whole 16 kHz copy."""
+    from mixdesk.analysis import tagger
+    from mixdesk.core.audio import decode, resample
+    from mixdesk.core.beats import track_beats
+
+    audio = decode(path)
+    frames = TrackFrames.compute_whole(audio.samples, audio.sample_rate)
+    frames.describe()
+    mel = tagger.log_mel(resample(audio.mono(), audio.sample_rate, tagger.SAMPLE_RATE))
+    batch = tagger.patches(mel)
+    tagger.patch_scores(batch[tagger.chosen_patches(len(batch))], batch_size=64)  # the batch it used to run
+    track_beats(audio.samples, audio.sample_rate)
+
+
+def _peak_rss_kib() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
+
+
+def _rss_kib() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def measure_one(path: str, mode: str) -> dict:
+    """Runs in a fresh process: warm up on a short clip, then analyse `path` once and report."""
+    import tracemalloc
+
+    from mixdesk.analysis.project_analysis import analyse_file
+
+    with tempfile.TemporaryDirectory() as tmp:
+        warm = Path(tmp) / "warm.flac"
+        write_long_flac(warm, 0.5)
+        analyse_file(warm)  # imports, model load and JIT compilation are not the track's cost
+        _old_analysis(str(warm))
+    base = _rss_kib()
+    try:  # reset the peak resident set to the current one (Linux 4.0+)
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
+    tracemalloc.start()
+    start, cpu_start = time.perf_counter(), time.process_time()
+    if mode == "old":
+        _old_analysis(path)
+    else:
+        analyse_file(path)
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    traced = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return {"tracemalloc_peak_mb": round(traced / 2**20, 1),
+            "rss_growth_mb": round((_peak_rss_kib() - base) / 1024, 1), "wall_s": round(wall, 1), "cpu_s": round(cpu, 1)}
+
+
+def memory_section(minutes: list[float], old_minutes: list[float]) -> list[dict]:
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for length in minutes:
+            path = Path(tmp) / f"long{length:g}.flac"
+            write_long_flac(path, length)
+            for mode in (["old"] if length in old_minutes else []) + ["streaming"]:
+                proc = subprocess.run([sys.executable, __file__, "--measure-one", str(path), mode],
+                                      capture_output=True, text=True)
+                if proc.returncode != 0:
+                    rows.append({"minutes": length, "path": mode, "error": proc.stderr.strip().splitlines()[-1:]})
+                else:
+                    row = {"minutes": length, "path": mode, **json.loads(proc.stdout.strip().splitlines()[-1])}
+                    row["x_realtime_cpu"] = round(60.0 * length / max(row["cpu_s"], 1e-9), 1)
+                    row["x_realtime_wall"] = round(60.0 * length / max(row["wall_s"], 1e-9), 1)
+                    rows.append(row)
+                print(json.dumps(rows[-1]), flush=True)
+            path.unlink()
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--tracks", type=int, default=6)
@@ -149,8 +248,19 @@ def main() -> int:
     parser.add_argument("--no-demo", action="store_true")
     parser.add_argument("--no-accuracy", action="store_true", help="skip the synthetic accuracy sets")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    parser.add_argument("--memory", action="store_true", help="only the peak memory of long tracks")
+    parser.add_argument("--minutes", type=float, nargs="+", default=[10.0, 30.0, 60.0])
+    parser.add_argument("--old-minutes", type=float, nargs="*", default=[10.0],
+                        help="lengths also measured on the whole-array path (it needs about 110 MB a minute)")
+    parser.add_argument("--measure-one", nargs=2, metavar=("PATH", "MODE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.measure_one:
+        print(json.dumps(measure_one(*args.measure_one)), flush=True)
+        return 0
+    if args.memory:
+        memory_section(args.minutes, args.old_minutes)
+        return 0
     result = {}
     if not args.no_accuracy:
         result = {"tempo": tempo_accuracy(), "key": key_accuracy(), "lufs": lufs_accuracy()}
