@@ -10,7 +10,9 @@ The pipeline, in the order the data flows:
    a fraction of a BPM) and how it drifts from window to window.
 3. Dynamic programming (Ellis 2007) picks the beat sequence that best trades onset strength against
    regular spacing, twice: once holding the track's period firmly (one steady tempo) and once
-   following the local period (drift). A slow result is checked for being half the real tempo.
+   following the local period (drift). A slow result is checked for being half the real tempo
+   (kicks between its beats, or, below 82 BPM, clear onsets of any kind there: a kick-snare
+   backbeat repeats every two beats but is counted per beat); both hypotheses share that decision.
 4. Each tracked beat is moved onto the start of the onset next to it with sub-frame interpolation, and
    a robust regression fits a constant-tempo grid to them (Mixxx's constant beat grid) when the music
    is steady, or a local regression that follows the drift when it is not. Averaging over many beats
@@ -45,6 +47,9 @@ REFINE_LAG_S = 5.0  # the period is refined from autocorrelation peaks at its mu
 LOCAL_DRIFT = 0.08  # a window's period may differ this much from the track's
 DOUBLE_BELOW_BPM = 95.0  # slower tempi are checked for being half the real one
 HALF_TIME_RATIO = 0.8  # kicks between the beats this strong (relative to on them) mean double time
+# Slower than this, a beat with onsets between its beats is read at double tempo (see _half_time):
+# a DJ rarely counts beat-driven music slower, while real 83-90 BPM grooves are left to the kick test.
+DOUBLE_TIME_BPM, HALF_BEAT_SHARE = 82.0, 0.3
 # How strongly the DP holds beat spacing to the period: loosely when following the local period
 # (drift, rubato), firmly when testing the hypothesis of one steady tempo.
 TIGHTNESS, STEADY_TIGHTNESS = 100.0, 2000.0
@@ -62,6 +67,12 @@ STEADY_TOLERANCE_S = 0.012  # a constant grid is kept while no local fit strays 
 STEADY_RESIDUAL_RATIO = 1.3  # ... or while local fits explain the onsets hardly better than the line
 BAR_EVIDENCE_WEIGHTS = (1.0, 1.0, 0.5)  # kick strength, harmonic change, onset strength at a beat
 THREE_FOUR_MARGIN = 1.5  # bars of three need this much more contrast than bars of four
+# Onsets on the grid's subdivisions (see _on_grid_share): within this tolerance, and counting fully from
+# this share above chance. Busy or loosely played music (arpeggios, swung fills) can sit near chance
+# while its pulse is plain, so the share only scales the confidence from ON_GRID_FLOOR up; pulse-less
+# audio is told apart mainly by the autocorrelation peak and the beats' spread.
+ON_GRID_SUBDIVISIONS, ON_GRID_TOLERANCE_S = (2, 3, 4), 0.02
+ON_GRID_FLOOR, ON_GRID_FULL = 0.3, 0.4
 PEAK_FLOOR = 1.0  # a group's onset peak (log-magnitude flux) that counts as "no onsets at all"
 FEED_SECONDS = 10.0  # track_beats hands the tracker blocks of this length
 
@@ -204,19 +215,35 @@ def _dp_beats(onset: np.ndarray, period: np.ndarray, tightness: float) -> np.nda
     return np.asarray(beats[::-1], dtype=np.int64)
 
 
-def _half_time(frames: np.ndarray, fps: float, flux: np.ndarray) -> bool:
-    """Whether a slow beat sequence is half the real tempo: the kick band hits halfway between its
-    beats about as hard as on them (a 174 BPM four-on-the-floor with claps on 2 and 4 is as periodic
-    at 87 as at 174, and the tempo prior prefers 87).
+def _half_time(frames: np.ndarray, fps: float, flux: np.ndarray, onset: np.ndarray) -> bool:
+    """Whether a slow beat sequence is half the real tempo.
 
-    Only the kick band counts, and in either direction (whichever of the two interleaved sequences the
-    tracker took): offbeat hats, and bass notes on eighths, are what a slow beat normally has.
+    Below DOUBLE_BELOW_BPM: when the kick band hits halfway between its beats about as hard as on
+    them (a 174 BPM four-on-the-floor with claps on 2 and 4 is as periodic at 87 as at 174, and the
+    tempo prior prefers 87). Only the kick band counts here, and in either direction (whichever of
+    the two interleaved sequences the tracker took): offbeat hats, and bass notes on eighths, are
+    what a slow beat normally has.
+
+    Below DOUBLE_TIME_BPM, also when the halfway points carry clear onsets of any kind: a 140 BPM
+    beat with the kick on 1 and 3 and the snare on 2 and 4 repeats every two beats, so its
+    autocorrelation peaks at 70 BPM, but a DJ counts the kicks and snares, not their pairs. Music
+    whose pulse really is that slow leaves the halfway points nearly empty.
     """
-    if frames.size < 8 or 60.0 * fps / float(np.median(np.diff(frames))) >= DOUBLE_BELOW_BPM:
+    if frames.size < 8:
         return False
-    peak = maximum_filter1d(flux[:, 0], size=2 * max(1, int(round(0.015 * fps))) + 1)
-    on, mid = float(peak[frames].mean()), float(peak[(frames[:-1] + frames[1:]) // 2].mean())
-    return min(on, mid) >= HALF_TIME_RATIO * max(on, mid, 1e-9)
+    bpm = 60.0 * fps / float(np.median(np.diff(frames)))
+    if bpm >= DOUBLE_BELOW_BPM:
+        return False
+    reach = 2 * max(1, int(round(0.015 * fps))) + 1
+    mids = (frames[:-1] + frames[1:]) // 2
+    peak = maximum_filter1d(flux[:, 0], size=reach)
+    on, mid = float(peak[frames].mean()), float(peak[mids].mean())
+    if min(on, mid) >= HALF_TIME_RATIO * max(on, mid, 1e-9):
+        return True
+    if bpm >= DOUBLE_TIME_BPM:
+        return False
+    peak = maximum_filter1d(onset, size=reach)
+    return float(peak[mids].mean()) >= HALF_BEAT_SHARE * float(peak[frames].mean())
 
 
 def _crossing(onset: np.ndarray, start: int, peak: int, level: float) -> float:
@@ -461,9 +488,11 @@ def _combine_groups(flux: np.ndarray) -> np.ndarray:
 
 
 def _track(norm: np.ndarray, periods: np.ndarray, tightness: float, seg: slice, span: tuple[int, int],
-           period: float, fps: float, onset: np.ndarray, flux: np.ndarray) -> tuple[np.ndarray, float] | None:
+           period: float, fps: float, onset: np.ndarray, flux: np.ndarray,
+           double: Optional[bool] = None) -> tuple[np.ndarray, float, bool] | None:
     """One tracking hypothesis: DP beats, tempo-octave check, onset refinement and grid fit.
-    Returns (beat times, spread of the onsets around them) or None when too few beats."""
+    Returns (beat times, spread of the onsets around them, whether the DP's beats were doubled) or
+    None when too few beats. ``double`` imposes another hypothesis's octave decision."""
     lo, hi = span
     frames = _dp_beats(norm, periods, tightness) + seg.start
     keep = (frames >= lo - int(0.25 * period)) & (frames <= hi + int(0.25 * period))
@@ -471,7 +500,9 @@ def _track(norm: np.ndarray, periods: np.ndarray, tightness: float, seg: slice, 
     frames = frames[keep]
     if frames.size < 4:
         return None
-    if _half_time(frames, fps, flux):
+    if double is None:
+        double = _half_time(frames, fps, flux, onset)
+    if double:
         mids = (frames[:-1] + frames[1:]) // 2
         order = np.argsort(np.concatenate([frames, mids]), kind="stable")
         frames = np.concatenate([frames, mids])[order]
@@ -481,7 +512,7 @@ def _track(norm: np.ndarray, periods: np.ndarray, tightness: float, seg: slice, 
     times = _cover_span(times, (lo / fps - LATENCY_S, hi / fps - LATENCY_S))
     times = times[(times >= 0.0)]
     times = times[np.concatenate([[True], np.diff(times) > 1e-3])] if times.size else times
-    return (times, spread) if times.size >= 4 else None
+    return (times, spread, double) if times.size >= 4 else None
 
 
 def _grid_from_envelopes(flux: np.ndarray, energy: np.ndarray, chroma: np.ndarray, fps: float) -> BeatGrid:
@@ -522,18 +553,21 @@ def _grid_from_envelopes(flux: np.ndarray, energy: np.ndarray, chroma: np.ndarra
     # the local periods. Steady wins unless the drifting grid sits clearly better on the onsets.
     peaks = maximum_filter1d(onset, size=2 * max(1, int(round(0.015 * fps))) + 1)
     steady_fit = _track(norm, np.full_like(per_frame, period), STEADY_TIGHTNESS, seg, span, period, fps, onset, flux)
-    drift_fit = _track(norm, per_frame, TIGHTNESS, seg, span, period, fps, onset, flux)
+    # The octave is decided once, on the steady beats: the alignment score below favours whichever
+    # grid has fewer (stronger) beats, so it must not be what settles half against double time.
+    drift_fit = _track(norm, per_frame, TIGHTNESS, seg, span, period, fps, onset, flux,
+                       None if steady_fit is None else steady_fit[2])
     del norm, per_frame
     if steady_fit is None or drift_fit is None:
         if steady_fit is None and drift_fit is None:
             return BeatGrid.empty()
-        times, spread = steady_fit or drift_fit
+        times, spread, _ = steady_fit or drift_fit
     else:
         def alignment(times: np.ndarray) -> float:
             return float(peaks[np.clip(np.round(times * fps).astype(int), 0, onset.size - 1)].mean())
 
         steady_score, drift_score = alignment(steady_fit[0]), alignment(drift_fit[0])
-        times, spread = steady_fit if steady_score >= STEADY_SCORE_SHARE * drift_score else drift_fit
+        times, spread, _ = steady_fit if steady_score >= STEADY_SCORE_SHARE * drift_score else drift_fit
 
     raw = np.convolve(flux.sum(axis=1, dtype=np.float32), kernel, mode="same")
     confidence = _confidence(onset, raw, fps, times, strength, spread)
@@ -545,16 +579,19 @@ def _grid_from_envelopes(flux: np.ndarray, energy: np.ndarray, chroma: np.ndarra
 
 
 def _on_grid_share(onset: np.ndarray, fps: float, times: np.ndarray) -> float:
-    """Share (by strength) of the clear onsets that fall on the grid's eighth notes, within 30 ms.
+    """How much more of the clear onsets (by strength) fall on the grid's subdivisions than chance
+    would put there: 0 for onsets that ignore the grid, 1 when all of them sit on it.
 
     A grid can always be laid through a few well-placed notes of pulse-less music; what it cannot do
-    is explain most of the other onsets too. Random onsets land on the eighths about a quarter of
-    the time at 120 BPM; metrical music's strong onsets nearly always do.
+    is explain most of the other onsets too. The subdivision is the one that explains most: eighths,
+    sixteenths (dance music's hats, arpeggios and bass lines) or eighth-note triplets (shuffle). Finer
+    subdivisions catch more onsets by chance, so each share is measured against its chance level (the
+    share of the beat that the tolerance covers) rather than against a fixed bar.
     """
     inner = onset[1:-1]
     is_peak = (inner > onset[:-2]) & (inner >= onset[2:])
     idx = np.flatnonzero(is_peak) + 1
-    if idx.size == 0:
+    if idx.size == 0 or times.size < 2:
         return 0.0
     heights = onset[idx]
     strong = heights >= 0.3 * float(np.percentile(heights, 95))
@@ -566,9 +603,15 @@ def _on_grid_share(onset: np.ndarray, fps: float, times: np.ndarray) -> float:
     t, heights = t[inside], heights[inside]
     k = np.clip(np.searchsorted(times, t) - 1, 0, times.size - 2)
     period = times[k + 1] - times[k]
-    eighth = 2.0 * (t - times[k]) / period
-    dist = np.abs(eighth - np.round(eighth)) * period / 2.0
-    return float(heights[dist <= 0.03].sum() / heights.sum())
+    best = 0.0
+    for sub in ON_GRID_SUBDIVISIONS:
+        x = sub * (t - times[k]) / period
+        dist = np.abs(x - np.round(x)) * period / sub
+        share = float(heights[dist <= ON_GRID_TOLERANCE_S].sum() / heights.sum())
+        chance = float(np.mean(np.minimum(2.0 * ON_GRID_TOLERANCE_S * sub / period, 1.0)))
+        if chance < 1.0:
+            best = max(best, (share - chance) / (1.0 - chance))
+    return best
 
 
 def _confidence(onset: np.ndarray, raw: np.ndarray, fps: float, times: np.ndarray, acf_peak: float,
@@ -577,9 +620,10 @@ def _confidence(onset: np.ndarray, raw: np.ndarray, fps: float, times: np.ndarra
 
     Each part is near zero for one kind of pulse-less audio: the autocorrelation peak (noise,
     speech), the on-beat contrast (onset strength on beats against between them), the spread of the
-    beats' onsets around the fitted grid and the share of all onsets on the grid's eighths (irregular
-    or rubato notes), and the raw flux on beats (a sustained tone, whose only "onsets" are the
-    interference of its partials).
+    beats' onsets around the fitted grid (irregular or rubato notes), and the raw flux on beats (a
+    sustained tone, whose only "onsets" are the interference of its partials). The share of onsets
+    on the grid's subdivisions only scales the result (see ON_GRID_FLOOR): on busy real music it can
+    sit near chance while the pulse is plain.
     """
     f = np.clip(np.round(times * fps).astype(int), 0, onset.size - 1)
     reach = max(1, int(round(0.015 * fps)))
@@ -590,10 +634,13 @@ def _confidence(onset: np.ndarray, raw: np.ndarray, fps: float, times: np.ndarra
     contrast = float(np.mean(peak[f])) / (float(np.mean(off)) + 1e-9)
     strength = float(np.median(maximum_filter1d(raw, size=2 * reach + 1)[f]))
     on_grid = _on_grid_share(onset, fps, times)
-    c_grid = np.clip((on_grid - 0.4) / 0.3, 0.0, 1.0)
+    c_grid = np.clip(ON_GRID_FLOOR + on_grid / ON_GRID_FULL, 0.0, 1.0)
     c_contrast = np.clip((contrast - 1.0) / 1.5, 0.0, 1.0)
-    c_period = np.clip((acf_peak - 0.1) / 0.3, 0.0, 1.0)
-    c_spread = np.clip(1.0 - (spread - 0.006) / 0.018, 0.0, 1.0)
+    # Beat-driven recordings show autocorrelation peaks of 0.4 and more and beats within 5 ms of the
+    # grid; notes at random intervals reach about 0.2 and 10-20 ms. With the on-grid share no longer
+    # able to veto, these two carry the distinction and are set between those figures.
+    c_period = np.clip((acf_peak - 0.15) / 0.3, 0.0, 1.0)
+    c_spread = np.clip(1.0 - (spread - 0.005) / 0.012, 0.0, 1.0)
     c_strength = np.clip(strength / 2.0, 0.0, 1.0)
     return float((c_contrast * c_period * c_spread * c_grid) ** 0.25 * c_strength)
 
