@@ -12,6 +12,7 @@ SHORTCUTS_HELP = """<table>
 <tr><td>Shift+Space</td><td>play the mix from the selected playlist item</td></tr>
 <tr><td>Ctrl+Space</td><td>stop playback</td></tr>
 <tr><td>Enter, double-click</td><td>play the chunk under the cursor</td></tr>
+<tr><td>Ctrl+Z / Ctrl+Shift+Z</td><td>undo / redo the last playlist edit or re-cut</td></tr>
 <tr><td>Ctrl+.</td><td>stop the running job</td></tr>
 <tr><td>Ctrl+F</td><td>filter the pool</td></tr>
 <tr><td>Ctrl+I / Ctrl+Shift+I</td><td>import files / a folder</td></tr>
@@ -34,6 +35,7 @@ def _add(menu: QMenu, text: str, slot: Callable, shortcut=None, name: str = "") 
 def build_menus(window: QMainWindow) -> None:
     bar = window.menuBar()
     _file_menu(window, bar.addMenu("&File"))
+    _edit_menu(window, bar.addMenu("&Edit"))
     _playback_menu(window, bar.addMenu("&Playback"))
     view = bar.addMenu("&View")
     for dock in window.docks.values():
@@ -65,6 +67,21 @@ def _file_menu(window, menu: QMenu) -> None:
     _add(menu, "&Export mix…", window.export_dialog, "Ctrl+E", "exportMix")
     menu.addSeparator()
     _add(menu, "&Quit", window.close, QKeySequence.StandardKey.Quit)
+
+
+def _edit_menu(window, menu: QMenu) -> None:
+    """Undo and Redo name the step they act on ("Undo delete item 3") and are greyed out without one."""
+    stack = window.state.undo_stack
+    undo = stack.createUndoAction(menu, "&Undo")
+    undo.setObjectName("undo")
+    undo.setShortcut(QKeySequence.StandardKey.Undo)
+    redo = stack.createRedoAction(menu, "&Redo")
+    redo.setObjectName("redo")
+    # Ctrl+Shift+Z everywhere, and the platform's own redo key where that differs (Ctrl+Y on Windows).
+    keys = [QKeySequence("Ctrl+Shift+Z")] + QKeySequence.keyBindings(QKeySequence.StandardKey.Redo)
+    redo.setShortcuts(list(dict.fromkeys(keys)))
+    menu.addAction(undo)
+    menu.addAction(redo)
 
 
 def _playback_menu(window, menu: QMenu) -> None:

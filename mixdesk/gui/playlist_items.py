@@ -97,10 +97,3 @@ def chunk_label(project: Any, chunk_id_value: int) -> str:
         return f"chunk {chunk_id_value} (missing)"
     name = track.title or Path(track.path).stem
     return f"{name} #{chunk.index + 1}"
-
-
-def commit(state: Any, playlist: Any) -> None:
-    """Make ``playlist`` the desk's playlist and store it in the project under its own name."""
-    state.set_playlist(playlist)
-    if state.project is not None and playlist is not None:
-        playlist.save(state.project)

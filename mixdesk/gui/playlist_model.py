@@ -37,7 +37,7 @@ class PlaylistTableModel(ColumnTableModel):
 
     """Holds the current playlist; every edit produces a new playlist announced through ``edited``."""
 
-    edited = Signal(object)  # the new playlist
+    edited = Signal(object, str)  # the new playlist, and the edit in a few words for Undo ("delete item 3")
 
     def __init__(self, parent: Optional[QObject] = None) -> None:
         super().__init__(parent)
@@ -162,23 +162,39 @@ class PlaylistTableModel(ColumnTableModel):
 
     # ---- edits --------------------------------------------------------------------------------
     def set_locked(self, row: int, locked: bool) -> None:
-        items = self.items()
-        items[row] = items_api.with_locked(items[row], locked)
-        self._replace(items)
-        self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+        self._lock_rows({row: locked})
 
     def toggle_lock(self, row: int) -> None:
-        self.set_locked(row, not items_api.locked(self.item(row)))
+        self.toggle_locks([row])
+
+    def toggle_locks(self, rows: list[int]) -> None:
+        """Flip the lock of each of ``rows``: one edit however many rows."""
+        self._lock_rows({row: not items_api.locked(self.item(row)) for row in rows if 0 <= row < self.rowCount()})
+
+    def _lock_rows(self, wanted: dict[int, bool]) -> None:
+        items = self.items()
+        rows = sorted(r for r, value in wanted.items() if 0 <= r < len(items) and items_api.locked(items[r]) != value)
+        if not rows:
+            return
+        for row in rows:
+            items[row] = items_api.with_locked(items[row], wanted[row])
+        self._replace(items)
+        self.dataChanged.emit(self.index(rows[0], 0), self.index(rows[-1], len(COLUMNS) - 1))
+        values = {wanted[row] for row in rows}
+        verb = "lock / unlock" if len(values) > 1 else "lock" if values == {True} else "unlock"
+        self.edited.emit(self.playlist, f"{verb} {_rows_text(rows)}")
 
     def remove_rows(self, rows: list[int]) -> None:
         items = self.items()
-        for row in sorted(set(rows), reverse=True):
-            if 0 <= row < len(items):
-                self.beginRemoveRows(QModelIndex(), row, row)
-                del items[row]
-                self._replace(items, announce=False)
-                self.endRemoveRows()
-        self.edited.emit(self.playlist)
+        removed = sorted({row for row in rows if 0 <= row < len(items)})
+        if not removed:
+            return
+        for row in reversed(removed):
+            self.beginRemoveRows(QModelIndex(), row, row)
+            del items[row]
+            self._replace(items)
+            self.endRemoveRows()
+        self.edited.emit(self.playlist, f"delete {_rows_text(removed)}")
 
     def move_row(self, source: int, destination: int) -> bool:
         """Move ``source`` so it lands before the row currently at ``destination`` (Qt's convention)."""
@@ -191,10 +207,11 @@ class PlaylistTableModel(ColumnTableModel):
             return False
         items = self.items()
         item = items.pop(source)
-        items.insert(destination - 1 if destination > source else destination, item)
-        self._replace(items, announce=False)
+        landed = destination - 1 if destination > source else destination
+        items.insert(landed, item)
+        self._replace(items)
         self.endMoveRows()
-        self.edited.emit(self.playlist)
+        self.edited.emit(self.playlist, f"move item {source + 1} to {landed + 1}")
         return True
 
     def moveRows(self, src_parent: QModelIndex, source: int, count: int, dst_parent: QModelIndex,
@@ -208,15 +225,16 @@ class PlaylistTableModel(ColumnTableModel):
         row = max(0, min(row, len(items)))
         self.beginInsertRows(QModelIndex(), row, row)
         items.insert(row, new_item)
-        self._replace(items, announce=False)
+        self._replace(items)
         self.endInsertRows()
-        self.edited.emit(self.playlist)
+        self.edited.emit(self.playlist, f"insert item {row + 1}")
 
     def replace_item(self, row: int, new_item: Any) -> None:
         items = self.items()
         items[row] = new_item
         self._replace(items)
         self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+        self.edited.emit(self.playlist, f"replace item {row + 1}")
 
     def update_scores(self, playlist: Any) -> None:
         """Same items with new scores: repaint the score column without resetting the view."""
@@ -225,11 +243,9 @@ class PlaylistTableModel(ColumnTableModel):
         if self.rowCount():
             self.dataChanged.emit(self.index(0, COL_SCORE), self.index(self.rowCount() - 1, COL_SCORE))
 
-    def _replace(self, items: list, announce: bool = True) -> None:
+    def _replace(self, items: list) -> None:
         self.playlist = items_api.with_items(self.playlist, items)
         self._retime()
-        if announce:
-            self.edited.emit(self.playlist)
 
     # ---- drag and drop ------------------------------------------------------------------------
     def supportedDropActions(self) -> Qt.DropActions:
@@ -258,3 +274,8 @@ class PlaylistTableModel(ColumnTableModel):
         self.move_row(rows[0], destination)
         # False keeps the view from deleting the dragged row afterwards: the move is already done.
         return False
+
+
+def _rows_text(rows: list[int]) -> str:
+    """``item 3`` or ``4 items``: how an edit's name counts the rows it touched."""
+    return f"item {rows[0] + 1}" if len(rows) == 1 else f"{len(rows)} items"

@@ -232,13 +232,15 @@ class PlaylistView(QWidget):
             return
         self.model.set_playlist(self.state.playlist, self.state.project)
         self._update_summary()
+        # A reset clears the table's selection; an undone edit keeps the item the user was on.
+        self.select_row(self.state.selected_playlist_item)
 
     def _on_chunk_selected(self, chunk_id: int) -> None:
         if chunk_id >= 0:
             label = items_api.chunk_label(self.state.project, chunk_id)
             self.start_combo.setItemText(1, f"Chunk selected in the pool ({label})")
 
-    def _on_edited(self, playlist: Any) -> None:
+    def _on_edited(self, playlist: Any, what: str, merge_key: Any = None) -> None:
         previous = self.state.playlist
         if previous is not None and self.state.scorer is not None:
             # A move or a delete gives items new predecessors; their scores are asked again.
@@ -246,17 +248,13 @@ class PlaylistView(QWidget):
             if moved:
                 playlist = playlist.replace_items(mix_calls.rescore_at(self.state.scorer, list(playlist.items), moved))
                 self.model.update_scores(playlist)
+        # The table already shows the edit: the state's announcement must not reset it.
         self._echo = True
         try:
-            self.state.set_playlist(playlist)
+            self.state.edit_playlist(playlist, what, merge_key)
         finally:
             self._echo = False
-        self.save()
         self._update_summary()
-
-    def save(self) -> None:
-        if self.state.project is not None and self.state.playlist is not None:
-            self.state.playlist.save(self.state.project)
 
     def _show_mix_tempo(self) -> None:
         bpm = self.model.mix_tempo()
@@ -275,7 +273,8 @@ class PlaylistView(QWidget):
             return
         new = tempo.with_mix_tempo(playlist, bpm)
         self.model.set_playlist(new, self.state.project)
-        self._on_edited(new)
+        # Stepping the spin box makes one step to undo, as a dragged crossfade does.
+        self._on_edited(new, f"mix tempo {bpm:.1f} BPM", merge_key="mix tempo")
         self.state.show_status(f"Mix tempo: every item plays at {bpm:.1f} BPM")
 
     def _update_summary(self) -> None:
@@ -319,9 +318,7 @@ class PlaylistView(QWidget):
             self.model.remove_rows(rows)
 
     def toggle_lock_selected(self) -> None:
-        for row in self.selected_rows() or [self.current_row()]:
-            if row >= 0:
-                self.model.toggle_lock(row)
+        self.model.toggle_locks(self.selected_rows() or [self.current_row()])
 
     def open_export_dialog(self) -> None:
         from mixdesk.gui.export_dialog import ExportDialog
@@ -350,14 +347,14 @@ class PlaylistView(QWidget):
         if not self._can_start():
             return
         fn = partial(mix_calls.generate, self.state.project, self.state.scorer, self.options())
-        self._start_job("Generating the mix", fn)
+        self._start_job("Generating the mix", fn, "generate the mix")
 
     def regenerate_from(self, row: int) -> None:
         if row < 0 or not self._can_start() or self.state.playlist is None:
             return
         fn = partial(mix_calls.regenerate_from, self.state.project, self.state.scorer, self.state.playlist,
                      row, self.options())
-        self._start_job(f"Regenerating from item {row + 1}", fn)
+        self._start_job(f"Regenerating from item {row + 1}", fn, f"regenerate from item {row + 1}")
 
     def stop(self) -> None:
         if self.job is not None and self.job.is_running():
@@ -369,10 +366,11 @@ class PlaylistView(QWidget):
             return False
         return self.job is None or not self.job.is_running()
 
-    def _start_job(self, name: str, fn) -> None:
+    def _start_job(self, name: str, fn, what: str) -> None:
+        """Run ``fn`` (generate or regenerate) as a job; its playlist becomes an edit named ``what``."""
         self.job = self.state.jobs.run(name, lambda p, s: fn(p, s))
         self.job.progress.connect(self._on_progress)
-        self.job.finished.connect(self._on_generated)
+        self.job.finished.connect(partial(self._on_generated, what))
         self.job.failed.connect(self._on_failed)
         self.job.cancelled.connect(lambda: self._job_ended("Generating stopped; the playlist is unchanged."))
         self.generate_button.setEnabled(False)
@@ -388,11 +386,11 @@ class PlaylistView(QWidget):
         message = getattr(progress, "message", "")
         self.progress_bar.setFormat(f"{message}  %p%" if message else "%p%")
 
-    def _on_generated(self, result: tuple) -> None:
+    def _on_generated(self, what: str, result: tuple) -> None:
         playlist, scorer = result
         if scorer is not None and scorer is not self.state.scorer:
             self.state.set_scorer(scorer)
-        items_api.commit(self.state, playlist)
+        self.state.edit_playlist(playlist, what)
         self._job_ended(f"Mix ready: {self.summary.text()}")
         self.select_row(0)
         self.generated.emit(playlist)

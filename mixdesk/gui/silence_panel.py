@@ -37,6 +37,15 @@ def recut(project: Any, config: ChunkingConfig, track_ids=None, on_progress=None
     return project.rechunk(config, track_ids, on_progress, should_stop)
 
 
+def recut_recorded(project: Any, config: ChunkingConfig, track_ids=None, on_progress=None,
+                   should_stop=None) -> tuple[int, dict, dict]:
+    """:func:`recut`, with the tracks' cuts before and after it for the desk's undo (chunk count, before,
+    after)."""
+    before = project.cuts(track_ids)
+    total = recut(project, config, track_ids, on_progress, should_stop)
+    return total, before, project.cuts(track_ids)
+
+
 def _cut_inputs(project: Any, track_id: int) -> tuple[Any, list[float] | None]:
     """What a live re-cut of one track needs: its loudness envelope and its bar lines (None without a
     confident beat grid)."""
@@ -61,6 +70,8 @@ class SilencePanel(QWidget):
         self.set_config(LIBRARY_CHUNKING)
         state.track_selected.connect(self._track_selected)
         state.project_changed.connect(self._project_changed)
+        # The counts compare with the cut in the project, which an applied or undone re-cut changes.
+        state.chunks_changed.connect(self.update_preview)
 
     # ----- widgets
     def _build(self) -> None:
@@ -288,8 +299,9 @@ class SilencePanel(QWidget):
         self._set_busy(True)
         job = self.state.jobs.run(
             "Re-cutting tracks" if all_tracks else "Re-cutting track",
-            lambda on_progress, should_stop: recut(project, config, track_ids, on_progress, should_stop))
+            lambda on_progress, should_stop: recut_recorded(project, config, track_ids, on_progress, should_stop))
         job.all_tracks = all_tracks
+        job.undo_text = "re-cut all tracks" if all_tracks else f"re-cut {self._track_name()}"
         job.finished.connect(self._applied)
         job.failed.connect(self._apply_ended)
         job.cancelled.connect(self._apply_ended)
@@ -299,15 +311,21 @@ class SilencePanel(QWidget):
         self._set_busy(False)
         self._job = None
 
-    def _applied(self, total: int) -> None:
-        all_tracks = self.sender().all_tracks
+    def _applied(self, result: tuple[int, dict, dict]) -> None:
+        total, before, after = result
+        job = self.sender()
         self._set_busy(False)
         self._job = None
         self.state.cut_preview.emit(self.track_id, None)
-        self.state.notify_chunks_changed()
-        where = "all tracks" if all_tracks else "this track"
+        self.state.notify_recut(before, after, job.undo_text)
+        where = "all tracks" if job.all_tracks else "this track"
         self.state.show_status(f"Re-cut {where}: {total} chunks")
-        self.update_preview()
+
+    def _track_name(self) -> str:
+        try:
+            return self.state.project.track(self.track_id).display_name
+        except KeyError:
+            return "the track"
 
     def _set_busy(self, busy: bool) -> None:
         self.apply_track.setEnabled(not busy)

@@ -1,7 +1,9 @@
 """The desk's shared state: what is open and selected, announced through signals every panel listens to.
 
 Panels are built as ``Panel(state, parent=None)``, read what they need from the state, and change it only
-through the setters, so every other panel hears about the change.
+through the setters, so every other panel hears about the change. A user's edit of the playlist goes
+through :meth:`DeskState.edit_playlist` and a re-cut ends in :meth:`DeskState.notify_recut`: both become
+steps on ``undo_stack``, while loading a playlist (:meth:`DeskState.set_playlist`) does not.
 """
 
 from __future__ import annotations
@@ -9,12 +11,14 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
-from typing import Any
+from typing import Any, Hashable
 
 from PySide6.QtCore import QObject, QSettings, Signal
+from PySide6.QtGui import QUndoStack
 
-from mixdesk.gui.jobs import JobRunner
+from mixdesk.gui.jobs import JobRunner, user_message
 from mixdesk.gui.playback import Player
+from mixdesk.gui.undo import UNDO_LIMIT, PlaylistStep, RecutStep
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +56,13 @@ class DeskState(QObject):
         self.jobs = JobRunner(self)
         self.player = Player(self)
         self.player.message.connect(self.status)
+        self.undo_stack = QUndoStack(self)
+        self.undo_stack.setUndoLimit(UNDO_LIMIT)
 
     def set_project(self, project: Any) -> None:
-        """Open ``project`` (or None); the playlist, scorer and selection belong to the old one and go."""
+        """Open ``project`` (or None); the playlist, scorer, selection and undo steps belong to the old one
+        and go."""
+        self.undo_stack.clear()
         self.project = project
         self.playlist = None
         self.scorer = None
@@ -65,7 +73,52 @@ class DeskState(QObject):
         self.scorer_changed.emit()
 
     def set_playlist(self, playlist: Any) -> None:
+        """Show a loaded playlist (the project's saved one): no step to undo, and the steps before it,
+        made on another playlist, go."""
+        self.undo_stack.clear()
         self.playlist = playlist
+        self.playlist_changed.emit()
+
+    def edit_playlist(self, playlist: Any, what: str, merge_key: Hashable = None) -> None:
+        """The user changed the playlist: show and save ``playlist`` as one step to undo, named ``what``.
+
+        Consecutive edits with the same ``merge_key`` (one crossfade being dragged) make a single step.
+        """
+        self.undo_stack.push(PlaylistStep(self, self.playlist, playlist, what, merge_key))
+
+    def put_playlist(self, playlist: Any, follow_cuts: bool = False) -> None:
+        """Show and save ``playlist`` as an edit, or its undo or redo, does.
+
+        With ``follow_cuts`` its items first move onto the chunks as they are now: a step recorded before
+        a re-cut names chunks that may be gone.
+        """
+        replaced = self.playlist
+        self.playlist = self._on_current_chunks(playlist) if follow_cuts else playlist
+        self.playlist_changed.emit()
+        self._store(self.playlist, replaced)
+
+    def notify_recut(self, cuts_before: dict, cuts_after: dict, what: str) -> None:
+        """Call after the user re-cut tracks (cuts as :meth:`Project.cuts` records them): the desk follows
+        as after any change of chunks, and the re-cut becomes one step to undo, named ``what``."""
+        playlist_before = self.playlist
+        self.notify_chunks_changed()
+        if cuts_after != cuts_before:  # the same cut again: nothing an undo could show
+            self.undo_stack.push(RecutStep(self, (cuts_before, cuts_after), (playlist_before, self.playlist), what))
+
+    def put_cuts(self, cuts: dict, playlist: Any) -> None:
+        """Cut tracks as ``cuts`` recorded, with the playlist that went with that cut, and announce both."""
+        if self.project is None:
+            return
+        try:
+            self.project.restore_cuts(cuts)
+        except (OSError, sqlite3.Error) as exc:
+            log.warning("could not restore the cut: %s", exc)
+            self.show_status(f"Could not restore the cut: {user_message(exc)}")
+            return
+        self.selected_chunk = -1
+        self.playlist = self._on_current_chunks(playlist)
+        self._store(self.playlist, None)
+        self.chunks_changed.emit()
         self.playlist_changed.emit()
 
     def set_scorer(self, scorer: Any) -> None:
@@ -113,18 +166,34 @@ class DeskState(QObject):
         """Move the playlist's items off chunks a re-cut removed; the remap, or None when nothing changed."""
         if self.project is None or self.playlist is None:
             return None
-        from mixdesk.mix.remap import remap_playlist
-
-        remapped = remap_playlist(self.playlist, self.project.chunks())
+        remapped = self._remap(self.playlist)
         if not remapped.changed and not remapped.gone:
             return None
         self.playlist = remapped.playlist
         if remapped.changed and not getattr(self.project, "read_only", False):
-            try:
-                self.playlist.save(self.project)
-            except (OSError, sqlite3.Error) as exc:
-                log.warning("could not save the playlist after a re-cut: %s", exc)
+            self._store(self.playlist, None)
         return remapped
+
+    def _on_current_chunks(self, playlist: Any) -> Any:
+        return playlist if playlist is None or self.project is None else self._remap(playlist).playlist
+
+    def _remap(self, playlist: Any) -> Any:
+        from mixdesk.mix.remap import remap_playlist
+
+        return remap_playlist(playlist, self.project.chunks())
+
+    def _store(self, playlist: Any, replaced: Any) -> None:
+        """Save ``playlist`` in the project; None (an undone first mix) removes the one it replaced."""
+        if self.project is None:
+            return
+        try:
+            if playlist is not None:
+                playlist.save(self.project)
+            elif replaced is not None:
+                self.project.delete_playlist(replaced.name)
+        except (OSError, sqlite3.Error) as exc:
+            log.warning("could not save the playlist: %s", exc)
+            self.show_status(f"The playlist is not saved: {user_message(exc)}")
 
     def show_status(self, message: str) -> None:
         self.status.emit(message)

@@ -278,12 +278,15 @@ class SuggestionsView(QWidget):
         score = next((float(s.score) for s in self.model.rows if int(s.chunk_id) == chunk_id), None)
         new_item = mix_calls.item_for_chunk(state.project, chunk_id, like=items[position], score=score)
         target = position + 1
+        label = items_api.chunk_label(state.project, chunk_id)
         if mode == "replace" and target < len(items):
             items[target] = new_item
+            what = f"replace item {target + 1} with {label}"
         else:
             items.insert(target, new_item)
+            what = f"insert {label} after item {position + 1}"
         items = mix_calls.rescore_around(state.scorer, items, target)
-        items_api.commit(state, items_api.with_items(state.playlist, items))
+        state.edit_playlist(items_api.with_items(state.playlist, items), what)
         state.select_playlist_item(target)
         self.applied.emit(target, chunk_id)
 

@@ -121,6 +121,9 @@ class TransitionView(QWidget):
         return min(row, len(items) - 2)
 
     def refresh(self) -> None:
+        if self._commit_timer.isActive():
+            # The controls are about to show the playlist again: a crossfade still settling would be lost.
+            self._commit_crossfade()
         row = self._seam_row()
         self.row = row
         if row < 0:
@@ -275,7 +278,7 @@ class TransitionView(QWidget):
             return
         items = list(playlist.items)
         items[row] = items_api.with_crossfade(items[row], ms)
-        items_api.commit(self.state, items_api.with_items(playlist, items))
+        self._edit(row, items_api.with_items(playlist, items))
         self.state.show_status(f"Crossfade after item {row + 1}: {ms} ms")
 
     def _commit_beats(self, row: int, playlist: Any) -> None:
@@ -285,9 +288,13 @@ class TransitionView(QWidget):
             return
         items = list(playlist.items)
         items[row] = items_api.with_crossfade_beats(item, beats)
-        items_api.commit(self.state, items_api.with_items(playlist, items))
+        self._edit(row, items_api.with_items(playlist, items))
         length = "a cut" if beats == 0 else f"{beats:g} beats"
         self.state.show_status(f"Crossfade after item {row + 1}: {length}")
+
+    def _edit(self, row: int, playlist: Any) -> None:
+        # One step per transition however long the slider is dragged: undo returns to where it started.
+        self.state.edit_playlist(playlist, f"crossfade after item {row + 1}", merge_key=("crossfade", row))
 
     # ---- playback -----------------------------------------------------------------------------
     def play(self) -> None:

@@ -17,6 +17,7 @@ import sqlite3
 import threading
 from collections import OrderedDict
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, Optional, Sequence
 
@@ -71,6 +72,15 @@ def _process_alive(pid: int) -> bool:
     except OSError:
         return True  # cannot tell: keep the run as it is
     return True
+
+
+@dataclass(frozen=True)
+class TrackCut:
+    """How one track is cut: its chunk ranges in order and the chunking that made them (ids are not kept,
+    a re-cut never reuses them)."""
+
+    ranges: tuple[tuple[int, int], ...]
+    chunking: ChunkingConfig
 
 
 class Project:
@@ -294,6 +304,32 @@ class Project:
         report(on_progress, len(ids) + 1, len(ids) + 1, "saved")
         return sum(len(ranges) for ranges, _ in cuts.values())
 
+    def cuts(self, track_ids: Optional[Iterable[int]] = None) -> dict[int, TrackCut]:
+        """How tracks (all, or those named that still exist) are cut now: a re-cut's record to undo it."""
+        conn = self._conn()
+        wanted = None if track_ids is None else {int(t) for t in track_ids}
+        chunking = {int(t): c for t, c in conn.execute("SELECT id, chunking FROM tracks")
+                    if wanted is None or int(t) in wanted}
+        out = {}
+        for track_id, config in chunking.items():
+            rows = conn.execute("SELECT start_ms, end_ms FROM chunks WHERE track_id = ? ORDER BY idx", (track_id,))
+            ranges = tuple((int(start), int(end)) for start, end in rows)
+            out[track_id] = TrackCut(ranges, ChunkingConfig.from_dict(json.loads(config)))
+        return out
+
+    def restore_cuts(self, cuts: dict[int, TrackCut]) -> int:
+        """Cut tracks again as ``cuts`` recorded (undoing or redoing a re-cut), in one transaction.
+
+        Restored chunks get new ids, as any re-cut's do; a track already cut that way keeps its chunks and
+        a track removed since is skipped. Returns how many tracks were re-cut.
+        """
+        with self.transaction() as conn:
+            now = self.cuts(cuts)
+            changed = {t: cut for t, cut in cuts.items() if t in now and now[t] != cut}
+            for track_id, cut in changed.items():
+                self.replace_chunks(conn, track_id, cut.ranges, cut.chunking)
+        return len(changed)
+
     def cut(self, track_id: int, chunking: ChunkingConfig) -> tuple[list[tuple[int, int]], ChunkingConfig]:
         """The chunks ``chunking`` gives a track (without saving them) and the chunking really applied:
         bars where the track has a confident grid, its silence fallback where not."""
@@ -422,6 +458,10 @@ class Project:
     def load_playlist(self, name: str) -> Optional[dict]:
         row = self._conn().execute("SELECT data FROM playlists WHERE name = ?", (name,)).fetchone()
         return None if row is None else json.loads(row[0])
+
+    def delete_playlist(self, name: str) -> None:
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM playlists WHERE name = ?", (name,))
 
     def playlists(self) -> list[str]:
         return [r[0] for r in self._conn().execute("SELECT name FROM playlists ORDER BY rowid DESC")]
