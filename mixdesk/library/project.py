@@ -375,11 +375,17 @@ class Project:
                      (BEATS_KIND, track_id, json.dumps(grid.to_dict())))
 
     def compute_beat_grid(self, track_id: int, should_stop: Optional[StopFn] = None) -> BeatGrid:
-        """Track the beats of one track from its audio and store the grid."""
-        from mixdesk.core.beats import track_beats
+        """Track the beats of one track, reading its file block by block (an hour of audio never sits in
+        memory), and store the grid."""
+        from mixdesk.core.audio import read_blocks
+        from mixdesk.core.beats import BeatTracker
 
-        audio = self.track_audio(track_id)
-        grid = track_beats(audio.samples, audio.sample_rate, should_stop=should_stop)
+        track = self.track(track_id)
+        tracker = BeatTracker(track.sample_rate)
+        for block in read_blocks(track.path):
+            check_stop(should_stop)
+            tracker.feed(block)
+        grid = tracker.finish()
         with self.transaction() as conn:
             self.store_beat_grid(conn, track_id, grid)
         return grid
