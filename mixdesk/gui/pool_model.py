@@ -217,7 +217,7 @@ def _genre(track: Any, tag_doc: dict | None) -> str:
     return getattr(track, "folder", "") or ""
 
 
-_TERM = re.compile(r"^(bpm|len|length|start|#)\s*(<=|>=|<|>|=)\s*([0-9.]+)$")
+_TERM = re.compile(r"^(bpm|len|length|start|#)\s*(<=|>=|<|>|=)\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)$")
 
 
 def parse_filter(text: str) -> tuple[list[str], list[tuple[str, str, float]]]:

@@ -54,9 +54,14 @@ def load_checkpoint(path: Path | str, map_location: str | torch.device = "cpu") 
 def configs_of(payload: dict[str, Any]) -> dict[str, Any]:
     """Configs of a checkpoint as objects where mixdesk has a class for them (feature, model)."""
     raw = payload["configs"]
+    if not isinstance(raw, dict) or not all(isinstance(raw.get(k), dict) for k in ("feature", "model")):
+        raise ModelFileError("the model file's settings are damaged (feature and model settings missing)")
     configs = dict(raw)
-    configs["feature"] = FeatureConfig.from_dict(raw["feature"])
-    configs["model"] = ModelConfig.from_dict(raw["model"])
+    try:
+        configs["feature"] = FeatureConfig.from_dict(raw["feature"])
+        configs["model"] = ModelConfig.from_dict(raw["model"])
+    except (TypeError, ValueError) as exc:
+        raise ModelFileError(f"the model file's settings are damaged ({exc})") from None
     return configs
 
 
@@ -67,7 +72,10 @@ def load_model(path: Path | str, device: str | torch.device = "cpu") -> tuple[Tr
     "train" and "pairs", plus "split", "history" and "meta" from the file.
     """
     payload = load_checkpoint(path)
-    configs = configs_of(payload)
+    try:
+        configs = configs_of(payload)
+    except ModelFileError as exc:
+        raise ModelFileError(f"{path}: {exc}") from None
     weights = payload.get("model") or {}
     damaged = [k for k, v in weights.items() if v.is_floating_point() and not torch.isfinite(v).all()]
     if damaged:

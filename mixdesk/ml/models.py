@@ -55,6 +55,25 @@ class ModelConfig(Settings):
             raise ValueError(f"architecture must be one of {ARCHS}, not {self.arch!r}")
         if self.arch == "seed" and self.descriptor_dim:
             raise ValueError("the seed network takes no descriptor input")
+        for name, low, high in _SIZE_LIMITS:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise ValueError(f"{name} must be a whole number from {low} to {high}, not {value!r}")
+        for name in ("dropout", "seed_dropout"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
+                raise ValueError(f"{name} must lie in [0, 1), not {value!r}")
+        if not isinstance(self.seed_max_edge_s, (int, float)) or not 0.0 < self.seed_max_edge_s <= 60.0:
+            raise ValueError(f"seed_max_edge_s must lie in (0, 60], not {self.seed_max_edge_s!r}")
+
+
+# Far beyond any model this project trains, and small enough that a damaged or hostile model file cannot
+# make building the network allocate gigabytes.
+_SIZE_LIMITS = (
+    ("n_mels", 8, 512), ("window_frames", 4, 4096), ("conv_channels", 1, 2048), ("hidden", 1, 2048),
+    ("pool", 1, 64), ("seam_steps", 0, 64), ("head_hidden", 1, 4096), ("descriptor_dim", 0, 4096),
+    ("edge_size", 0, 1_000_000), ("seed_filters", 1, 4096), ("seed_lstm", 1, 2048), ("seed_dense", 1, 4096),
+)
 
 
 

@@ -22,6 +22,9 @@ def test_rows_match_chunks_and_filter(qtbot, desk_state, small_project):
     assert "of" in view.summary.text()
     view.filter_box.setText("len>1000")
     assert view.proxy.rowCount() == 0
+    for typed in ("bpm>1", "bpm>1.", "bpm>1.2", "bpm>1.2.", "bpm>1.2.3"):  # typed key by key
+        view.filter_box.setText(typed)
+    assert view.proxy.rowCount() == 0  # a term that is no number matches as a word, not a traceback
     view.filter_box.clear()
     assert view.proxy.rowCount() == len(chunks)
 
