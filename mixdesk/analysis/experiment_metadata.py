@@ -9,7 +9,6 @@ ranking metrics beyond the run-to-run noise of the baseline.
 
 from __future__ import annotations
 
-import json
 import tempfile
 from dataclasses import replace
 from pathlib import Path
@@ -140,28 +139,3 @@ def markdown_table(result: dict[str, Any]) -> str:
             stats = [f"{_fmt(entry[k])} ± {_fmt(entry[k + '_std'])}" for k in METRICS]
             lines.append(f"| {entry['variant']} | {entry['repeats']} | " + " | ".join(stats) + " |")
     return "\n".join(lines)
-
-
-def run_from_args(args) -> int:
-    """The ``mixdesk experiment metadata DIR`` command: markdown table then JSON (or JSON only)."""
-    from mixdesk.cli.common import StderrProgress, fail
-    from mixdesk.ml.experiments import ExperimentConfig
-    from mixdesk.progress import Cancelled
-
-    config = ExperimentConfig(archs=("cnn_lstm",), epochs=args.epochs, max_tracks=args.max_tracks,
-                              candidates=args.candidates, seed=args.seed, max_pairs_per_epoch=args.max_pairs,
-                              device=args.device)
-    if config.epochs < 1:
-        return fail("epochs must be at least 1")
-    try:
-        result = metadata_experiment(Path(args.dir), config, Path(args.work) if args.work else None,
-                                     repeats=args.repeats, on_progress=StderrProgress(quiet=args.quiet))
-    except (ValueError, FileNotFoundError) as exc:
-        return fail(str(exc))
-    except (Cancelled, KeyboardInterrupt):
-        return fail("experiment cancelled")
-    if not args.json:
-        print(markdown_table(result))
-        print()
-    print(json.dumps(result, indent=1))
-    return 0

@@ -133,9 +133,28 @@ def _analyze_project(args: argparse.Namespace) -> int:
 
 
 def cmd_experiment_metadata(args: argparse.Namespace) -> int:
-    from mixdesk.analysis.experiment_metadata import run_from_args
+    """The ``mixdesk experiment metadata DIR`` command: markdown table then JSON (or JSON only)."""
+    from mixdesk.analysis.experiment_metadata import markdown_table, metadata_experiment
+    from mixdesk.ml.experiments import ExperimentConfig
+    from mixdesk.progress import Cancelled
 
-    return run_from_args(args)
+    config = ExperimentConfig(archs=("cnn_lstm",), epochs=args.epochs, max_tracks=args.max_tracks,
+                              candidates=args.candidates, seed=args.seed, max_pairs_per_epoch=args.max_pairs,
+                              device=args.device)
+    if config.epochs < 1:
+        return fail("epochs must be at least 1")
+    try:
+        result = metadata_experiment(Path(args.dir), config, Path(args.work) if args.work else None,
+                                     repeats=args.repeats, on_progress=StderrProgress(quiet=args.quiet))
+    except (ValueError, FileNotFoundError) as exc:
+        return fail(str(exc))
+    except (Cancelled, KeyboardInterrupt):
+        return fail("experiment cancelled")
+    if not args.json:
+        print(markdown_table(result))
+        print()
+    print(json.dumps(result, indent=1))
+    return 0
 
 
 def cmd_experiment_genre_model(args: argparse.Namespace) -> int:

@@ -229,9 +229,9 @@ def register(subparsers) -> None:
 def register_experiments(exp_subparsers) -> None:
     """Research sub-commands (chunking, genre) live beside the experiments' code."""
     try:
-        from mixdesk.ml import experiments
+        from mixdesk.cli import experiments
     except ModuleNotFoundError as exc:
-        if exc.name != "mixdesk.ml.experiments":
+        if exc.name not in ("mixdesk.ml.experiments", "mixdesk.cli.experiments"):
             raise
         return
     experiments.register_chunking_and_genre(exp_subparsers)

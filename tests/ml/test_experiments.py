@@ -10,7 +10,8 @@ import pytest
 import torch
 from audio_fixtures import make_track, song_sections, write_wav
 
-from mixdesk.ml.experiments import CHUNKINGS, GENRE_CONDITIONS, genre_splits, register_chunking_and_genre
+from mixdesk.cli.experiments import register_chunking_and_genre
+from mixdesk.ml.experiments import CHUNKINGS, GENRE_CONDITIONS, genre_splits
 
 
 def _per_genre() -> dict[str, dict[str, np.ndarray]]:
