@@ -205,7 +205,8 @@ def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, classes: tupl
         for i, c in enumerate(classes)
     }
     accuracy = float(diag.sum() / max(confusion.sum(), 1))
-    return {"accuracy": round(accuracy, 4), "per_class": per_class, "confusion": confusion.tolist(), "n": int(confusion.sum())}
+    return {"accuracy": round(accuracy, 4), "per_class": per_class, "confusion": confusion.tolist(),
+            "n": int(confusion.sum())}
 
 
 def evaluate_genre_classifier(clf: GenreClassifier, data: GenreData, test_tracks: np.ndarray) -> dict:

@@ -82,7 +82,8 @@ class MusiCNN(nn.Module):
         self.temporal = nn.ModuleList(nn.Conv2d(1, 51, (k, 1)) for k in self.temporal_kernels)
         self.temporal_bn = nn.ModuleList(nn.BatchNorm2d(51, eps=BN_EPS) for _ in self.temporal_kernels)
         front = 2 * 204 + 3 * 51
-        self.mid = nn.ModuleList([nn.Conv1d(front, midend, 7), nn.Conv1d(midend, midend, 7), nn.Conv1d(midend, midend, 7)])
+        self.mid = nn.ModuleList([nn.Conv1d(front, midend, 7), nn.Conv1d(midend, midend, 7),
+                                  nn.Conv1d(midend, midend, 7)])
         self.mid_bn = nn.ModuleList(_bn(midend) for _ in range(3))
         pooled = 2 * (front + 3 * midend)
         self.pool_bn = _bn(pooled)

@@ -76,7 +76,8 @@ def _render_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("rendering and export")
     group.add_argument("--transition", choices=TRANSITION_KINDS, default=d.transition)
     group.add_argument("--crossfade-beats", type=float, default=d.crossfade_beats, metavar="BEATS",
-                       help=f"crossfade length in beats where both sides have a beat grid (default {d.crossfade_beats:g})")
+                       help="crossfade length in beats where both sides have a beat grid "
+                            f"(default {d.crossfade_beats:g})")
     group.add_argument("--crossfade-ms", type=int, default=d.crossfade_ms,
                        help=f"crossfade length where a side has no beat grid (default {d.crossfade_ms})")
     group.add_argument("--no-beat-sync", dest="beat_sync", action="store_false", default=r.beat_sync,

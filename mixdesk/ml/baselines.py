@@ -109,4 +109,6 @@ class RandomScorer:
     def successor_scores(self, a_id: int, candidate_ids: Sequence[int]) -> np.ndarray:
         rng = np.random.default_rng([self.seed, int(a_id)])
         values = rng.random(max([int(c) for c in candidate_ids], default=0) + 1)
-        return values[np.asarray(candidate_ids, dtype=np.int64)].astype(np.float32) if len(candidate_ids) else np.zeros(0, np.float32)
+        if not len(candidate_ids):
+            return np.zeros(0, np.float32)
+        return values[np.asarray(candidate_ids, dtype=np.int64)].astype(np.float32)

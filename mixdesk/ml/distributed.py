@@ -114,7 +114,9 @@ def collective_device(device: torch.device | None) -> torch.device:
     """Where tensors for a collective must be: NCCL reduces GPU tensors, gloo CPU ones."""
     dist = _dist()
     if dist is not None and dist.is_initialized() and dist.get_backend() == "nccl":
-        return device if device is not None and device.type == "cuda" else torch.device("cuda", torch.cuda.current_device())
+        if device is not None and device.type == "cuda":
+            return device
+        return torch.device("cuda", torch.cuda.current_device())
     return torch.device("cpu")
 
 

@@ -94,7 +94,8 @@ def evaluate_table(table: FeatureTable, heldout_tracks: Sequence[int], scorer, c
     threshold = 0.5
     if splits["train"].size:
         calib = data.pairs("train")
-        threshold = best_threshold(calib.label, pair_scores(similarity, table.chunk_ids[calib.a], table.chunk_ids[calib.b]))
+        calib_scores = pair_scores(similarity, table.chunk_ids[calib.a], table.chunk_ids[calib.b])
+        threshold = best_threshold(calib.label, calib_scores)
     report(on_progress, 0, 3, "scoring held-out pairs")
     result = score_report(scorer, table, pairs, lists, pool_lists)
     check_stop(should_stop)

@@ -21,7 +21,8 @@ def test_k_weighting_matches_published_48k_coefficients():
 
 @pytest.mark.parametrize("sr", [48000, 44100])
 def test_1khz_sine_at_minus_20_dbfs_reads_minus_23_lufs(sr):
-    assert LoudnessGrid.from_samples(sine(997.0, 10.0, sr, -20.0), sr).integrated_lufs() == pytest.approx(-23.0, abs=0.1)
+    grid = LoudnessGrid.from_samples(sine(997.0, 10.0, sr, -20.0), sr)
+    assert grid.integrated_lufs() == pytest.approx(-23.0, abs=0.1)
 
 
 @pytest.mark.parametrize("sr,gain_db,channels", [(48000, 0.0, 1), (44100, -12.0, 2), (44100, -30.0, 1)])

@@ -47,7 +47,8 @@ def test_analyse_project_fills_every_track_and_chunk(small_project):
     stacked = np.stack(list(vectors.values()))
     assert stacked.dtype == np.float32 and stacked.shape[1] == len(DESCRIPTOR_VECTOR_NAMES)
     assert np.isfinite(stacked).all() and np.abs(stacked).max() <= 5.0
-    assert chunk_descriptor_vectors(small_project, include_tags=True)[chunks[0].id].shape == (len(DESCRIPTOR_VECTOR_NAMES) + 50,)
+    with_tags = chunk_descriptor_vectors(small_project, include_tags=True)
+    assert with_tags[chunks[0].id].shape == (len(DESCRIPTOR_VECTOR_NAMES) + 50,)
     again = analyse_project(small_project)
     assert not again.analysed and len(again.skipped) == len(tracks)
 

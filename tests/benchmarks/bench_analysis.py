@@ -216,7 +216,8 @@ def measure_one(path: str, mode: str) -> dict:
     traced = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     return {"tracemalloc_peak_mb": round(traced / 2**20, 1),
-            "rss_growth_mb": round((_peak_rss_kib() - base) / 1024, 1), "wall_s": round(wall, 1), "cpu_s": round(cpu, 1)}
+            "rss_growth_mb": round((_peak_rss_kib() - base) / 1024, 1), "wall_s": round(wall, 1),
+            "cpu_s": round(cpu, 1)}
 
 
 def memory_section(minutes: list[float], old_minutes: list[float]) -> list[dict]:

@@ -106,18 +106,22 @@ def _midi_tempo_map(path: Path) -> tuple[int, list[tuple[int, int]]]:
         while i < len(chunk):
             delta = 0
             while True:
-                b = chunk[i]; i += 1
+                b = chunk[i]
+                i += 1
                 delta = (delta << 7) | (b & 0x7F)
                 if b < 0x80:
                     break
             tick += delta
             if chunk[i] >= 0x80:
-                status = chunk[i]; i += 1
+                status = chunk[i]
+                i += 1
             if status == 0xFF:
-                kind = chunk[i]; i += 1
+                kind = chunk[i]
+                i += 1
                 n = 0
                 while True:
-                    b = chunk[i]; i += 1
+                    b = chunk[i]
+                    i += 1
                     n = (n << 7) | (b & 0x7F)
                     if b < 0x80:
                         break
@@ -128,7 +132,8 @@ def _midi_tempo_map(path: Path) -> tuple[int, list[tuple[int, int]]]:
             elif status in (0xF0, 0xF7):
                 n = 0
                 while True:
-                    b = chunk[i]; i += 1
+                    b = chunk[i]
+                    i += 1
                     n = (n << 7) | (b & 0x7F)
                     if b < 0x80:
                         break

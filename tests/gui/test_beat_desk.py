@@ -13,7 +13,6 @@ pytest.importorskip("pedalboard")
 
 # ----- track view
 def test_track_view_draws_a_tick_per_beat_and_a_numbered_line_per_bar(qtbot, desk_state, drum_project):
-    from mixdesk.gui.track_view import TrackView
 
     track = drum_project.tracks()[0]
     tracked = drum_project.beat_grid(track.id)

@@ -4,7 +4,6 @@ title and artist while it plays, and the artist as each CUE track's performer.""
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from panel_fixtures import playlist_of
 from tagged_project import tagged_project  # noqa: F401 - fixture

@@ -8,7 +8,8 @@ from mixdesk.core.beatgrid import BeatGrid
 from mixdesk.mix.playlist import Playlist, PlaylistItem, Transition
 
 
-def drum_track(bpm: float, seconds: float, sr: int, first_beat_s: float = 0.3, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def drum_track(bpm: float, seconds: float, sr: int, first_beat_s: float = 0.3,
+               seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """(stereo float32 samples, beat times): a kick on every beat, accented on the downbeat, with hats
     and a bass note per bar so that the track is not a bare click."""
     rng = np.random.default_rng(seed)

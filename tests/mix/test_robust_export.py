@@ -44,7 +44,7 @@ def _assert_cue_lines_are_its_own(text: str) -> None:
 
 def test_control_characters_cannot_forge_cue_lines_or_tags(tmp_path):
     config = ExportConfig(format="flac", title=f"Night{FORGED}Mix", artist=f"DJ\x00\x1b[31m{FORGED}",
-                          comment=f"line one\nline two\u2028three")
+                          comment="line one\nline two\u2028three")
     out = tmp_path / "mix.flac"
     result = export_mix(ArraySource(_tracks()), _playlist(f"/music/evil{FORGED}name.wav"), out, config)
     text = result.cue_path.read_text(encoding="utf-8")

@@ -45,13 +45,15 @@ def test_chunking_experiment_prints_one_row_per_chunking_and_architecture(tmp_pa
     torch.set_num_threads(1)
     song_folder = tmp_path / "songs"
     for i in range(3):
-        write_wav(song_folder / f"song{i}.wav", make_track(song_sections(i, seconds=10.0), freq=110.0 * (i + 2), seed=i))
+        track = make_track(song_sections(i, seconds=10.0), freq=110.0 * (i + 2), seed=i)
+        write_wav(song_folder / f"song{i}.wav", track)
     parser = argparse.ArgumentParser()
     register_chunking_and_genre(parser.add_subparsers(dest="experiment"))
     out = tmp_path / "result.json"
     args = parser.parse_args([
         "chunking", str(song_folder), "--epochs", "1", "--max-pairs", "48", "--candidates", "5",
-        "--seed-edge", "0.05", "--max-queries", "8", "--device", "cpu", "--work", str(tmp_path / "work"), "--out", str(out), "--quiet",
+        "--seed-edge", "0.05", "--max-queries", "8", "--device", "cpu", "--work", str(tmp_path / "work"),
+        "--out", str(out), "--quiet",
     ])
     assert args.handler(args) == 0
     table = capsys.readouterr().out.strip().splitlines()
