@@ -11,7 +11,7 @@ from mixdesk.core.beatgrid import CONFIDENT, BeatGrid
 from mixdesk.core.beats import BeatTracker, track_beats
 from mixdesk.progress import Cancelled
 
-from drum_fixtures import drum_track
+from drum_fixtures import backbeat_track, drum_track
 
 SR = 22050
 
@@ -59,64 +59,13 @@ def test_drifting_tempo_is_followed():
     assert grid.local_bpm(2.0) > grid.local_bpm(36.0) + 3.0
 
 
-def _backbeat_track(bpm: float, seconds: float = 20.0, sr: int = SR, start: float = 0.3,
-                    arpeggio: bool = False, bass: bool = False, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """A rock/breakbeat bar: kick on 1 and 3, snare on 2 and 4, sixteenth hats; optionally a
-    sixteenth-note synth arpeggio and a syncopated bass riff. Returns (samples, true beat times).
-
-    Such a beat repeats every two beats, so its autocorrelation peaks at half the tempo; a DJ still
-    counts the kicks and snares.
-    """
-    rng = np.random.default_rng(seed)
-    n = int(seconds * sr)
-    y = np.zeros(n)
-    beat = 60.0 / bpm
-    six = beat / 4.0
-
-    def add(sound: np.ndarray, at: float, gain: float) -> None:
-        i = int(round(at * sr))
-        if 0 <= i < n:
-            m = min(sound.size, n - i)
-            y[i : i + m] += gain * sound[:m]
-
-    tk = np.arange(int(0.25 * sr)) / sr
-    kick = np.sin(2 * np.pi * (50 * tk + 70 * (1 - np.exp(-tk / 0.03)) * 0.03)) * np.exp(-tk / 0.12)
-    tn = np.arange(int(0.15 * sr)) / sr
-    snare = rng.standard_normal(tn.size) * np.exp(-tn / 0.05) + 0.5 * np.sin(2 * np.pi * 190 * tn) * np.exp(-tn / 0.04)
-    th = np.arange(int(0.04 * sr)) / sr
-    hat = np.diff(rng.standard_normal(th.size + 1)) * np.exp(-th / 0.01)
-    arp_notes = (57, 60, 64, 69, 64, 60, 57, 52)
-    beats = np.arange(start, seconds - 0.3, beat)
-    for k, t in enumerate(beats):
-        pos = k % 4
-        if pos in (0, 2):
-            add(kick, t, 1.0)
-        else:
-            add(snare, t, 0.5)
-        for s in range(4):
-            add(hat, t + s * six, 0.3 if s % 2 == 0 else 0.2)
-            if arpeggio:
-                f = 440.0 * 2 ** ((arp_notes[(4 * k + s) % len(arp_notes)] - 69) / 12)
-                ta = np.arange(int(0.9 * six * sr)) / sr
-                pluck = np.sign(np.sin(2 * np.pi * f * ta)) * np.exp(-ta / 0.04) * np.minimum(1, ta / 0.002)
-                add(pluck, t + s * six, 0.12)
-        if bass and pos == 0:
-            for step in (0, 3, 6, 10, 11, 14):  # sixteenths of the bar: off the beat more often than on it
-                f = 440.0 * 2 ** ((33 + 5 * (step % 5 == 0) - 69) / 12)
-                tb = np.arange(int(2 * six * sr)) / sr
-                note = sum(np.sin(2 * np.pi * f * h * tb) / h for h in (1, 2, 3))
-                add(note * np.exp(-tb / 0.15) * np.minimum(1, tb / 0.004), t + step * six, 0.35)
-    y = 0.8 * y / np.abs(y).max()
-    return y.astype(np.float32), beats
-
-
 @pytest.mark.parametrize("bpm", [140, 150, 160])
 @pytest.mark.parametrize("arpeggio,bass", [(False, False), (True, True)])
 def test_backbeat_reads_the_counted_tempo_not_half(bpm, arpeggio, bass):
     # Kick on 1 and 3 with the snare on 2 and 4 is periodic at half the tempo; the half-beats carry
     # the snares, so the tracker must count 140, not 70 - on the beats, not between them - and be
     # confident despite the sixteenth notes that fall between the grid's eighths.
-    y, beats = _backbeat_track(bpm, arpeggio=arpeggio, bass=bass, seed=bpm)
+    y, beats = backbeat_track(bpm, sr=SR, arpeggio=arpeggio, bass=bass, seed=bpm)
     grid = track_beats(y, SR)
     assert grid.bpm == pytest.approx(bpm, rel=0.01)
     assert grid.confident
