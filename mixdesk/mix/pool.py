@@ -8,6 +8,8 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from mixdesk.mix.tempo import span_tempi
+
 _BPM_QUANTUM = 0.5  # tempo limits are looked up per half-BPM bin; finer steps change no decision
 
 
@@ -86,13 +88,8 @@ def attach_grids(pool: ChunkPool, grids: Mapping[int, Any]) -> None:
     """
     if not grids:
         return
-    bpm = np.full(len(pool), np.nan) if pool.bpm is None else pool.bpm.copy()
-    for i, (tid, start, end) in enumerate(zip(pool.track_ids.tolist(), pool.start_ms.tolist(),
-                                              pool.end_ms.tolist())):
-        grid = grids.get(tid)
-        if grid is not None and grid.confident:
-            bpm[i] = grid.local_bpm(start / 1000.0, end / 1000.0)
-    pool.bpm = bpm
+    from_grid = span_tempi(pool.track_ids, pool.start_ms, pool.end_ms, grids)
+    pool.bpm = from_grid if pool.bpm is None else np.where(np.isfinite(from_grid), from_grid, pool.bpm)
     if pool.keys is None:
         pool.keys = [""] * len(pool)
 

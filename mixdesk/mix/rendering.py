@@ -127,14 +127,16 @@ class Renderer:
     def planned_frames(self) -> int:
         """The mix's length from the plan alone, before any audio is read: exact for items joined on
         the beat, within the zero-crossing search (a few ms) for the others."""
-        cut = self._ms(self.config.cut_fade_ms)
-        total = 0
-        for i, (item, timing) in enumerate(zip(self.playlist.items, self.timings)):
-            if timing.synced:
-                total += self._frames_of_beats(timing, timing.beats) + (cut if self.joins[i] is not None else 0)
-            else:
-                total += self._ms(item.duration_ms)
+        total = sum(self._synced_frames(i) if timing.synced else self._ms(item.duration_ms)
+                    for i, (item, timing) in enumerate(zip(self.playlist.items, self.timings)))
         return max(0, total - sum(self._fades))
+
+    def _synced_frames(self, index: int) -> int:
+        """Length of a beat-synchronous item in the mix: its beats at the mix tempo, plus the
+        ``cut_fade_ms`` it keeps past its end when the next item joins it on the beat."""
+        timing = self.timings[index]
+        extra = self._ms(self.config.cut_fade_ms) if self.joins[index] is not None else 0
+        return self._frames_of_beats(timing, timing.beats) + extra
 
     def _stretched(self, index: int, item: PlaylistItem, timing: ItemTiming) -> tuple[np.ndarray, int]:
         """The item at its mix tempo, exactly ``beats`` mix beats long, and its first source frame.
@@ -148,9 +150,7 @@ class Renderer:
         raw = self.source.frames(item, start - margin, stop + margin)
         played = stretch(raw, self.config.sample_rate, timing.ratio, self.config.stretch_quality)
         first = int(round(margin / timing.ratio))
-        length = self._frames_of_beats(timing, timing.beats)
-        if self.joins[index] is not None:
-            length += self._ms(self.config.cut_fade_ms)
+        length = self._synced_frames(index)
         audio = played[first:first + length]
         if len(audio) < length:
             audio = np.concatenate([audio, np.zeros((length - len(audio), audio.shape[1]), np.float32)])
@@ -186,8 +186,12 @@ class Renderer:
         try:
             yield from self._render(out, on_progress, should_stop)
         finally:
-            if self._owns_source and hasattr(self.source, "close"):
-                self.source.close()
+            self.close()
+
+    def close(self) -> None:
+        """Close the files of a source the renderer opened itself (one it was handed stays open)."""
+        if self._owns_source and hasattr(self.source, "close"):
+            self.source.close()
 
     def _render(self, out: _Blocks, on_progress: ProgressFn | None,
                 should_stop: StopFn | None) -> Iterator[np.ndarray]:
@@ -284,8 +288,7 @@ def planned_duration_ms(source: Any, playlist: Playlist, config: RenderConfig | 
     try:
         return renderer.planned_frames() * 1000.0 / renderer.config.sample_rate
     finally:
-        if renderer._owns_source and hasattr(renderer.source, "close"):
-            renderer.source.close()
+        renderer.close()
 
 
 def render(source: Any, playlist: Playlist, config: RenderConfig | None = None,

@@ -24,20 +24,27 @@ def chunk_bpm(grid: BeatGrid | None, start_ms: float, end_ms: float) -> float:
 
 
 def chunk_tempi(chunks: Sequence, grids: Mapping[int, BeatGrid]) -> np.ndarray:
-    """:func:`chunk_bpm` for every chunk (objects with ``track_id``, ``start_ms``, ``end_ms``).
+    """:func:`chunk_bpm` for every chunk (objects with ``track_id``, ``start_ms``, ``end_ms``)."""
+    return span_tempi([c.track_id for c in chunks], [c.start_ms for c in chunks], [c.end_ms for c in chunks],
+                      grids)
 
-    A library has tens of thousands of chunks, so each track's chunks are placed on its grid at once.
+
+def span_tempi(track_ids: Sequence[int] | np.ndarray, start_ms: Sequence[float] | np.ndarray,
+               end_ms: Sequence[float] | np.ndarray, grids: Mapping[int, BeatGrid]) -> np.ndarray:
+    """:func:`chunk_bpm` for every span [start_ms[i], end_ms[i]] of track ``track_ids[i]``.
+
+    A library has tens of thousands of chunks, so each track's spans are placed on its grid at once.
     """
-    out = np.full(len(chunks), np.nan)
-    rows: dict[int, list[int]] = {}
-    for row, chunk in enumerate(chunks):
-        rows.setdefault(chunk.track_id, []).append(row)
-    for track_id, track_rows in rows.items():
+    track_ids = np.asarray(track_ids, dtype=np.int64)
+    starts = np.asarray(start_ms, dtype=np.float64) / 1000.0
+    ends = np.asarray(end_ms, dtype=np.float64) / 1000.0
+    out = np.full(len(track_ids), np.nan)
+    for track_id in np.unique(track_ids).tolist():
         grid = grids.get(track_id)
         if grid is None or not grid.confident:
             continue
-        start = np.array([chunks[r].start_ms for r in track_rows], dtype=np.float64) / 1000.0
-        end = np.array([chunks[r].end_ms for r in track_rows], dtype=np.float64) / 1000.0
+        track_rows = np.flatnonzero(track_ids == track_id)
+        start, end = starts[track_rows], ends[track_rows]
         beats = grid.position(end) - grid.position(start)
         with np.errstate(divide="ignore", invalid="ignore"):
             out[track_rows] = 60.0 * beats / (end - start)
