@@ -93,6 +93,17 @@ print(json.dumps({"beats": beats, "downbeats": downs}))
 '''
 
 
+def _varlen(data: bytes, i: int) -> tuple[int, int]:
+    """A MIDI variable-length quantity at ``data[i]``: (value, index after it)."""
+    value = 0
+    while True:
+        b = data[i]
+        i += 1
+        value = (value << 7) | (b & 0x7F)
+        if b < 0x80:
+            return value, i
+
+
 def _midi_tempo_map(path: Path) -> tuple[int, list[tuple[int, int]]]:
     """(ticks per quarter, [(tick, microseconds per quarter)]) from a MIDI file's set-tempo events."""
     data = path.read_bytes()
@@ -104,13 +115,7 @@ def _midi_tempo_map(path: Path) -> tuple[int, list[tuple[int, int]]]:
         chunk, pos = data[pos + 8 : pos + 8 + length], pos + 8 + length
         i, tick, status = 0, 0, 0
         while i < len(chunk):
-            delta = 0
-            while True:
-                b = chunk[i]
-                i += 1
-                delta = (delta << 7) | (b & 0x7F)
-                if b < 0x80:
-                    break
+            delta, i = _varlen(chunk, i)
             tick += delta
             if chunk[i] >= 0x80:
                 status = chunk[i]
@@ -118,25 +123,13 @@ def _midi_tempo_map(path: Path) -> tuple[int, list[tuple[int, int]]]:
             if status == 0xFF:
                 kind = chunk[i]
                 i += 1
-                n = 0
-                while True:
-                    b = chunk[i]
-                    i += 1
-                    n = (n << 7) | (b & 0x7F)
-                    if b < 0x80:
-                        break
+                n, i = _varlen(chunk, i)
                 if kind == 0x51:
                     tempos.append((tick, int.from_bytes(chunk[i : i + 3], "big")))
                 i += n
                 status = 0
             elif status in (0xF0, 0xF7):
-                n = 0
-                while True:
-                    b = chunk[i]
-                    i += 1
-                    n = (n << 7) | (b & 0x7F)
-                    if b < 0x80:
-                        break
+                n, i = _varlen(chunk, i)
                 i += n
             else:
                 i += 1 if (status & 0xF0) in (0xC0, 0xD0) else 2
