@@ -73,7 +73,6 @@ class ChunkingConfig(Settings):
         if self.max_chunk_ms and self.min_chunk_ms > self.max_chunk_ms:
             raise ValueError("minimum chunk length exceeds the maximum")
 
-
     @property
     def silence_fallback(self) -> "ChunkingConfig":
         """What ``bars`` mode does to a track without a confident beat grid: cut on silence, keep all."""

@@ -128,7 +128,8 @@ def atomic_path(target: Path | str, suffix: Optional[str] = None) -> Iterator[Pa
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(
-            prefix=f".{target.name}.", suffix=".part" + (suffix if suffix is not None else target.suffix),
+            prefix=f".{target.name}.",
+            suffix=".part" + (suffix if suffix is not None else target.suffix),
             dir=target.parent,
         )
     except OSError as exc:
@@ -159,8 +160,12 @@ def atomic_path(target: Path | str, suffix: Optional[str] = None) -> Iterator[Pa
 STALE_PART_AGE_S = 600.0
 
 
-def remove_stale_parts(folder: Path | str, target_name: Optional[str] = None, recursive: bool = False,
-                       older_than_s: float = STALE_PART_AGE_S) -> list[Path]:
+def remove_stale_parts(
+    folder: Path | str,
+    target_name: Optional[str] = None,
+    recursive: bool = False,
+    older_than_s: float = STALE_PART_AGE_S,
+) -> list[Path]:
     """Delete temp files that ``atomic_path`` left behind when its process was killed; returns them.
 
     Only hidden ``.*.part*`` files older than ``older_than_s`` go, so a write still in progress (in
@@ -173,7 +178,7 @@ def remove_stale_parts(folder: Path | str, target_name: Optional[str] = None, re
     try:
         candidates = folder.rglob(".*.part*") if recursive else folder.glob(".*.part*")
         for path in candidates:
-            if not path.name.startswith(prefix) or ".part" not in path.name[len(prefix):]:
+            if not path.name.startswith(prefix) or ".part" not in path.name[len(prefix) :]:
                 continue
             try:
                 if path.is_file() and not path.is_symlink() and path.stat().st_mtime < limit:

@@ -16,8 +16,9 @@ def write_wav(path: Path, samples: np.ndarray, sr: int = 44100, subtype: str = "
     return path
 
 
-def make_track(sections: Sequence[tuple[float, float]], sr: int = 44100, freq: float = 220.0,
-               channels: int = 2, seed: int = 0) -> np.ndarray:
+def make_track(
+    sections: Sequence[tuple[float, float]], sr: int = 44100, freq: float = 220.0, channels: int = 2, seed: int = 0
+) -> np.ndarray:
     """Stereo float32 made of (duration_s, level_dbfs) sections; level None or <= -120 means digital silence.
 
     Each loud section is a chord of three partials with a little noise so that chunks differ in timbre.
@@ -33,7 +34,7 @@ def make_track(sections: Sequence[tuple[float, float]], sr: int = 44100, freq: f
         base = freq * (1.0 + 0.25 * (i % 4))
         tone = sum(np.sin(2 * np.pi * base * k * t + rng.uniform(0, 6.28)) / k for k in (1, 1.5, 2))
         tone += 0.05 * rng.standard_normal(n)
-        tone /= np.sqrt(np.mean(tone ** 2))
+        tone /= np.sqrt(np.mean(tone**2))
         fade = min(n // 2, int(0.005 * sr))
         if fade:
             ramp = np.linspace(0, 1, fade)

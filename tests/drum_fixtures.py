@@ -26,8 +26,9 @@ def _beat_times(bpm: float, seconds: float, start: float, drift: float) -> np.nd
     return np.asarray(times)
 
 
-def drum_sounds(rng: np.random.Generator, sr: int, hat_s: float,
-                hat_decay_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def drum_sounds(
+    rng: np.random.Generator, sr: int, hat_s: float, hat_decay_s: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(kick, snare, hat): a pitch-swept sine kick, a noise-and-tone snare and a high-passed noise hat."""
     tk = np.arange(int(0.25 * sr)) / sr
     kick = np.sin(2 * np.pi * (50 * tk + 70 * (1 - np.exp(-tk / 0.03)) * 0.03)) * np.exp(-tk / 0.12)
@@ -38,9 +39,18 @@ def drum_sounds(rng: np.random.Generator, sr: int, hat_s: float,
     return kick, snare, hat
 
 
-def drum_track(bpm: float, seconds: float = 30.0, sr: int = SR, pattern: str = "four", bass: bool = True,
-               drift: float = 0.0, start: float = 0.37, accent: bool = True, seed: int = 0,
-               pad: bool = False) -> tuple[np.ndarray, Truth]:
+def drum_track(
+    bpm: float,
+    seconds: float = 30.0,
+    sr: int = SR,
+    pattern: str = "four",
+    bass: bool = True,
+    drift: float = 0.0,
+    start: float = 0.37,
+    accent: bool = True,
+    seed: int = 0,
+    pad: bool = False,
+) -> tuple[np.ndarray, Truth]:
     """A synthesised drum loop (float32 mono) and its exact beats and downbeats.
 
     ``pattern``: "four" (kick every beat, clap on 2 and 4), "onethree" (kick on 1 and 3, snare on 2
@@ -90,8 +100,15 @@ def drum_track(bpm: float, seconds: float = 30.0, sr: int = SR, pattern: str = "
     return y.astype(np.float32), Truth(beats, beats[::per_bar], true_bpm)
 
 
-def backbeat_track(bpm: float, seconds: float = 20.0, sr: int = SR, start: float = 0.3,
-                    arpeggio: bool = False, bass: bool = False, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def backbeat_track(
+    bpm: float,
+    seconds: float = 20.0,
+    sr: int = SR,
+    start: float = 0.3,
+    arpeggio: bool = False,
+    bass: bool = False,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
     """A rock/breakbeat bar: kick on 1 and 3, snare on 2 and 4, sixteenth hats; optionally a
     sixteenth-note synth arpeggio and a syncopated bass riff. Returns (samples, true beat times).
 

@@ -33,8 +33,16 @@ def _stage(on_progress: ProgressFn | None, label: str) -> ProgressFn | None:
     return lambda p: on_progress(Progress(p.done, p.total, f"{label}: {p.message}"))
 
 
-def _train_variant(project, splits, descriptors, arch: str, config, model_path: Path,
-                   on_progress: ProgressFn | None, should_stop: StopFn | None) -> dict[str, Any]:
+def _train_variant(
+    project,
+    splits,
+    descriptors,
+    arch: str,
+    config,
+    model_path: Path,
+    on_progress: ProgressFn | None,
+    should_stop: StopFn | None,
+) -> dict[str, Any]:
     from mixdesk.ml.experiments import heldout_metrics
     from mixdesk.ml.models import ModelConfig
     from mixdesk.ml.pairs import PairConfig, PairData, tempo_key_from_analysis
@@ -43,26 +51,48 @@ def _train_variant(project, splits, descriptors, arch: str, config, model_path: 
 
     used = set(np.concatenate([splits[k] for k in ("train", "val", "test")]).tolist())
     chunk_ids = [c.id for c in project.chunks() if c.track_id in used]
-    table = project_feature_table(project, chunk_ids=chunk_ids, descriptors=descriptors,
-                                  on_progress=_stage(on_progress, "features"), should_stop=should_stop)
+    table = project_feature_table(
+        project,
+        chunk_ids=chunk_ids,
+        descriptors=descriptors,
+        on_progress=_stage(on_progress, "features"),
+        should_stop=should_stop,
+    )
     tempo_key = tempo_key_from_analysis(project.analysis("descriptors"))
     data = PairData(table, PairConfig(seed=config.seed), tempo_key or None, splits=splits)
     dim = int(table.descriptors.shape[1]) if descriptors and table.descriptors is not None else 0
     train_config = TrainConfig(
-        model=ModelConfig(arch=arch, descriptor_dim=dim), epochs=config.epochs, patience=max(2, config.epochs),
-        device=config.device, seed=config.seed, max_pairs_per_epoch=config.max_pairs_per_epoch, out=str(model_path),
+        model=ModelConfig(arch=arch, descriptor_dim=dim),
+        epochs=config.epochs,
+        patience=max(2, config.epochs),
+        device=config.device,
+        seed=config.seed,
+        max_pairs_per_epoch=config.max_pairs_per_epoch,
+        out=str(model_path),
     )
     result = fit(train_config, data, _stage(on_progress, "train"), should_stop)
     check_stop(should_stop)
     metrics = heldout_metrics(result.model, result.configs, data, config)
     last = result.history[-1] if result.history else {}
-    return {"descriptor_dim": dim, "train_acc": last.get("train_acc"), "val_acc": last.get("val_acc"),
-            "epochs": len(result.history), "train_seconds": round(result.seconds, 1), **metrics}
+    return {
+        "descriptor_dim": dim,
+        "train_acc": last.get("train_acc"),
+        "val_acc": last.get("val_acc"),
+        "epochs": len(result.history),
+        "train_seconds": round(result.seconds, 1),
+        **metrics,
+    }
 
 
-def metadata_experiment(audio_dir: Path, config=None, work_dir: Path | None = None, arch: str = "cnn_lstm",
-                        repeats: int = 1, on_progress: ProgressFn | None = None,
-                        should_stop: StopFn | None = None) -> dict[str, Any]:
+def metadata_experiment(
+    audio_dir: Path,
+    config=None,
+    work_dir: Path | None = None,
+    arch: str = "cnn_lstm",
+    repeats: int = 1,
+    on_progress: ProgressFn | None = None,
+    should_stop: StopFn | None = None,
+) -> dict[str, Any]:
     """Every variant in VARIANTS trained and held out on the same tracks, `repeats` times each.
 
     Repeats change the training seed (initialisation, sampled pairs, candidate lists) but not the
@@ -85,15 +115,27 @@ def metadata_experiment(audio_dir: Path, config=None, work_dir: Path | None = No
             options = VARIANTS[name]
             descriptors = None if options is None else chunk_descriptor_vectors(project, **options)
             label = f"[{i + 1}/{len(runs)}] {name}"
-            metrics = _train_variant(project, splits, descriptors, arch, replace(config, seed=config.seed + repeat),
-                                     work_dir / f"metadata-{i}.pt", _stage(on_progress, label), should_stop)
+            metrics = _train_variant(
+                project,
+                splits,
+                descriptors,
+                arch,
+                replace(config, seed=config.seed + repeat),
+                work_dir / f"metadata-{i}.pt",
+                _stage(on_progress, label),
+                should_stop,
+            )
             rows.append({"variant": name, "repeat": repeat, "arch": arch, **metrics})
         by_id = {t.id: t for t in project.tracks()}
         return {
-            "experiment": "metadata", "dir": str(audio_dir), "work_dir": str(work_dir),
-            "tracks": len(tracks), "analysis_failed": [by_id[t].path for t, _ in analysis.failed],
+            "experiment": "metadata",
+            "dir": str(audio_dir),
+            "work_dir": str(work_dir),
+            "tracks": len(tracks),
+            "analysis_failed": [by_id[t].path for t, _ in analysis.failed],
             "split": {k: [Path(by_id[int(t)].path).name for t in v] for k, v in splits.items()},
-            "settings": {**config.to_dict(), "repeats": max(1, repeats)}, "rows": rows,
+            "settings": {**config.to_dict(), "repeats": max(1, repeats)},
+            "rows": rows,
             "summary": summarise(rows),
         }
     finally:

@@ -30,7 +30,6 @@ class GenreFeatureConfig(Settings):
         return int(round(self.slice_s * self.sample_rate / self.hop))
 
 
-
 @dataclass(frozen=True)
 class GenreData:
     """x: (slices, frames, mels) float32; y: class index per slice; track: track index per slice."""
@@ -54,8 +53,9 @@ def log_mel_slices(mono: np.ndarray, sample_rate: int, config: GenreFeatureConfi
     from mixdesk.core.audio import resample
 
     y = resample(np.asarray(mono, dtype=np.float32), sample_rate, config.sample_rate)
-    mel = librosa.feature.melspectrogram(y=y, sr=config.sample_rate, n_fft=config.n_fft, hop_length=config.hop,
-                                         n_mels=config.n_mels)
+    mel = librosa.feature.melspectrogram(
+        y=y, sr=config.sample_rate, n_fft=config.n_fft, hop_length=config.hop, n_mels=config.n_mels
+    )
     logmel = librosa.power_to_db(mel, ref=1.0, top_db=None).T.astype(np.float32)
     frames = config.slice_frames
     n = logmel.shape[0] // frames

@@ -44,8 +44,13 @@ class GenreCNN(nn.Module):
         widths = (1, channels // 4, channels // 2, channels)
         blocks = []
         for c_in, c_out in zip(widths[:-1], widths[1:]):
-            blocks += [nn.Conv2d(c_in, c_out, 3, padding=1), nn.BatchNorm2d(c_out), nn.ReLU(), nn.MaxPool2d(2),
-                       nn.Dropout(dropout)]
+            blocks += [
+                nn.Conv2d(c_in, c_out, 3, padding=1),
+                nn.BatchNorm2d(c_out),
+                nn.ReLU(),
+                nn.MaxPool2d(2),
+                nn.Dropout(dropout),
+            ]
         self.blocks = nn.Sequential(*blocks)
         self.head = nn.Linear(channels, n_classes)
 
@@ -70,8 +75,16 @@ class GenreLSTM(nn.Module):
 class GenreClassifier:
     """A trained classifier with its input normalisation; `predict_slices` gives class probabilities."""
 
-    def __init__(self, config: GenreTrainConfig, features: GenreFeatureConfig, classes: tuple[str, ...],
-                 mean: np.ndarray, std: np.ndarray, net: nn.Module | None = None, knn: dict | None = None):
+    def __init__(
+        self,
+        config: GenreTrainConfig,
+        features: GenreFeatureConfig,
+        classes: tuple[str, ...],
+        mean: np.ndarray,
+        std: np.ndarray,
+        net: nn.Module | None = None,
+        knn: dict | None = None,
+    ):
         self.config, self.features, self.classes = config, features, classes
         self.mean, self.std, self.net, self.knn = mean, std, net, knn
 
@@ -95,11 +108,16 @@ class GenreClassifier:
         return {int(t): proba[data.track == t].mean(axis=0) for t in np.unique(data.track)}
 
     def save(self, path: str | Path) -> Path:
-        payload = {"format": "mixdesk-genre-classifier", "config": self.config.to_dict(),
-                   "features": self.features.to_dict(), "classes": list(self.classes),
-                   "mean": torch.from_numpy(np.asarray(self.mean)), "std": torch.from_numpy(np.asarray(self.std)),
-                   "state": None if self.net is None else self.net.state_dict(),
-                   "knn": None if self.knn is None else {k: torch.from_numpy(v) for k, v in self.knn.items()}}
+        payload = {
+            "format": "mixdesk-genre-classifier",
+            "config": self.config.to_dict(),
+            "features": self.features.to_dict(),
+            "classes": list(self.classes),
+            "mean": torch.from_numpy(np.asarray(self.mean)),
+            "std": torch.from_numpy(np.asarray(self.std)),
+            "state": None if self.net is None else self.net.state_dict(),
+            "knn": None if self.knn is None else {k: torch.from_numpy(v) for k, v in self.knn.items()},
+        }
         with atomic_path(Path(path)) as tmp:
             torch.save(payload, tmp)
         return Path(path)
@@ -200,13 +218,20 @@ def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, classes: tupl
     predicted, actual = confusion.sum(axis=0), confusion.sum(axis=1)
     diag = np.diag(confusion)
     per_class = {
-        c: {"precision": round(float(diag[i] / predicted[i]), 4) if predicted[i] else 0.0,
-            "recall": round(float(diag[i] / actual[i]), 4) if actual[i] else 0.0, "support": int(actual[i])}
+        c: {
+            "precision": round(float(diag[i] / predicted[i]), 4) if predicted[i] else 0.0,
+            "recall": round(float(diag[i] / actual[i]), 4) if actual[i] else 0.0,
+            "support": int(actual[i]),
+        }
         for i, c in enumerate(classes)
     }
     accuracy = float(diag.sum() / max(confusion.sum(), 1))
-    return {"accuracy": round(accuracy, 4), "per_class": per_class, "confusion": confusion.tolist(),
-            "n": int(confusion.sum())}
+    return {
+        "accuracy": round(accuracy, 4),
+        "per_class": per_class,
+        "confusion": confusion.tolist(),
+        "n": int(confusion.sum()),
+    }
 
 
 def evaluate_genre_classifier(clf: GenreClassifier, data: GenreData, test_tracks: np.ndarray) -> dict:
@@ -217,9 +242,12 @@ def evaluate_genre_classifier(clf: GenreClassifier, data: GenreData, test_tracks
     track_ids = sorted(by_track)
     track_true = [int(test.y[test.track == t][0]) for t in track_ids]
     track_pred = [int(by_track[t].argmax()) for t in track_ids]
-    return {"model": clf.config.model, "classes": list(data.classes),
-            "slices": classification_metrics(test.y, slice_pred, data.classes),
-            "tracks": classification_metrics(np.array(track_true), np.array(track_pred), data.classes)}
+    return {
+        "model": clf.config.model,
+        "classes": list(data.classes),
+        "slices": classification_metrics(test.y, slice_pred, data.classes),
+        "tracks": classification_metrics(np.array(track_true), np.array(track_pred), data.classes),
+    }
 
 
 def compare_genre_models(
@@ -269,10 +297,15 @@ def genre_classifier_experiment(
     train, test = split_tracks(data, test_fraction, seed)
     configs = [GenreTrainConfig(model=m, epochs=epochs, seed=seed) for m in models]
     rows = compare_genre_models(data, train, test, configs, on_progress, should_stop)
-    return {"experiment": "genre-model", "dir": str(audio_dir), "classes": list(data.classes),
-            "train_tracks": [Path(data.track_names[t]).name for t in train],
-            "test_tracks": [Path(data.track_names[t]).name for t in test],
-            "failed": [{"path": p, "error": e} for p, e in failed], "rows": rows}
+    return {
+        "experiment": "genre-model",
+        "dir": str(audio_dir),
+        "classes": list(data.classes),
+        "train_tracks": [Path(data.track_names[t]).name for t in train],
+        "test_tracks": [Path(data.track_names[t]).name for t in test],
+        "failed": [{"path": p, "error": e} for p, e in failed],
+        "rows": rows,
+    }
 
 
 def genre_markdown(result: dict) -> str:

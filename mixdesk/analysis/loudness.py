@@ -141,8 +141,11 @@ class LoudnessMeter:
             return LoudnessGrid(k_sums=np.zeros(1), plain_sums=np.zeros(1), counts=np.ones(1))
         if self.pending.shape[0]:
             self._cut(np.array([self.fed]))
-        return LoudnessGrid(k_sums=np.concatenate(self.k_sums), plain_sums=np.concatenate(self.plain_sums),
-                            counts=np.concatenate(self.counts))
+        return LoudnessGrid(
+            k_sums=np.concatenate(self.k_sums),
+            plain_sums=np.concatenate(self.plain_sums),
+            counts=np.concatenate(self.counts),
+        )
 
 
 @dataclass(frozen=True)

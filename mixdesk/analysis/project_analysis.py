@@ -82,10 +82,15 @@ def analyse_file(path: str | Path, tag_model: str | None = DEFAULT_TAG_MODEL, to
     result = analyse_samples(source, source.sample_rate, None, tag_model)
     grid = tracker.finish()
     duration_s = source.shape[0] / source.sample_rate
-    out = {"path": str(path), "duration_s": round(duration_s, 3), **result.descriptors,
-           "grid_bpm": round(grid.bpm, 2), "grid_confidence": round(grid.confidence, 3),
-           "beats": [round(float(t), 4) for t in grid.beats],
-           "downbeats": [round(float(t), 4) for t in grid.downbeats]}
+    out = {
+        "path": str(path),
+        "duration_s": round(duration_s, 3),
+        **result.descriptors,
+        "grid_bpm": round(grid.bpm, 2),
+        "grid_confidence": round(grid.confidence, 3),
+        "beats": [round(float(t), 4) for t in grid.beats],
+        "downbeats": [round(float(t), 4) for t in grid.downbeats],
+    }
     if result.tags is not None:
         out["tags"] = tagger.top_tags(result.tags, top_k)
     return out

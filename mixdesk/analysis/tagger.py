@@ -82,8 +82,9 @@ class MusiCNN(nn.Module):
         self.temporal = nn.ModuleList(nn.Conv2d(1, 51, (k, 1)) for k in self.temporal_kernels)
         self.temporal_bn = nn.ModuleList(nn.BatchNorm2d(51, eps=BN_EPS) for _ in self.temporal_kernels)
         front = 2 * 204 + 3 * 51
-        self.mid = nn.ModuleList([nn.Conv1d(front, midend, 7), nn.Conv1d(midend, midend, 7),
-                                  nn.Conv1d(midend, midend, 7)])
+        self.mid = nn.ModuleList(
+            [nn.Conv1d(front, midend, 7), nn.Conv1d(midend, midend, 7), nn.Conv1d(midend, midend, 7)]
+        )
         self.mid_bn = nn.ModuleList(_bn(midend) for _ in range(3))
         pooled = 2 * (front + 3 * midend)
         self.pool_bn = _bn(pooled)
@@ -119,9 +120,7 @@ def log_mel(mono_16k: np.ndarray) -> np.ndarray:
     mono_16k = np.asarray(mono_16k, dtype=np.float32)
     if len(mono_16k) < N_FFT:
         mono_16k = np.pad(mono_16k, (0, N_FFT - len(mono_16k)))
-    mel = librosa.feature.melspectrogram(
-        y=mono_16k, sr=SAMPLE_RATE, hop_length=HOP, n_fft=N_FFT, n_mels=N_MELS
-    ).T
+    mel = librosa.feature.melspectrogram(y=mono_16k, sr=SAMPLE_RATE, hop_length=HOP, n_fft=N_FFT, n_mels=N_MELS).T
     # musicnn rounds the power to float16, then (numpy 1.x value-based casting) scales it in float32.
     mel = mel.astype(np.float16).astype(np.float32)
     return np.log10(10000 * mel + 1)
@@ -305,8 +304,9 @@ class TagWindows:
             from mixdesk.core.audio import resample
 
             return tag_track(resample(self.windows[0][2], self.sample_rate, SAMPLE_RATE), ranges_s, name)
-        power = np.concatenate([self._patch(int(i), lo, buf) for i, (lo, _, buf) in zip(self.index, self.windows)],
-                               axis=1)
+        power = np.concatenate(
+            [self._patch(int(i), lo, buf) for i, (lo, _, buf) in zip(self.index, self.windows)], axis=1
+        )
         # One product for all patches: the values melspectrogram gives, without its per-call set-up.
         mel = power.T @ librosa.filters.mel(sr=SAMPLE_RATE, n_fft=N_FFT, n_mels=N_MELS).T
         mel = mel.astype(np.float16).astype(np.float32)  # musicnn's rounding, as in log_mel

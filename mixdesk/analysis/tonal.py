@@ -66,7 +66,7 @@ def parse_key(key: str) -> tuple[int, bool]:
 
 
 def key_to_camelot(key: str) -> str:
-    """"C major" -> "8B", "A minor" -> "8A"; "" for an empty key."""
+    """ "C major" -> "8B", "A minor" -> "8A"; "" for an empty key."""
     if not key:
         return ""
     pitch, minor = parse_key(key)
@@ -76,7 +76,7 @@ def key_to_camelot(key: str) -> str:
 
 
 def parse_camelot(code: str) -> tuple[int, str]:
-    """"8A" -> (8, "A"). Raises ValueError for anything that is not 1A..12B."""
+    """ "8A" -> (8, "A"). Raises ValueError for anything that is not 1A..12B."""
     text = str(code).strip().upper()
     if len(text) < 2 or text[-1] not in "AB" or not text[:-1].isdigit():
         raise ValueError(f"not a Camelot code: {code!r}")

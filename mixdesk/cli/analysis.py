@@ -18,8 +18,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     analyze.add_argument("--project", metavar="P", help="analyse every track and chunk of this project instead")
     analyze.add_argument("--json", action="store_true", help="one JSON object per file, one per line")
     analyze.add_argument("--no-tags", action="store_true", help="skip the genre/mood tagger")
-    analyze.add_argument("--tag-model", choices=TAG_MODELS, default="msd_musicnn",
-                         help="msd_musicnn (genres, moods, eras) or mtt_musicnn (instruments, moods)")
+    analyze.add_argument(
+        "--tag-model",
+        choices=TAG_MODELS,
+        default="msd_musicnn",
+        help="msd_musicnn (genres, moods, eras) or mtt_musicnn (instruments, moods)",
+    )
     analyze.add_argument("--top", type=int, default=5, metavar="N", help="tags shown per file (default 5)")
     analyze.add_argument("--force", action="store_true", help="with --project: re-analyse tracks already done")
     analyze.add_argument("--quiet", action="store_true", help="no progress on stderr")
@@ -56,9 +60,11 @@ def _format_line(record: dict) -> str:
     if "error" in record:
         return f"{record['path']}: error: {record['error']}"
     tags = ", ".join(f"{name} {score:.2f}" for name, score in record.get("tags", {}).items())
-    line = (f"{record['path']}: {record['bpm']:.1f} BPM ({record['bpm_confidence']:.2f}), "
-            f"{record['key'] or '?'} ({record['camelot'] or '-'}), {record['lufs']:.1f} LUFS, "
-            f"LRA {record['lra']:.1f} LU")
+    line = (
+        f"{record['path']}: {record['bpm']:.1f} BPM ({record['bpm_confidence']:.2f}), "
+        f"{record['key'] or '?'} ({record['camelot'] or '-'}), {record['lufs']:.1f} LUFS, "
+        f"LRA {record['lra']:.1f} LU"
+    )
     return line + (f"; {tags}" if tags else "")
 
 
@@ -105,11 +111,20 @@ def _analyze_project(args: argparse.Namespace) -> int:
         if project.read_only:  # fail before hours of analysis that could not be saved
             return fail(f"analysis stopped: {path}: the project is read-only; nothing can be saved to it")
         try:
-            result = analyse_project(project, tags=not args.no_tags, force=args.force, tag_model=args.tag_model,
-                                     on_progress=StderrProgress(quiet=args.quiet))
-            summary = {"project": str(path), "analysed": len(result.analysed), "skipped": len(result.skipped),
-                       "failed": [{"track_id": t, "error": e} for t, e in result.failed],
-                       "chunks": len(project.chunks())}
+            result = analyse_project(
+                project,
+                tags=not args.no_tags,
+                force=args.force,
+                tag_model=args.tag_model,
+                on_progress=StderrProgress(quiet=args.quiet),
+            )
+            summary = {
+                "project": str(path),
+                "analysed": len(result.analysed),
+                "skipped": len(result.skipped),
+                "failed": [{"track_id": t, "error": e} for t, e in result.failed],
+                "chunks": len(project.chunks()),
+            }
         except FileNotFoundError as exc:
             return fail(str(exc))
         except (Cancelled, KeyboardInterrupt):
@@ -125,8 +140,10 @@ def _analyze_project(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(summary))
     else:
-        print(f"{path}: {summary['analysed']} tracks analysed, {summary['skipped']} already done, "
-              f"{len(result.failed)} failed")
+        print(
+            f"{path}: {summary['analysed']} tracks analysed, {summary['skipped']} already done, "
+            f"{len(result.failed)} failed"
+        )
         for track_id, error in result.failed:
             print(f"  track {track_id}: {error}")
     return 1 if result.failed else 0
@@ -138,14 +155,25 @@ def cmd_experiment_metadata(args: argparse.Namespace) -> int:
     from mixdesk.ml.experiments import ExperimentConfig
     from mixdesk.progress import Cancelled
 
-    config = ExperimentConfig(archs=("cnn_lstm",), epochs=args.epochs, max_tracks=args.max_tracks,
-                              candidates=args.candidates, seed=args.seed, max_pairs_per_epoch=args.max_pairs,
-                              device=args.device)
+    config = ExperimentConfig(
+        archs=("cnn_lstm",),
+        epochs=args.epochs,
+        max_tracks=args.max_tracks,
+        candidates=args.candidates,
+        seed=args.seed,
+        max_pairs_per_epoch=args.max_pairs,
+        device=args.device,
+    )
     if config.epochs < 1:
         return fail("epochs must be at least 1")
     try:
-        result = metadata_experiment(Path(args.dir), config, Path(args.work) if args.work else None,
-                                     repeats=args.repeats, on_progress=StderrProgress(quiet=args.quiet))
+        result = metadata_experiment(
+            Path(args.dir),
+            config,
+            Path(args.work) if args.work else None,
+            repeats=args.repeats,
+            on_progress=StderrProgress(quiet=args.quiet),
+        )
     except (ValueError, FileNotFoundError) as exc:
         return fail(str(exc))
     except (Cancelled, KeyboardInterrupt):
@@ -165,8 +193,9 @@ def cmd_experiment_genre_model(args: argparse.Namespace) -> int:
     if not models or any(m not in MODEL_KINDS for m in models):
         return fail(f"models must be among {', '.join(MODEL_KINDS)}")
     try:
-        result = genre_classifier_experiment(args.dir, models, args.epochs, args.test_fraction, args.seed,
-                                             on_progress=StderrProgress(quiet=args.quiet))
+        result = genre_classifier_experiment(
+            args.dir, models, args.epochs, args.test_fraction, args.seed, on_progress=StderrProgress(quiet=args.quiet)
+        )
     except (ValueError, FileNotFoundError) as exc:
         return fail(str(exc))
     except (Cancelled, KeyboardInterrupt):

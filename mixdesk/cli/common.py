@@ -16,36 +16,89 @@ from mixdesk.progress import Progress
 def add_chunking_options(parser: argparse.ArgumentParser, base: ChunkingConfig) -> None:
     """Chunking flags whose defaults are those of ``base`` (the command's own chunking)."""
     group = parser.add_argument_group("chunking")
-    group.add_argument("--mode", choices=CHUNK_MODES, default=base.mode,
-                       help=f"cut on downbeats into N-bar chunks (silence where a track has no confident beat "
-                            f"grid), on silence, or into fixed lengths (default {base.mode})")
-    group.add_argument("--bars", type=int, choices=BARS_PER_CHUNK_CHOICES, default=base.bars_per_chunk,
-                       help=f"bars per chunk in bars mode (default {base.bars_per_chunk})")
-    group.add_argument("--silence-thresh", type=float, default=base.silence_thresh_db, metavar="DB",
-                       help=f"silence threshold in dB (default {base.silence_thresh_db:g}, the seed's choice)")
-    group.add_argument("--relative", action=argparse.BooleanOptionalAction, default=base.relative,
-                       help="threshold relative to the track's own loudness (--no-relative: dBFS, as pydub)")
-    group.add_argument("--keep-all", action=argparse.BooleanOptionalAction, default=base.keep_all,
-                       help="cut in the middle of each silence so that every sample is kept")
-    group.add_argument("--min-silence", type=int, default=base.min_silence_ms, metavar="MS",
-                       help=f"minimum silence length (ms, default {base.min_silence_ms})")
-    group.add_argument("--keep-silence", type=int, default=base.keep_silence_ms, metavar="MS",
-                       help="silence kept at chunk edges (ms)")
-    group.add_argument("--seek-step", type=int, default=base.seek_step_ms, metavar="MS",
-                       help="step between loudness windows (ms)")
-    group.add_argument("--length", type=float, default=base.fixed_length_s, metavar="S",
-                       help=f"chunk length in fixed mode (s, default {base.fixed_length_s:g})")
-    group.add_argument("--min-chunk", type=int, default=base.min_chunk_ms, metavar="MS",
-                       help=f"merge chunks shorter than this (0 = off; default {base.min_chunk_ms})")
-    group.add_argument("--max-chunk", type=int, default=base.max_chunk_ms, metavar="MS",
-                       help=f"split silence/fixed chunks longer than this (0 = off; default {base.max_chunk_ms})")
+    group.add_argument(
+        "--mode",
+        choices=CHUNK_MODES,
+        default=base.mode,
+        help=f"cut on downbeats into N-bar chunks (silence where a track has no confident beat "
+        f"grid), on silence, or into fixed lengths (default {base.mode})",
+    )
+    group.add_argument(
+        "--bars",
+        type=int,
+        choices=BARS_PER_CHUNK_CHOICES,
+        default=base.bars_per_chunk,
+        help=f"bars per chunk in bars mode (default {base.bars_per_chunk})",
+    )
+    group.add_argument(
+        "--silence-thresh",
+        type=float,
+        default=base.silence_thresh_db,
+        metavar="DB",
+        help=f"silence threshold in dB (default {base.silence_thresh_db:g}, the seed's choice)",
+    )
+    group.add_argument(
+        "--relative",
+        action=argparse.BooleanOptionalAction,
+        default=base.relative,
+        help="threshold relative to the track's own loudness (--no-relative: dBFS, as pydub)",
+    )
+    group.add_argument(
+        "--keep-all",
+        action=argparse.BooleanOptionalAction,
+        default=base.keep_all,
+        help="cut in the middle of each silence so that every sample is kept",
+    )
+    group.add_argument(
+        "--min-silence",
+        type=int,
+        default=base.min_silence_ms,
+        metavar="MS",
+        help=f"minimum silence length (ms, default {base.min_silence_ms})",
+    )
+    group.add_argument(
+        "--keep-silence", type=int, default=base.keep_silence_ms, metavar="MS", help="silence kept at chunk edges (ms)"
+    )
+    group.add_argument(
+        "--seek-step", type=int, default=base.seek_step_ms, metavar="MS", help="step between loudness windows (ms)"
+    )
+    group.add_argument(
+        "--length",
+        type=float,
+        default=base.fixed_length_s,
+        metavar="S",
+        help=f"chunk length in fixed mode (s, default {base.fixed_length_s:g})",
+    )
+    group.add_argument(
+        "--min-chunk",
+        type=int,
+        default=base.min_chunk_ms,
+        metavar="MS",
+        help=f"merge chunks shorter than this (0 = off; default {base.min_chunk_ms})",
+    )
+    group.add_argument(
+        "--max-chunk",
+        type=int,
+        default=base.max_chunk_ms,
+        metavar="MS",
+        help=f"split silence/fixed chunks longer than this (0 = off; default {base.max_chunk_ms})",
+    )
 
 
 def chunking_from_args(args: argparse.Namespace) -> ChunkingConfig:
-    return ChunkingConfig(mode=args.mode, bars_per_chunk=args.bars, silence_thresh_db=args.silence_thresh,
-                          relative=args.relative, keep_all=args.keep_all, min_silence_ms=args.min_silence,
-                          keep_silence_ms=args.keep_silence, seek_step_ms=args.seek_step,
-                          fixed_length_s=args.length, min_chunk_ms=args.min_chunk, max_chunk_ms=args.max_chunk)
+    return ChunkingConfig(
+        mode=args.mode,
+        bars_per_chunk=args.bars,
+        silence_thresh_db=args.silence_thresh,
+        relative=args.relative,
+        keep_all=args.keep_all,
+        min_silence_ms=args.min_silence,
+        keep_silence_ms=args.keep_silence,
+        seek_step_ms=args.seek_step,
+        fixed_length_s=args.length,
+        min_chunk_ms=args.min_chunk,
+        max_chunk_ms=args.max_chunk,
+    )
 
 
 class StderrProgress:

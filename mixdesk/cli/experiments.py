@@ -11,6 +11,7 @@ from mixdesk.cli.common import StderrProgress, fail
 from mixdesk.ml.experiments import ExperimentConfig, chunking_experiment, genre_experiment, markdown_table
 from mixdesk.progress import ProgressFn
 
+
 def register_chunking_and_genre(exp_subparsers) -> None:
     """Adds ``chunking`` and ``genre`` to the ``mixdesk experiment`` sub-commands."""
     chunking = exp_subparsers.add_parser("chunking", help="seed chunking choices side by side (held-out tracks)")
@@ -41,8 +42,9 @@ def _add_options(parser, archs: str) -> None:
     parser.add_argument("dir", metavar="DIR", type=Path, help="folder of audio files (sub-folders = genres)")
     parser.add_argument("--arch", default=archs, help=f"comma-separated architectures (default {archs})")
     for flag, name, kind, text in _OPTIONS:
-        parser.add_argument(flag, dest=name, type=kind, default=getattr(defaults, name), help=text,
-                            metavar="N" if kind is int else "X")
+        parser.add_argument(
+            flag, dest=name, type=kind, default=getattr(defaults, name), help=text, metavar="N" if kind is int else "X"
+        )
     parser.add_argument("--device", default=defaults.device, choices=("auto", "cpu", "cuda"))
     parser.add_argument("--work", type=Path, help="folder for the experiment's project and models")
     parser.add_argument("--out", type=Path, help="also write the JSON result to this file")
@@ -61,8 +63,10 @@ def _cmd_chunking(args) -> int:
 
 
 def _cmd_genre(args) -> int:
-    return _run_command(args, lambda cfg, progress: genre_experiment(
-        args.dir, cfg, args.work, targets=args.target, on_progress=progress))
+    return _run_command(
+        args,
+        lambda cfg, progress: genre_experiment(args.dir, cfg, args.work, targets=args.target, on_progress=progress),
+    )
 
 
 def _run_command(args, run: Callable[[ExperimentConfig, ProgressFn], dict[str, Any]]) -> int:

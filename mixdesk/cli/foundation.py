@@ -8,8 +8,7 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from mixdesk.cli.common import (StderrProgress, add_chunking_options, chunking_from_args, fail, one_line,
-                                print_json)
+from mixdesk.cli.common import StderrProgress, add_chunking_options, chunking_from_args, fail, one_line, print_json
 from mixdesk.config import LIBRARY_CHUNKING, PYDUB_CHUNKING
 from mixdesk.core.audio import AudioError, decode, probe
 from mixdesk.core.chunking import Envelope, chunk_ranges
@@ -57,8 +56,10 @@ def cmd_info(args: argparse.Namespace) -> int:
         elif "error" in record:
             print(f"{record['path']}: error: {record['error']}")
         else:
-            print(f"{record['path']}: {record['duration_s']:.2f} s, {record['sample_rate']} Hz, "
-                  f"{record['channels']} ch, {record['format']}")
+            print(
+                f"{record['path']}: {record['duration_s']:.2f} s, {record['sample_rate']} Hz, "
+                f"{record['channels']} ch, {record['format']}"
+            )
     return 1 if failed else 0
 
 
@@ -107,9 +108,15 @@ def cmd_import(args: argparse.Namespace) -> int:
             return fail(f"{project.path}: the project file is damaged ({one_line(exc)})")
         for path, reason in result.failed:
             print(f"skipped {path}: {reason}", file=sys.stderr)
-        summary = {"project": str(project.path), "added": len(result.added), "updated": len(result.updated),
-                   "unchanged": len(result.unchanged), "failed": [{"path": p, "error": r} for p, r in result.failed],
-                   "tracks": len(project.tracks()), "chunks": len(project.chunks())}
+        summary = {
+            "project": str(project.path),
+            "added": len(result.added),
+            "updated": len(result.updated),
+            "unchanged": len(result.unchanged),
+            "failed": [{"path": p, "error": r} for p, r in result.failed],
+            "tracks": len(project.tracks()),
+            "chunks": len(project.chunks()),
+        }
     if args.json:
         print_json(summary)
     else:
@@ -129,8 +136,10 @@ def _pool_summary(project) -> str:
     if not lengths:
         return f"{len(tracks)} tracks, no chunks"
     lengths.sort()
-    return (f"{len(tracks)} tracks ({sum(t.duration_s for t in tracks) / 60:.1f} min), {len(lengths)} chunks "
-            f"(median {lengths[len(lengths) // 2]:.1f} s, {lengths[0]:.1f}-{lengths[-1]:.1f} s)")
+    return (
+        f"{len(tracks)} tracks ({sum(t.duration_s for t in tracks) / 60:.1f} min), {len(lengths)} chunks "
+        f"(median {lengths[len(lengths) // 2]:.1f} s, {lengths[0]:.1f}-{lengths[-1]:.1f} s)"
+    )
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -147,13 +156,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else None
     summary = make_demo_mix(args.minutes, out, on_progress=progress)
     print(f"mix: {summary['path']}")
-    print(f"  {summary['items']} items, {summary['duration_s'] / 60:.1f} min, mean transition score "
-          f"{summary['mean_score']:.3f} ({summary['scorer']})")
+    print(
+        f"  {summary['items']} items, {summary['duration_s'] / 60:.1f} min, mean transition score "
+        f"{summary['mean_score']:.3f} ({summary['scorer']})"
+    )
     seams = summary.get("seams")
     if seams:
         rhythm = seams["rhythm"]["mix"]
         on_beat, kept = rhythm["on_beat_share"], rhythm["tempo_kept_share"]
-        print(f"  seams: median beat-phase error {rhythm['median_beat_phase_error']} beats, "
-              f"{'n/a' if on_beat is None else f'{100 * on_beat:.0f} %'} on the beat, tempo kept at "
-              f"{'n/a' if kept is None else f'{100 * kept:.0f} %'}, {seams['clicks']['mix']} clicks")
+        print(
+            f"  seams: median beat-phase error {rhythm['median_beat_phase_error']} beats, "
+            f"{'n/a' if on_beat is None else f'{100 * on_beat:.0f} %'} on the beat, tempo kept at "
+            f"{'n/a' if kept is None else f'{100 * kept:.0f} %'}, {seams['clicks']['mix']} clicks"
+        )
     return 0

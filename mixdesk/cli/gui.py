@@ -10,8 +10,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     gui = sub.add_parser("gui", help="open the desktop application")
     gui.add_argument("--project", metavar="P", help="project file to open (created if missing)")
     gui.add_argument("--demo", action="store_true", help="open the demo project")
-    gui.add_argument("--screenshot", metavar="FILE.png",
-                     help="save a picture of the window once the pool, a playlist and suggestions show, then quit")
+    gui.add_argument(
+        "--screenshot",
+        metavar="FILE.png",
+        help="save a picture of the window once the pool, a playlist and suggestions show, then quit",
+    )
     gui.add_argument("--size", type=_size, metavar="WxH", help="window size for --screenshot, e.g. 1366x768")
     gui.add_argument("--quit-after-ms", type=int, metavar="N", help="close the window after N milliseconds")
     gui.set_defaults(handler=cmd_gui)
@@ -38,8 +41,9 @@ def cmd_gui(args: argparse.Namespace) -> int:
         return 1
     size = getattr(args, "size", None)
     extra = {"screenshot_size": size} if size is not None else {}
-    return run_desk(project=args.project, demo=args.demo, screenshot=args.screenshot,
-                    quit_after_ms=args.quit_after_ms, **extra)
+    return run_desk(
+        project=args.project, demo=args.demo, screenshot=args.screenshot, quit_after_ms=args.quit_after_ms, **extra
+    )
 
 
 def open_desk(args: argparse.Namespace | None = None) -> int:

@@ -49,47 +49,109 @@ def _sequence_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--temperature", type=float, default=d.temperature, help="sampling temperature")
     group.add_argument("--seed", type=int, default=d.seed)
     group.add_argument("--start-chunk", type=int, default=None, help="chunk id to start from (default: random)")
-    group.add_argument("--no-repeat", type=int, default=d.no_repeat_within, metavar="K",
-                       help=f"no chunk twice within K items (default {d.no_repeat_within})")
-    group.add_argument("--max-same-track", type=int, default=d.max_same_track, metavar="M",
-                       help=f"at most M consecutive chunks from one source track (default {d.max_same_track})")
-    group.add_argument("--bpm-tolerance", type=float, default=d.max_bpm_diff_pct, metavar="PCT",
-                       help="tempo limit between neighbours (needs analysis)")
-    group.add_argument("--key-steps", type=int, default=d.max_key_steps, metavar="N",
-                       help="at most N Camelot steps between neighbours (needs analysis)")
+    group.add_argument(
+        "--no-repeat",
+        type=int,
+        default=d.no_repeat_within,
+        metavar="K",
+        help=f"no chunk twice within K items (default {d.no_repeat_within})",
+    )
+    group.add_argument(
+        "--max-same-track",
+        type=int,
+        default=d.max_same_track,
+        metavar="M",
+        help=f"at most M consecutive chunks from one source track (default {d.max_same_track})",
+    )
+    group.add_argument(
+        "--bpm-tolerance",
+        type=float,
+        default=d.max_bpm_diff_pct,
+        metavar="PCT",
+        help="tempo limit between neighbours (needs analysis)",
+    )
+    group.add_argument(
+        "--key-steps",
+        type=int,
+        default=d.max_key_steps,
+        metavar="N",
+        help="at most N Camelot steps between neighbours (needs analysis)",
+    )
     tempo = parser.add_argument_group("tempo")
-    tempo.add_argument("--tempo", choices=TEMPO_MODES, default=d.tempo_mode,
-                       help="mix tempo: the first item's, a fixed --bpm, a smooth path between the items' "
-                            f"own tempi, or each item's own (default {d.tempo_mode})")
+    tempo.add_argument(
+        "--tempo",
+        choices=TEMPO_MODES,
+        default=d.tempo_mode,
+        help="mix tempo: the first item's, a fixed --bpm, a smooth path between the items' "
+        f"own tempi, or each item's own (default {d.tempo_mode})",
+    )
     tempo.add_argument("--bpm", type=float, default=d.mix_bpm, help="mix tempo for --tempo fixed (implies it)")
-    tempo.add_argument("--max-stretch", type=float, default=d.max_stretch_pct, metavar="PCT",
-                       help=f"leave out chunks that need more stretching than this (default {d.max_stretch_pct:g} %%)")
-    tempo.add_argument("--tempo-step", type=float, default=d.tempo_step_pct, metavar="PCT",
-                       help=f"largest tempo change per transition with --tempo path (default {d.tempo_step_pct:g} %%)")
+    tempo.add_argument(
+        "--max-stretch",
+        type=float,
+        default=d.max_stretch_pct,
+        metavar="PCT",
+        help=f"leave out chunks that need more stretching than this (default {d.max_stretch_pct:g} %%)",
+    )
+    tempo.add_argument(
+        "--tempo-step",
+        type=float,
+        default=d.tempo_step_pct,
+        metavar="PCT",
+        help=f"largest tempo change per transition with --tempo path (default {d.tempo_step_pct:g} %%)",
+    )
 
 
 def _render_options(parser: argparse.ArgumentParser) -> None:
-    from mixdesk.mix.config import (ENCODERS, EXPORT_FORMATS, MP3_BITRATES, STRETCH_QUALITIES, TRANSITION_KINDS,
-                                    ExportConfig, RenderConfig, SequenceConfig)
+    from mixdesk.mix.config import (
+        ENCODERS,
+        EXPORT_FORMATS,
+        MP3_BITRATES,
+        STRETCH_QUALITIES,
+        TRANSITION_KINDS,
+        ExportConfig,
+        RenderConfig,
+        SequenceConfig,
+    )
 
     d, e, r = SequenceConfig(), ExportConfig(), RenderConfig()
     group = parser.add_argument_group("rendering and export")
     group.add_argument("--transition", choices=TRANSITION_KINDS, default=d.transition)
-    group.add_argument("--crossfade-beats", type=float, default=d.crossfade_beats, metavar="BEATS",
-                       help="crossfade length in beats where both sides have a beat grid "
-                            f"(default {d.crossfade_beats:g})")
-    group.add_argument("--crossfade-ms", type=int, default=d.crossfade_ms,
-                       help=f"crossfade length where a side has no beat grid (default {d.crossfade_ms})")
-    group.add_argument("--no-beat-sync", dest="beat_sync", action="store_false", default=r.beat_sync,
-                       help="join on milliseconds, no stretching or beat alignment")
-    group.add_argument("--no-bass-swap", dest="bass_swap", action="store_false", default=r.bass_swap,
-                       help="plain equal-power crossfades, no bass swap")
+    group.add_argument(
+        "--crossfade-beats",
+        type=float,
+        default=d.crossfade_beats,
+        metavar="BEATS",
+        help=f"crossfade length in beats where both sides have a beat grid (default {d.crossfade_beats:g})",
+    )
+    group.add_argument(
+        "--crossfade-ms",
+        type=int,
+        default=d.crossfade_ms,
+        help=f"crossfade length where a side has no beat grid (default {d.crossfade_ms})",
+    )
+    group.add_argument(
+        "--no-beat-sync",
+        dest="beat_sync",
+        action="store_false",
+        default=r.beat_sync,
+        help="join on milliseconds, no stretching or beat alignment",
+    )
+    group.add_argument(
+        "--no-bass-swap",
+        dest="bass_swap",
+        action="store_false",
+        default=r.bass_swap,
+        help="plain equal-power crossfades, no bass swap",
+    )
     group.add_argument("--stretch-quality", choices=STRETCH_QUALITIES, default=r.stretch_quality)
     group.add_argument("--no-gain-match", action="store_true", help="do not match levels across seams")
-    group.add_argument("--format", choices=EXPORT_FORMATS, default=None,
-                       help="output format (default: from the --out suffix)")
-    group.add_argument("--bitrate", type=int, default=e.bitrate_kbps, choices=MP3_BITRATES,
-                       help="MP3 CBR bitrate in kbps")
+    group.add_argument(
+        "--format", choices=EXPORT_FORMATS, default=None, help="output format (default: from the --out suffix)"
+    )
+    group.add_argument(
+        "--bitrate", type=int, default=e.bitrate_kbps, choices=MP3_BITRATES, help="MP3 CBR bitrate in kbps"
+    )
     group.add_argument("--vbr", type=float, default=None, metavar="Q", help="MP3 VBR quality 0 (best) .. 9")
     group.add_argument("--encoder", choices=ENCODERS, default=e.encoder)
     group.add_argument("--title", default=e.title)
@@ -102,21 +164,42 @@ def _configs(args: argparse.Namespace):
 
     tempo_mode = "fixed" if args.bpm is not None else args.tempo
     sequence = SequenceConfig(
-        minutes=args.minutes, strategy=args.strategy, beam_width=args.beam_width, temperature=args.temperature,
-        seed=args.seed, no_repeat_within=args.no_repeat, max_same_track=args.max_same_track,
-        max_bpm_diff_pct=args.bpm_tolerance, max_key_steps=args.key_steps, transition=args.transition,
-        crossfade_ms=args.crossfade_ms, crossfade_beats=args.crossfade_beats, tempo_mode=tempo_mode,
-        mix_bpm=args.bpm, max_stretch_pct=args.max_stretch, tempo_step_pct=args.tempo_step,
+        minutes=args.minutes,
+        strategy=args.strategy,
+        beam_width=args.beam_width,
+        temperature=args.temperature,
+        seed=args.seed,
+        no_repeat_within=args.no_repeat,
+        max_same_track=args.max_same_track,
+        max_bpm_diff_pct=args.bpm_tolerance,
+        max_key_steps=args.key_steps,
+        transition=args.transition,
+        crossfade_ms=args.crossfade_ms,
+        crossfade_beats=args.crossfade_beats,
+        tempo_mode=tempo_mode,
+        mix_bpm=args.bpm,
+        max_stretch_pct=args.max_stretch,
+        tempo_step_pct=args.tempo_step,
     )
     fmt = args.format or (args.out.suffix.lower().lstrip(".") or "mp3")
     if fmt not in EXPORT_FORMATS:
         raise ValueError(f"cannot tell the format from {args.out.name}; pass --format mp3, wav or flac")
-    render = RenderConfig(gain_match=not args.no_gain_match, beat_sync=args.beat_sync, bass_swap=args.bass_swap,
-                          stretch_quality=args.stretch_quality)
+    render = RenderConfig(
+        gain_match=not args.no_gain_match,
+        beat_sync=args.beat_sync,
+        bass_swap=args.bass_swap,
+        stretch_quality=args.stretch_quality,
+    )
     export = ExportConfig(
-        format=fmt, bitrate_mode="vbr" if args.vbr is not None else "cbr", bitrate_kbps=args.bitrate,
-        vbr_quality=args.vbr if args.vbr is not None else 2.0, encoder=args.encoder, title=args.title,
-        artist=args.artist, comment=args.comment, render=render,
+        format=fmt,
+        bitrate_mode="vbr" if args.vbr is not None else "cbr",
+        bitrate_kbps=args.bitrate,
+        vbr_quality=args.vbr if args.vbr is not None else 2.0,
+        encoder=args.encoder,
+        title=args.title,
+        artist=args.artist,
+        comment=args.comment,
+        render=render,
     )
     return sequence, export
 
@@ -147,8 +230,9 @@ def cmd_mix(args: argparse.Namespace) -> int:
             playlist = sequence(project, scorer, seq_config, start_chunk=args.start_chunk, on_progress=progress)
             if args.save_playlist:
                 playlist.save(project, args.save_playlist)
-            result = export_mix(project, playlist, args.out, export_config, args.tracklist, args.cue,
-                                on_progress=progress)
+            result = export_mix(
+                project, playlist, args.out, export_config, args.tracklist, args.cue, on_progress=progress
+            )
     except (Cancelled, KeyboardInterrupt):
         print("mixdesk mix: stopped; no file was written", file=sys.stderr)
         return 130
@@ -156,18 +240,28 @@ def cmd_mix(args: argparse.Namespace) -> int:
         print(f"mixdesk mix: {exc}", file=sys.stderr)
         return 1
     summary = {
-        "path": str(result.path), "format": result.format, "items": result.items,
-        "duration_s": round(result.duration_s, 2), "mean_score": result.mean_score, "scorer": label,
-        "strategy": seq_config.strategy, "tracklist": str(result.tracklist_path), "cue": str(result.cue_path),
-        "encoder": result.encoder, "relaxed_items": playlist.meta.get("relaxed_items", 0),
-        "notes": playlist.meta.get("notes", []), "seconds": round(time.monotonic() - started, 2),
+        "path": str(result.path),
+        "format": result.format,
+        "items": result.items,
+        "duration_s": round(result.duration_s, 2),
+        "mean_score": result.mean_score,
+        "scorer": label,
+        "strategy": seq_config.strategy,
+        "tracklist": str(result.tracklist_path),
+        "cue": str(result.cue_path),
+        "encoder": result.encoder,
+        "relaxed_items": playlist.meta.get("relaxed_items", 0),
+        "notes": playlist.meta.get("notes", []),
+        "seconds": round(time.monotonic() - started, 2),
     }
     if args.json:
         print(json.dumps(summary))
     else:
         score = "n/a" if result.mean_score is None else f"{result.mean_score:.3f}"
-        print(f"wrote {result.path}: {result.items} items, {result.duration_s / 60:.1f} min, "
-              f"mean transition score {score} ({label})")
+        print(
+            f"wrote {result.path}: {result.items} items, {result.duration_s / 60:.1f} min, "
+            f"mean transition score {score} ({label})"
+        )
     return 0
 
 
@@ -192,17 +286,21 @@ def cmd_seams(args: argparse.Namespace) -> int:
         return 0
     s = report["summary"]
     print(f"{s['transitions']} transitions, {s['natural_boundaries']} natural boundaries")
-    print(f"median level jump: mix {s['median_level_jump_db']['mix']} dB, "
-          f"natural {s['median_level_jump_db']['natural']} dB")
+    print(
+        f"median level jump: mix {s['median_level_jump_db']['mix']} dB, "
+        f"natural {s['median_level_jump_db']['natural']} dB"
+    )
     print(f"median flux jump: mix {s['median_flux_jump']['mix']}, natural {s['median_flux_jump']['natural']}")
     print(f"clicks: mix {s['clicks']['mix']}, natural {s['clicks']['natural']}")
     for name in ("mix", "natural"):
         r = s["rhythm"][name]
-        print(f"rhythm ({name}): median beat-phase error {r['median_beat_phase_error']} beats, "
-              f"on the beat {_pct(r['on_beat_share'])}, tempo kept {_pct(r['tempo_kept_share'])} "
-              f"({_pct(r['tempo_kept_share_folded'])} with half/double time), "
-              f"median loudness step {r['median_abs_loudness_step_lu']} LU, median key steps "
-              f"{r['median_key_steps']} ({r['confident']} of {r['seams']} with a clear pulse)")
+        print(
+            f"rhythm ({name}): median beat-phase error {r['median_beat_phase_error']} beats, "
+            f"on the beat {_pct(r['on_beat_share'])}, tempo kept {_pct(r['tempo_kept_share'])} "
+            f"({_pct(r['tempo_kept_share_folded'])} with half/double time), "
+            f"median loudness step {r['median_abs_loudness_step_lu']} LU, median key steps "
+            f"{r['median_key_steps']} ({r['confident']} of {r['seams']} with a clear pulse)"
+        )
     return 0
 
 

@@ -76,15 +76,29 @@ def _train_here(args: argparse.Namespace) -> tuple[int, dict | None, str | None]
     config, features, pairs = _configs(args)
     try:
         with _open_project(args.project) as project:
-            result = train_on_project(project, config, features, pairs, args.descriptors,
-                                      on_progress=_StderrProgress(args.quiet), jobs=args.jobs)
+            result = train_on_project(
+                project,
+                config,
+                features,
+                pairs,
+                args.descriptors,
+                on_progress=_StderrProgress(args.quiet),
+                jobs=args.jobs,
+            )
     except (Cancelled, KeyboardInterrupt):
         return 130, None, f"training stopped; {args.out} holds the last finished epoch"
     except (OSError, ValueError) as exc:
         return 1, None, f"mixdesk train: {exc}"
-    summary = {"model": str(args.out), "best_epoch": result.best_epoch, "best_val_loss": result.best_val_loss,
-               "epochs_run": len(result.history), "device": result.device, "seconds": round(result.seconds, 2),
-               "pairs_per_s": round(result.pairs_per_s, 1), "processes": result.meta.get("processes", 1)}
+    summary = {
+        "model": str(args.out),
+        "best_epoch": result.best_epoch,
+        "best_val_loss": result.best_val_loss,
+        "epochs_run": len(result.history),
+        "device": result.device,
+        "seconds": round(result.seconds, 2),
+        "pairs_per_s": round(result.pairs_per_s, 1),
+        "processes": result.meta.get("processes", 1),
+    }
     return 0, summary, None
 
 
@@ -96,9 +110,18 @@ def _configs(args: argparse.Namespace):
     from mixdesk.ml.training import TrainConfig
 
     train = TrainConfig(
-        model=ModelConfig(**_given(arch=args.arch)), out=str(args.out), resume=args.resume,
-        **_given(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience,
-                 device=args.device, seed=args.seed, num_threads=args.threads),
+        model=ModelConfig(**_given(arch=args.arch)),
+        out=str(args.out),
+        resume=args.resume,
+        **_given(
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            lr=args.lr,
+            patience=args.patience,
+            device=args.device,
+            seed=args.seed,
+            num_threads=args.threads,
+        ),
     )
     features = FeatureConfig(**_given(window_s=args.window_s))
     pairs = PairConfig(**_given(seed=args.seed, gain_db=args.augment_gain_db))
@@ -114,8 +137,10 @@ def _print_outcome(args: argparse.Namespace, code: int, summary: dict | None, er
         print(json.dumps(_json_safe(summary)))
     else:
         workers = f" ({summary['processes']} processes)" if summary["processes"] > 1 else ""
-        print(f"saved {args.out}: best epoch {summary['best_epoch']}, val loss {summary['best_val_loss']:.4f}, "
-              f"{summary['pairs_per_s']:.0f} pairs/s on {summary['device']}{workers}")
+        print(
+            f"saved {args.out}: best epoch {summary['best_epoch']}, val loss {summary['best_val_loss']:.4f}, "
+            f"{summary['pairs_per_s']:.0f} pairs/s on {summary['device']}{workers}"
+        )
 
 
 def _worker(args: argparse.Namespace) -> tuple[int, dict | None, str | None]:
@@ -140,8 +165,9 @@ def _launch_workers(args: argparse.Namespace) -> int:
         # Filling the feature cache first lets every worker read it instead of all computing it at once.
         with _open_project(args.project) as project:
             descriptors = project_descriptor_vectors(project) if args.descriptors else None
-            project_feature_table(project, _configs(args)[1], None, descriptors, _StderrProgress(args.quiet),
-                                  jobs=args.jobs)
+            project_feature_table(
+                project, _configs(args)[1], None, descriptors, _StderrProgress(args.quiet), jobs=args.jobs
+            )
     except (OSError, ValueError) as exc:
         print(f"mixdesk train: {exc}", file=sys.stderr)
         return 1
@@ -151,8 +177,10 @@ def _launch_workers(args: argparse.Namespace) -> int:
         print(f"training stopped; {args.out} holds the last finished epoch", file=sys.stderr)
         return 130
     except Exception as exc:  # torch's ChildFailedError: a worker crashed; its traceback is above
-        print(f"mixdesk train: a training process failed ({exc.__class__.__name__}); see the output above",
-              file=sys.stderr)
+        print(
+            f"mixdesk train: a training process failed ({exc.__class__.__name__}); see the output above",
+            file=sys.stderr,
+        )
         return 1
     code, summary, error = outcomes[0]
     _print_outcome(args, code, summary, error)
@@ -164,8 +192,15 @@ def _eval(args: argparse.Namespace) -> int:
 
     try:
         with _open_project(args.project) as project:
-            result = evaluate(args.model, project, candidates=args.candidates, seed=args.seed,
-                              device=args.device, max_queries=args.max_queries, on_progress=_StderrProgress(args.quiet))
+            result = evaluate(
+                args.model,
+                project,
+                candidates=args.candidates,
+                seed=args.seed,
+                device=args.device,
+                max_queries=args.max_queries,
+                on_progress=_StderrProgress(args.quiet),
+            )
     except (OSError, ValueError, KeyError) as exc:
         print(f"mixdesk eval: {exc}", file=sys.stderr)
         return 1
@@ -182,8 +217,10 @@ def _print_table(result: dict) -> None:
     print("scorer      " + " ".join(f"{k:>9}" for k in keys))
     for name, r in rows:
         print(f"{name:<11} " + " ".join(f"{r.get(k, float('nan')):9.3f}" for k in keys))
-    print(f"{result['n_pairs']} held-out pairs, {result['n_candidates']} candidates per query, "
-          f"{result['heldout_tracks']} held-out tracks")
+    print(
+        f"{result['n_pairs']} held-out pairs, {result['n_candidates']} candidates per query, "
+        f"{result['heldout_tracks']} held-out tracks"
+    )
 
 
 def register(subparsers) -> None:
@@ -194,18 +231,30 @@ def register(subparsers) -> None:
     train.add_argument("--arch", choices=("cnn_lstm", "seed"), default=None, help="model architecture")
     train.add_argument("--epochs", type=int, default=None)
     train.add_argument("--device", default=None, help="auto, cpu or cuda")
-    train.add_argument("--batch-size", type=int, default=None,
-                       help="pairs per optimiser step (default: larger on a GPU than on the CPU)")
+    train.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help="pairs per optimiser step (default: larger on a GPU than on the CPU)",
+    )
     train.add_argument("--lr", type=float, default=None, help="Adam learning rate (cnn_lstm)")
     train.add_argument("--window-s", type=float, default=None, help="seconds of log-mel at each chunk edge")
     train.add_argument("--patience", type=int, default=None, help="epochs without improvement before stopping")
     train.add_argument("--seed", type=int, default=None)
     train.add_argument("--threads", type=int, default=None, help="CPU threads per process (0 = automatic)")
-    train.add_argument("--nproc", type=int, default=1,
-                       help="data-parallel training processes on this machine (one per GPU with CUDA); "
-                            "for several machines, start `mixdesk train` with torchrun instead")
-    train.add_argument("--jobs", type=int, default=1,
-                       help="processes computing chunk features the project's cache lacks (large libraries)")
+    train.add_argument(
+        "--nproc",
+        type=int,
+        default=1,
+        help="data-parallel training processes on this machine (one per GPU with CUDA); "
+        "for several machines, start `mixdesk train` with torchrun instead",
+    )
+    train.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="processes computing chunk features the project's cache lacks (large libraries)",
+    )
     train.add_argument("--augment-gain-db", type=float, default=None)
     train.add_argument("--descriptors", action="store_true", help="feed tempo/key/loudness descriptors to the model")
     train.add_argument("--resume", action="store_true", help="continue from the checkpoint at --out")

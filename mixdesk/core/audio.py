@@ -136,8 +136,9 @@ def _soundfile_error(path: Path, exc: Exception) -> AudioError:
 
 def _check_rate(path: Path, rate: int) -> None:
     if not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE:
-        raise AudioError(path, f"implausible sample rate {rate} Hz in its header "
-                               f"(expected {MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} Hz)")
+        raise AudioError(
+            path, f"implausible sample rate {rate} Hz in its header (expected {MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} Hz)"
+        )
 
 
 def _check_samples(path: Path, samples: np.ndarray, block_start_s: float | None = None) -> None:
@@ -180,8 +181,11 @@ def _check_flac_end(path: Path, handle: sf.SoundFile) -> None:
             if got < _BLOCK_FRAMES:
                 break
     if present < handle.frames:
-        raise AudioError(path, f"truncated: its header announces {handle.frames / handle.samplerate:.1f} s, "
-                               f"only {present / handle.samplerate:.1f} s decode")
+        raise AudioError(
+            path,
+            f"truncated: its header announces {handle.frames / handle.samplerate:.1f} s, "
+            f"only {present / handle.samplerate:.1f} s decode",
+        )
 
 
 def _probe_soundfile(path: Path) -> AudioInfo:
@@ -244,8 +248,9 @@ def _check_length(path: Path, fmt: str, rate: int, announced: int, got: int) -> 
     if missing > 1:
         raise AudioError(path, f"truncated: the data chunk lacks {missing} bytes its header announces")
     if fmt == "MP3" and got < 0.98 * announced:
-        raise AudioError(path, f"truncated: its header announces {announced / rate:.1f} s, "
-                               f"only {got / rate:.1f} s decode")
+        raise AudioError(
+            path, f"truncated: its header announces {announced / rate:.1f} s, only {got / rate:.1f} s decode"
+        )
     if fmt in _EXACT_LENGTH_FORMATS and got < announced:
         raise AudioError(path, f"truncated: header announces {announced} frames, only {got} present")
 
@@ -319,8 +324,12 @@ def ffmpeg_local_path(path: str | Path) -> str:
 def _probe_ffmpeg(path: Path) -> tuple[AudioInfo, str]:
     """Read codec, rate and layout from ffmpeg's stream banner (imageio-ffmpeg ships no ffprobe)."""
     try:
-        proc = subprocess.run([_ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", ffmpeg_local_path(path)],
-                              capture_output=True, text=True, timeout=60)
+        proc = subprocess.run(
+            [_ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", ffmpeg_local_path(path)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise AudioError(path, f"ffmpeg could not be run ({exc})") from None
     match = _STREAM_RE.search(proc.stderr)
@@ -346,8 +355,7 @@ def _decode_ffmpeg(path: Path) -> Audio:
     AudioSegment.converter = _ffmpeg_exe()
     try:
         # A codec= argument makes pydub skip ffprobe, which imageio-ffmpeg does not ship.
-        segment = AudioSegment.from_file(ffmpeg_local_path(path), format=path.suffix.lstrip(".").lower(),
-                                          codec=codec)
+        segment = AudioSegment.from_file(ffmpeg_local_path(path), format=path.suffix.lstrip(".").lower(), codec=codec)
     except Exception as exc:
         raise AudioError(path, f"ffmpeg could not decode it ({str(exc).strip().splitlines()[-1:] or exc})") from None
     raw = np.array(segment.get_array_of_samples())
@@ -369,9 +377,27 @@ def _ffmpeg_blocks(path: Path, block_frames: int) -> Iterator[np.ndarray]:
     # The input options are pydub's (its alias included), so the samples equal decode()'s; -ac fixes
     # the framing of the raw stream.
     fmt = _PYDUB_FORMAT_ALIASES.get(path.suffix.lstrip(".").lower(), path.suffix.lstrip(".").lower())
-    command = [_ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error",
-               "-f", fmt, "-acodec", codec, "-i", ffmpeg_local_path(path),
-               "-vn", "-ac", str(channels), "-f", "s16le", "-acodec", "pcm_s16le", "-"]
+    command = [
+        _ffmpeg_exe(),
+        "-hide_banner",
+        "-nostdin",
+        "-loglevel",
+        "error",
+        "-f",
+        fmt,
+        "-acodec",
+        codec,
+        "-i",
+        ffmpeg_local_path(path),
+        "-vn",
+        "-ac",
+        str(channels),
+        "-f",
+        "s16le",
+        "-acodec",
+        "pcm_s16le",
+        "-",
+    ]
     block_bytes = block_frames * channels * 2
     got = 0
     # stderr goes to a file: a pipe nobody reads would stall ffmpeg once it fills with complaints.

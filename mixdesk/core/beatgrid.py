@@ -142,5 +142,4 @@ class BeatGrid:
 
     def shifted(self, offset_s: float) -> "BeatGrid":
         """The same grid with every time moved by ``offset_s`` (a chunk's grid in chunk time)."""
-        return BeatGrid(self.beats + offset_s, self.downbeats + offset_s, self.bpm, self.confidence,
-                        self.beats_per_bar)
+        return BeatGrid(self.beats + offset_s, self.downbeats + offset_s, self.bpm, self.confidence, self.beats_per_bar)

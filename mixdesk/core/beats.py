@@ -351,8 +351,9 @@ def _cover_span(times: np.ndarray, span_s: tuple[float, float]) -> np.ndarray:
     head, tail = times[1] - times[0], times[-1] - times[-2]
     n_head = max(0, int(math.floor((times[0] - span_s[0]) / head + 0.25)))
     n_tail = max(0, int(math.floor((span_s[1] - times[-1]) / tail + 0.25)))
-    return np.concatenate([times[0] - head * np.arange(n_head, 0, -1), times,
-                           times[-1] + tail * np.arange(1, n_tail + 1)])
+    return np.concatenate(
+        [times[0] - head * np.arange(n_head, 0, -1), times, times[-1] + tail * np.arange(1, n_tail + 1)]
+    )
 
 
 def _weighted_median(x: np.ndarray, w: np.ndarray) -> float:
@@ -364,8 +365,7 @@ def _weighted_median(x: np.ndarray, w: np.ndarray) -> float:
 
 
 # ------------------------------------------------------------------------------------------ downbeats
-def _beat_features(times: np.ndarray, fps: float, onset: np.ndarray, low: np.ndarray,
-                   chroma: np.ndarray) -> np.ndarray:
+def _beat_features(times: np.ndarray, fps: float, onset: np.ndarray, low: np.ndarray, chroma: np.ndarray) -> np.ndarray:
     """(beats, 3) bar-start evidence per beat: kick strength, harmonic change, onset strength."""
     f = np.clip(np.round(times * fps).astype(int), 0, onset.size - 1)
     reach = max(1, int(round(0.02 * fps)))
@@ -380,7 +380,7 @@ def _beat_features(times: np.ndarray, fps: float, onset: np.ndarray, low: np.nda
         c = np.sqrt(chroma.astype(np.float64))
         csum = np.vstack([np.zeros(12), np.cumsum(c, axis=0)])
         bounds = np.append(cidx, chroma.shape[0])
-        sync = (csum[np.maximum(bounds[1:], bounds[:-1] + 1).clip(max=chroma.shape[0])] - csum[bounds[:-1]])
+        sync = csum[np.maximum(bounds[1:], bounds[:-1] + 1).clip(max=chroma.shape[0])] - csum[bounds[:-1]]
         sync /= np.linalg.norm(sync, axis=1, keepdims=True) + 1e-9
         for k in range(2, times.size - 1):
             before = sync[k - 2] + sync[k - 1]
@@ -395,8 +395,9 @@ def _bar_phase(feats: np.ndarray, beats_per_bar: int) -> tuple[int, float]:
     """The beat phase whose beats carry the most bar-start evidence, and its contrast: how far that
     phase's mean evidence stands above the other phases' (in standard deviations of the evidence)."""
     score = feats @ np.asarray(BAR_EVIDENCE_WEIGHTS)
-    phases = np.array([score[p::beats_per_bar].mean() if score[p::beats_per_bar].size else -np.inf
-                       for p in range(beats_per_bar)])
+    phases = np.array(
+        [score[p::beats_per_bar].mean() if score[p::beats_per_bar].size else -np.inf for p in range(beats_per_bar)]
+    )
     best = int(np.argmax(phases))
     others = np.delete(phases, best)
     return best, float(phases[best] - others[np.isfinite(others)].mean()) if np.isfinite(others).any() else 0.0
@@ -487,9 +488,18 @@ def _combine_groups(flux: np.ndarray) -> np.ndarray:
     return (flux @ (scale / scale.size)).astype(np.float64)
 
 
-def _track(norm: np.ndarray, periods: np.ndarray, tightness: float, seg: slice, span: tuple[int, int],
-           period: float, fps: float, onset: np.ndarray, flux: np.ndarray,
-           double: Optional[bool] = None) -> tuple[np.ndarray, float, bool] | None:
+def _track(
+    norm: np.ndarray,
+    periods: np.ndarray,
+    tightness: float,
+    seg: slice,
+    span: tuple[int, int],
+    period: float,
+    fps: float,
+    onset: np.ndarray,
+    flux: np.ndarray,
+    double: Optional[bool] = None,
+) -> tuple[np.ndarray, float, bool] | None:
     """One tracking hypothesis: DP beats, tempo-octave check, onset refinement and grid fit.
     Returns (beat times, spread of the onsets around them, whether the DP's beats were doubled) or
     None when too few beats. ``double`` imposes another hypothesis's octave decision."""
@@ -555,14 +565,16 @@ def _grid_from_envelopes(flux: np.ndarray, energy: np.ndarray, chroma: np.ndarra
     steady_fit = _track(norm, np.full_like(per_frame, period), STEADY_TIGHTNESS, seg, span, period, fps, onset, flux)
     # The octave is decided once, on the steady beats: the alignment score below favours whichever
     # grid has fewer (stronger) beats, so it must not be what settles half against double time.
-    drift_fit = _track(norm, per_frame, TIGHTNESS, seg, span, period, fps, onset, flux,
-                       None if steady_fit is None else steady_fit[2])
+    drift_fit = _track(
+        norm, per_frame, TIGHTNESS, seg, span, period, fps, onset, flux, None if steady_fit is None else steady_fit[2]
+    )
     del norm, per_frame
     if steady_fit is None or drift_fit is None:
         if steady_fit is None and drift_fit is None:
             return BeatGrid.empty()
         times, spread, _ = steady_fit or drift_fit
     else:
+
         def alignment(times: np.ndarray) -> float:
             return float(peaks[np.clip(np.round(times * fps).astype(int), 0, onset.size - 1)].mean())
 
@@ -614,8 +626,9 @@ def _on_grid_share(onset: np.ndarray, fps: float, times: np.ndarray) -> float:
     return best
 
 
-def _confidence(onset: np.ndarray, raw: np.ndarray, fps: float, times: np.ndarray, acf_peak: float,
-                spread: float) -> float:
+def _confidence(
+    onset: np.ndarray, raw: np.ndarray, fps: float, times: np.ndarray, acf_peak: float, spread: float
+) -> float:
     """How much a steady pulse explains the onsets, in [0, 1].
 
     Each part is near zero for one kind of pulse-less audio: the autocorrelation peak (noise,
@@ -646,8 +659,12 @@ def _confidence(onset: np.ndarray, raw: np.ndarray, fps: float, times: np.ndarra
 
 
 # ------------------------------------------------------------------------------------------- driver
-def track_beats(samples: np.ndarray, sample_rate: int, on_progress: Optional[ProgressFn] = None,
-                should_stop: Optional[StopFn] = None) -> BeatGrid:
+def track_beats(
+    samples: np.ndarray,
+    sample_rate: int,
+    on_progress: Optional[ProgressFn] = None,
+    should_stop: Optional[StopFn] = None,
+) -> BeatGrid:
     """The beat grid of a whole track, fed to a :class:`BeatTracker` in blocks of a few seconds."""
     samples = np.asarray(samples)
     if samples.ndim not in (1, 2) or samples.shape[0] == 0 or sample_rate <= 0:

@@ -71,7 +71,7 @@ class Envelope:
             offsets = np.concatenate(([0], clipped[lo:hi] - start)) * channels
             sums = np.add.reduceat(energy, offsets)
             # Bin sums stay far below 2**53, so float64 is exact; the running total needs int64.
-            per_ms[lo - 1:hi] += sums.astype(np.int64)
+            per_ms[lo - 1 : hi] += sums.astype(np.int64)
         cum = np.zeros(duration_ms + 1, dtype=np.int64)
         np.cumsum(per_ms[:-1], out=cum[1:])
         total = int(cum[-1] + per_ms[-1])
@@ -215,8 +215,9 @@ def bar_ranges(seg_len: int, downbeats_ms: Sequence[float], bars_per_chunk: int)
     return [(a, b) for a, b in zip(cuts[:-1], cuts[1:]) if b > a]
 
 
-def chunk_ranges(env: Envelope, config: ChunkingConfig,
-                 downbeats_ms: Sequence[float] | None = None) -> list[tuple[int, int]]:
+def chunk_ranges(
+    env: Envelope, config: ChunkingConfig, downbeats_ms: Sequence[float] | None = None
+) -> list[tuple[int, int]]:
     """Chunks of a track as (start_ms, end_ms), after the length guards of ``config``.
 
     ``bars`` mode cuts on ``downbeats_ms`` and takes :attr:`ChunkingConfig.silence_fallback` when there
@@ -233,8 +234,11 @@ def chunk_ranges(env: Envelope, config: ChunkingConfig,
     else:
         thresh = config.silence_thresh_db + (env.dbfs if config.relative else 0.0)
         nonsilent = detect_nonsilent(env, config.min_silence_ms, thresh, config.seek_step_ms)
-        ranges = _keep_all(nonsilent, seg_len) if config.keep_all else \
-            _keep_silence(nonsilent, config.keep_silence_ms, seg_len)
+        ranges = (
+            _keep_all(nonsilent, seg_len)
+            if config.keep_all
+            else _keep_silence(nonsilent, config.keep_silence_ms, seg_len)
+        )
     ranges = [(s, e) for s, e in ranges if e > s]
     if config.min_chunk_ms:
         ranges = _merge_short(ranges, config.min_chunk_ms)

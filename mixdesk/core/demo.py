@@ -74,18 +74,54 @@ class DemoTrack:
 
 
 DEMO_TRACKS = (
-    DemoTrack(1, "harbour-lights", "Harbour Lights", "Deep House", 122.0, "A minor", 1101, 57,
-              ((0, "m7"), (8, "M7"), (3, "M"), (10, "M")),
-              ((0, 2, 0), (3, 1, 0), (6, 2, 12), (10, 2, 0), (14, 2, 7))),
-    DemoTrack(2, "velvet-hour", "Velvet Hour", "Lounge", 118.0, "F major", 2202, 53,
-              ((0, "M7"), (9, "m7"), (2, "m7"), (7, "7")),
-              ((0, 3, 0), (4, 2, 7), (8, 3, 0), (12, 2, 10), (14, 2, 12))),
-    DemoTrack(3, "copper-skyline", "Copper Skyline", "House", 124.0, "E minor", 3303, 52,
-              ((0, "m7"), (5, "m7"), (8, "M7"), (7, "m7")),
-              ((2, 2, 0), (6, 2, 0), (10, 2, 0), (13, 1, 12), (14, 2, 0))),
-    DemoTrack(4, "night-ferry", "Night Ferry", "Tech House", 126.0, "G minor", 4404, 55,
-              ((0, "m7"), (3, "M7"), (5, "m7"), (7, "m7")),
-              ((0, 1, 0), (2, 2, 0), (6, 1, 12), (8, 1, 0), (10, 2, 0), (14, 1, 7), (15, 1, 0))),
+    DemoTrack(
+        1,
+        "harbour-lights",
+        "Harbour Lights",
+        "Deep House",
+        122.0,
+        "A minor",
+        1101,
+        57,
+        ((0, "m7"), (8, "M7"), (3, "M"), (10, "M")),
+        ((0, 2, 0), (3, 1, 0), (6, 2, 12), (10, 2, 0), (14, 2, 7)),
+    ),
+    DemoTrack(
+        2,
+        "velvet-hour",
+        "Velvet Hour",
+        "Lounge",
+        118.0,
+        "F major",
+        2202,
+        53,
+        ((0, "M7"), (9, "m7"), (2, "m7"), (7, "7")),
+        ((0, 3, 0), (4, 2, 7), (8, 3, 0), (12, 2, 10), (14, 2, 12)),
+    ),
+    DemoTrack(
+        3,
+        "copper-skyline",
+        "Copper Skyline",
+        "House",
+        124.0,
+        "E minor",
+        3303,
+        52,
+        ((0, "m7"), (5, "m7"), (8, "M7"), (7, "m7")),
+        ((2, 2, 0), (6, 2, 0), (10, 2, 0), (13, 1, 12), (14, 2, 0)),
+    ),
+    DemoTrack(
+        4,
+        "night-ferry",
+        "Night Ferry",
+        "Tech House",
+        126.0,
+        "G minor",
+        4404,
+        55,
+        ((0, "m7"), (3, "M7"), (5, "m7"), (7, "m7")),
+        ((0, 1, 0), (2, 2, 0), (6, 1, 12), (8, 1, 0), (10, 2, 0), (14, 1, 7), (15, 1, 0)),
+    ),
 )
 
 
@@ -243,7 +279,7 @@ def _arp(track: DemoTrack, grid: _Grid, rng: np.random.Generator) -> np.ndarray:
     dry = signal.sosfilt(sos, out, axis=0)
     d = int(3 * grid.beat / 4)  # ping-pong echo: a dotted eighth left, a dotted quarter right
     dry[d:, 0] += 0.35 * dry[:-d, 0]
-    dry[2 * d:, 1] += 0.3 * dry[: -2 * d, 1]
+    dry[2 * d :, 1] += 0.3 * dry[: -2 * d, 1]
     return dry
 
 
@@ -262,10 +298,10 @@ def _loud_gate(grid: _Grid) -> np.ndarray:
     for b, (_, layers, i, phrase) in enumerate(grid.plan):
         if not layers:
             continue
-        gate[grid.pos(b): grid.pos(b + 1)] = 1.0
+        gate[grid.pos(b) : grid.pos(b + 1)] = 1.0
         if (i + 1) % phrase == 0:
             beats = 2 if (i + 1) % 8 == 0 else 1
-            gate[grid.pos(b, 16 - 4 * beats): grid.pos(b + 1)] = 0.0
+            gate[grid.pos(b, 16 - 4 * beats) : grid.pos(b + 1)] = 0.0
     return _smooth(gate, 8.0)
 
 
@@ -278,7 +314,7 @@ def _limit(x: np.ndarray, active: np.ndarray) -> np.ndarray:
     for _ in range(14):
         thresh = 0.5 * (lo + hi)
         limited = probe_x * np.minimum(1.0, thresh / probe_env)[:, None]
-        crest = 20 * np.log10(thresh / np.sqrt(np.mean(limited ** 2)))
+        crest = 20 * np.log10(thresh / np.sqrt(np.mean(limited**2)))
         lo, hi = (thresh, hi) if crest < LOUD_CREST_DB else (lo, thresh)
     y = x * np.minimum(1.0, thresh / env)[:, None]
     return y * (10 ** (PEAK_DBFS / 20) / max(float(np.abs(y).max()), 1e-9))
@@ -289,7 +325,7 @@ def _soft_bus(grid: _Grid, rng: np.random.Generator, pad: np.ndarray, gate: np.n
     level = np.where(gate < 0.05, 10 ** (DROP_PAD_DBFS / 20), 0.0).astype(np.float32)
     for b, (_, layers, _, _) in enumerate(grid.plan):
         if not layers:
-            level[grid.pos(b): grid.pos(b + 1)] = 10 ** (BREAK_PAD_DBFS / 20)
+            level[grid.pos(b) : grid.pos(b + 1)] = 10 ** (BREAK_PAD_DBFS / 20)
     level[: grid.pos(1)] = 0.0
     tail = grid.pos(len(grid.plan), -8)  # the final stop rings out on the soft pad
     level[tail:] *= np.linspace(1.0, 0.0, grid.frames - tail, dtype=np.float32)
@@ -299,7 +335,7 @@ def _soft_bus(grid: _Grid, rng: np.random.Generator, pad: np.ndarray, gate: np.n
     riser = signal.sosfilt(sos, _noise(rng, (end - start) / SAMPLE_RATE), axis=0)
     riser *= (np.linspace(0.0, 1.0, len(riser)) ** 2 * 10 ** (-27 / 20) / riser.std())[:, None]
     out = pad * _smooth(level, 60.0)[:, None]
-    out[start: start + len(riser)] += riser
+    out[start : start + len(riser)] += riser
     return out
 
 
@@ -362,8 +398,7 @@ def _remove_stale(folder: Path) -> None:
             old.unlink(missing_ok=True)
 
 
-def ensure_demo_tracks(on_progress: Optional[ProgressFn] = None,
-                       should_stop: Optional[StopFn] = None) -> list[Path]:
+def ensure_demo_tracks(on_progress: Optional[ProgressFn] = None, should_stop: Optional[StopFn] = None) -> list[Path]:
     """Make sure the demo tracks exist in ``paths.demo_dir()``; return their paths in track order."""
     folder = paths.demo_dir()
     _remove_stale(folder)

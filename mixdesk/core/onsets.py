@@ -157,5 +157,3 @@ class Frontend:
         """Band-group flux (frames, groups), frame energy (frames,), chroma (chroma frames, 12)."""
         cat = lambda parts, shape: np.concatenate(parts) if parts else np.zeros(shape, np.float32)  # noqa: E731
         return (cat(self.flux, (0, self.group_map.shape[1])), cat(self.energy, (0,)), cat(self.chroma, (0, 12)))
-
-

@@ -34,8 +34,12 @@ def application(argv: list[str] | None = None) -> QApplication:
     return app
 
 
-def _wait_for(condition: Callable[[], bool], then: Callable[[], None], timeout_s: float,
-              on_timeout: Callable[[], None] | None = None) -> None:
+def _wait_for(
+    condition: Callable[[], bool],
+    then: Callable[[], None],
+    timeout_s: float,
+    on_timeout: Callable[[], None] | None = None,
+) -> None:
     """Poll ``condition`` on the event loop; never blocks it."""
     deadline = time.monotonic() + timeout_s
 
@@ -104,8 +108,9 @@ class ScreenshotScript:
             self._select_item()
             return
         project = self.state.project
-        job = self.state.jobs.run("Loading the model", lambda on_progress, should_stop:
-                                  default_scorer(project, on_progress, should_stop))
+        job = self.state.jobs.run(
+            "Loading the model", lambda on_progress, should_stop: default_scorer(project, on_progress, should_stop)
+        )
         job.finished.connect(self.state.set_scorer)
         for signal in (job.finished, job.failed, job.cancelled):
             signal.connect(lambda *_args: self._select_item())
@@ -149,9 +154,14 @@ def save_panel_shots(window: MainWindow, folder: Path) -> list[Path]:
     return saved
 
 
-def run_desk(project: str | None = None, demo: bool = False, screenshot: str | None = None,
-             quit_after_ms: int | None = None, settings: QSettings | None = None,
-             screenshot_size: tuple[int, int] = SCREENSHOT_SIZE) -> int:
+def run_desk(
+    project: str | None = None,
+    demo: bool = False,
+    screenshot: str | None = None,
+    quit_after_ms: int | None = None,
+    settings: QSettings | None = None,
+    screenshot_size: tuple[int, int] = SCREENSHOT_SIZE,
+) -> int:
     """Open the window and run the event loop; returns the process exit code."""
     started = time.perf_counter()
     app = application()
@@ -181,6 +191,7 @@ def run_desk(project: str | None = None, demo: bool = False, screenshot: str | N
                 print(f"mixdesk: screenshot incomplete: {screenshot}", file=sys.stderr)
             # --quit-after-ms counts from the screenshot, so a short delay never cuts the picture off.
             (close_later or window.close)()
+
         ScreenshotScript(window, Path(screenshot), finished).start()
     elif close_later is not None:
         close_later()

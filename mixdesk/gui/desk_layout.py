@@ -21,8 +21,11 @@ SIDE_SHARES = {"poolView": 0.21, "playlistView": 0.24}
 SIDE_COLUMNS = {"poolView": ("poolView", "silencePanel"), "playlistView": ("playlistView", "suggestionsView")}
 # (above, below): the one below gets the height it needs from the one above.
 STACKS = (("poolView", "silencePanel"), ("playlistView", "suggestionsView"))
-VERTICAL_SHARES = {("poolView", "silencePanel"): (0.55, 0.4), ("trackView", "transitionView"): (0.52, 0.4),
-                   ("playlistView", "suggestionsView"): (0.55, 0.4)}
+VERTICAL_SHARES = {
+    ("poolView", "silencePanel"): (0.55, 0.4),
+    ("trackView", "transitionView"): (0.52, 0.4),
+    ("playlistView", "suggestionsView"): (0.55, 0.4),
+}
 DOCK_SEPARATOR_PX = 6
 FIT_TRIES = 4
 
@@ -52,8 +55,9 @@ class ColumnKeeper(QObject):
         self.shares = dict(SIDE_SHARES)
         self.apply_column_widths()
         for (upper, lower), (a, b) in VERTICAL_SHARES.items():
-            self.window.resizeDocks([self.docks[upper], self.docks[lower]], [int(height * a), int(height * b)],
-                                    Qt.Orientation.Vertical)
+            self.window.resizeDocks(
+                [self.docks[upper], self.docks[lower]], [int(height * a), int(height * b)], Qt.Orientation.Vertical
+            )
         QTimer.singleShot(0, self.fit_heights)
 
     def keep_restored(self) -> None:
@@ -78,7 +82,7 @@ class ColumnKeeper(QObject):
         for i, column in enumerate(columns):
             share = int(width * self.shares[column])
             usable = max(self._usable_size(name).width() for name in SIDE_COLUMNS[column])
-            reserve = sum(int(width * self.shares[later]) for later in columns[i + 1:])
+            reserve = sum(int(width * self.shares[later]) for later in columns[i + 1 :])
             widths[column] = max(0, min(max(share, usable), max(room - reserve, share)))
             room -= widths[column]
         return widths
@@ -90,8 +94,7 @@ class ColumnKeeper(QObject):
         # at its minimum and gives the rest to the side columns.
         widths[CENTRE_PANELS[0]] = max(0, width - sum(widths.values()) - DOCK_SEPARATOR_PX * 2)
         names = list(widths)
-        self.window.resizeDocks([self.docks[n] for n in names], [widths[n] for n in names],
-                                Qt.Orientation.Horizontal)
+        self.window.resizeDocks([self.docks[n] for n in names], [widths[n] for n in names], Qt.Orientation.Horizontal)
         self._laid_out_width = width
 
     def record_shares(self) -> None:

@@ -7,8 +7,20 @@ from typing import Any, Optional
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout,
-    QLabel, QLineEdit, QProgressBar, QPushButton, QVBoxLayout, QWidget,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
 )
 
 from mixdesk.gui import mix_calls
@@ -127,8 +139,9 @@ class ExportDialog(QDialog):
 
     def _browse(self) -> None:
         fmt = self.format_combo.currentData()
-        path, _filter = QFileDialog.getSaveFileName(self, "Export mix to", self.destination_edit.text(),
-                                                    f"{fmt.upper()} files (*.{fmt})")
+        path, _filter = QFileDialog.getSaveFileName(
+            self, "Export mix to", self.destination_edit.text(), f"{fmt.upper()} files (*.{fmt})"
+        )
         if path:
             self.destination_edit.setText(path)
             self._on_format()
@@ -138,10 +151,15 @@ class ExportDialog(QDialog):
         from mixdesk.mix.config import ExportConfig
 
         return ExportConfig(
-            format=self.format_combo.currentData(), bitrate_mode=self.mode_combo.currentData(),
-            bitrate_kbps=int(self.rate_combo.currentData()), vbr_quality=float(self.vbr_spin.value()),
-            title=self.title_edit.text(), artist=self.artist_edit.text(), comment=self.comment_edit.text(),
-            write_tracklist=self.json_check.isChecked(), write_cue=self.cue_check.isChecked(),
+            format=self.format_combo.currentData(),
+            bitrate_mode=self.mode_combo.currentData(),
+            bitrate_kbps=int(self.rate_combo.currentData()),
+            vbr_quality=float(self.vbr_spin.value()),
+            title=self.title_edit.text(),
+            artist=self.artist_edit.text(),
+            comment=self.comment_edit.text(),
+            write_tracklist=self.json_check.isChecked(),
+            write_cue=self.cue_check.isChecked(),
         )
 
     def destination(self) -> Path:
@@ -162,7 +180,8 @@ class ExportDialog(QDialog):
         destination = self.destination()
         project, playlist = state.project, state.playlist
         self.job = state.jobs.run(
-            "Exporting", lambda p, s: mix_calls.export(project, playlist, destination, config, p, s))
+            "Exporting", lambda p, s: mix_calls.export(project, playlist, destination, config, p, s)
+        )
         self.job.progress.connect(self._on_progress)
         self.job.finished.connect(self._on_finished)
         self.job.failed.connect(lambda message: self._ended(f"Export failed: {message}"))

@@ -34,7 +34,7 @@ _MAX_MESSAGE = 200
 
 def _first_line(text: str) -> str:
     line = " ".join(text.strip().splitlines()[0].split()) if text.strip() else ""
-    return line if len(line) <= _MAX_MESSAGE else line[:_MAX_MESSAGE - 1] + "…"
+    return line if len(line) <= _MAX_MESSAGE else line[: _MAX_MESSAGE - 1] + "…"
 
 
 def user_message(exc: BaseException) -> str:

@@ -9,8 +9,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, QTimer
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import (QDockWidget, QFrame, QLabel, QMainWindow, QScrollArea, QSizePolicy,
-                               QWidget)
+from PySide6.QtWidgets import QDockWidget, QFrame, QLabel, QMainWindow, QScrollArea, QSizePolicy, QWidget
 
 from mixdesk.gui.desk_layout import CENTRE_PANELS, ColumnKeeper
 from mixdesk.gui.menus import build_menus
@@ -26,14 +25,23 @@ log = logging.getLogger(__name__)
 PANELS = (
     ("poolView", "Pool", "mixdesk.gui.pool_view", "PoolView", Qt.DockWidgetArea.LeftDockWidgetArea),
     ("silencePanel", "Silence", "mixdesk.gui.silence_panel", "SilencePanel", Qt.DockWidgetArea.LeftDockWidgetArea),
-    ("trainingPanel", "Training", "mixdesk.gui.training_panel", "TrainingPanel",
-     Qt.DockWidgetArea.LeftDockWidgetArea),
+    ("trainingPanel", "Training", "mixdesk.gui.training_panel", "TrainingPanel", Qt.DockWidgetArea.LeftDockWidgetArea),
     ("trackView", "Track", "mixdesk.gui.track_view", "TrackView", Qt.DockWidgetArea.TopDockWidgetArea),
-    ("transitionView", "Transition", "mixdesk.gui.transition_view", "TransitionView",
-     Qt.DockWidgetArea.TopDockWidgetArea),
+    (
+        "transitionView",
+        "Transition",
+        "mixdesk.gui.transition_view",
+        "TransitionView",
+        Qt.DockWidgetArea.TopDockWidgetArea,
+    ),
     ("playlistView", "Playlist", "mixdesk.gui.playlist_view", "PlaylistView", Qt.DockWidgetArea.RightDockWidgetArea),
-    ("suggestionsView", "Suggestions", "mixdesk.gui.suggestions_view", "SuggestionsView",
-     Qt.DockWidgetArea.RightDockWidgetArea),
+    (
+        "suggestionsView",
+        "Suggestions",
+        "mixdesk.gui.suggestions_view",
+        "SuggestionsView",
+        Qt.DockWidgetArea.RightDockWidgetArea,
+    ),
     ("transport", "Transport", "mixdesk.gui.transport", "Transport", Qt.DockWidgetArea.BottomDockWidgetArea),
 )
 # Built on first use: the training panel needs torch, whose import would double the time to first window.
@@ -56,8 +64,11 @@ def warm_up_optimiser() -> None:
 
 def placeholder(name: str, title: str, failed: bool = False) -> QWidget:
     """Stands in for a panel that is not installed, or that failed to start (the reason is in the log)."""
-    text = (f"The {title.lower()} panel could not start; the details are in the log." if failed
-            else f"The {title.lower()} panel is not part of this installation.")
+    text = (
+        f"The {title.lower()} panel could not start; the details are in the log."
+        if failed
+        else f"The {title.lower()} panel is not part of this installation."
+    )
     note = QLabel(text)
     note.setObjectName("placeholderNote")
     note.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -145,9 +156,11 @@ class MainWindow(QMainWindow):
                     dock.setWidget(panel)
                 else:
                     dock.setWidget(panel if name == "transport" else scrollable(panel))
-            dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
-                             | QDockWidget.DockWidgetFeature.DockWidgetFloatable
-                             | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+            dock.setFeatures(
+                QDockWidget.DockWidgetFeature.DockWidgetMovable
+                | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+                | QDockWidget.DockWidgetFeature.DockWidgetClosable
+            )
             self.addDockWidget(area, dock)
             self.panels[name], self.docks[name] = panel, dock
         self.tabifyDockWidget(self.docks["silencePanel"], self.docks["trainingPanel"])
@@ -190,6 +203,7 @@ class MainWindow(QMainWindow):
         """Load the heavy libraries of lazy panels in a job once the window is up, then build them."""
         if not self.isVisible():
             return  # closed before the delay ran out: a job started now would outlive the window
+
         def load(on_progress, should_stop):
             # Loading a compiled library holds Python's global lock for up to a few hundred ms; paying
             # that once now keeps it out of the first training run, where the curves should stay live.
@@ -360,4 +374,3 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
         if project is not None and event.isAccepted():
             project.close()
-

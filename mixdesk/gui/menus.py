@@ -47,9 +47,15 @@ def build_menus(window: QMainWindow) -> None:
     _add(jobs, "Stop the running job", window.job_status.cancel_current, "Ctrl+.", "stopJob")
     help_menu = bar.addMenu("&Help")
     _add(help_menu, "Keyboard shortcuts", lambda: QMessageBox.information(window, "Shortcuts", SHORTCUTS_HELP))
-    _add(help_menu, "About mixdesk", lambda: QMessageBox.about(
-        window, "About mixdesk", "mixdesk: cut music into chunks, learn which chunk may follow which, "
-        "and build a continuous mix."))
+    _add(
+        help_menu,
+        "About mixdesk",
+        lambda: QMessageBox.about(
+            window,
+            "About mixdesk",
+            "mixdesk: cut music into chunks, learn which chunk may follow which, and build a continuous mix.",
+        ),
+    )
 
 
 def _file_menu(window, menu: QMenu) -> None:
@@ -58,8 +64,12 @@ def _file_menu(window, menu: QMenu) -> None:
     window.recent_menu = menu.addMenu("Open &recent")
     _add(menu, "Open the &demo project", window.open_demo, name="openDemo")
     menu.addSeparator()
-    _add(menu, "&Save", lambda: window.state.show_status("Saved: every change is written as it happens."),
-         QKeySequence.StandardKey.Save)
+    _add(
+        menu,
+        "&Save",
+        lambda: window.state.show_status("Saved: every change is written as it happens."),
+        QKeySequence.StandardKey.Save,
+    )
     _add(menu, "Save project &as…", window.save_as_dialog, QKeySequence.StandardKey.SaveAs, "saveAs")
     menu.addSeparator()
     _add(menu, "&Import files…", window.import_dialog, "Ctrl+I", "importFiles")

@@ -38,10 +38,17 @@ def sequence_config(options: GenerateOptions) -> Any:
     # a mix tempo only means something in "fixed" mode; elsewhere the config must not carry one
     mix_bpm = options.mix_bpm if options.tempo_mode == "fixed" else None
     return SequenceConfig(
-        minutes=options.minutes, strategy=options.strategy, no_repeat_within=options.no_repeat_within,
-        max_same_track=options.max_same_track, temperature=options.temperature, seed=options.seed,
-        crossfade_ms=options.crossfade_ms, crossfade_beats=options.crossfade_beats,
-        tempo_mode=options.tempo_mode, mix_bpm=mix_bpm, **harmony,
+        minutes=options.minutes,
+        strategy=options.strategy,
+        no_repeat_within=options.no_repeat_within,
+        max_same_track=options.max_same_track,
+        temperature=options.temperature,
+        seed=options.seed,
+        crossfade_ms=options.crossfade_ms,
+        crossfade_beats=options.crossfade_beats,
+        tempo_mode=options.tempo_mode,
+        mix_bpm=mix_bpm,
+        **harmony,
     )
 
 
@@ -55,28 +62,49 @@ def default_scorer(project: Any, on_progress: ProgressFn, should_stop: StopFn) -
     return scorer
 
 
-def generate(project: Any, scorer: Any, options: GenerateOptions, on_progress: ProgressFn,
-             should_stop: StopFn) -> tuple[Any, Any]:
+def generate(
+    project: Any, scorer: Any, options: GenerateOptions, on_progress: ProgressFn, should_stop: StopFn
+) -> tuple[Any, Any]:
     """A new playlist from the options; returns (playlist, scorer used)."""
     from mixdesk.mix.sequencing import sequence
 
     if scorer is None:
         scorer = default_scorer(project, on_progress, should_stop)
     check_stop(should_stop)
-    playlist = sequence(project, scorer, sequence_config(options), start_chunk=options.start_chunk,
-                        on_progress=on_progress, should_stop=should_stop)
+    playlist = sequence(
+        project,
+        scorer,
+        sequence_config(options),
+        start_chunk=options.start_chunk,
+        on_progress=on_progress,
+        should_stop=should_stop,
+    )
     return playlist, scorer
 
 
-def regenerate_from(project: Any, scorer: Any, playlist: Any, row: int, options: GenerateOptions,
-                    on_progress: ProgressFn, should_stop: StopFn) -> tuple[Any, Any]:
+def regenerate_from(
+    project: Any,
+    scorer: Any,
+    playlist: Any,
+    row: int,
+    options: GenerateOptions,
+    on_progress: ProgressFn,
+    should_stop: StopFn,
+) -> tuple[Any, Any]:
     """Keep items before ``row`` and every locked item; the mix room fills the rest."""
     from mixdesk.mix.sequencing import regenerate
 
     if scorer is None:
         scorer = default_scorer(project, on_progress, should_stop)
-    new = regenerate(project, scorer, playlist, sequence_config(options), from_index=row,
-                     on_progress=on_progress, should_stop=should_stop)
+    new = regenerate(
+        project,
+        scorer,
+        playlist,
+        sequence_config(options),
+        from_index=row,
+        on_progress=on_progress,
+        should_stop=should_stop,
+    )
     return new, scorer
 
 
@@ -93,9 +121,15 @@ def item_for_chunk(project: Any, chunk_id: int, like: Any = None, score: Optiona
     chunk = project.chunk(int(chunk_id))
     track = project.track(chunk.track_id)
     transition = getattr(like, "transition", None) or Transition()
-    return PlaylistItem(chunk_id=int(chunk.id), track_id=int(track.id), source_path=str(track.path),
-                        in_ms=int(chunk.start_ms), out_ms=int(chunk.end_ms), transition=transition,
-                        score=score)
+    return PlaylistItem(
+        chunk_id=int(chunk.id),
+        track_id=int(track.id),
+        source_path=str(track.path),
+        in_ms=int(chunk.start_ms),
+        out_ms=int(chunk.end_ms),
+        transition=transition,
+        score=score,
+    )
 
 
 def rescore_at(scorer: Any, items: list, positions) -> list:
@@ -168,7 +202,7 @@ class SeamAudio:
 def seam_grids(project: Any, playlist: Any, row: int) -> dict:
     """Beat grids of the two tracks either side of seam ``row`` (the only ones a seam needs)."""
     grids = {}
-    for item in playlist.items[row:row + 2]:
+    for item in playlist.items[row : row + 2]:
         grid = project.beat_grid(item.track_id) if hasattr(project, "beat_grid") else None
         if grid is not None:
             grids[item.track_id] = grid
@@ -182,8 +216,15 @@ def seam_plan(project: Any, playlist: Any, row: int) -> Any:
     return plan_seam(playlist, row, seam_grids(project, playlist, row))
 
 
-def render_seam(project: Any, playlist: Any, row: int, context_ms: int, labels: tuple[str, str],
-                on_progress: ProgressFn | None = None, should_stop: StopFn | None = None) -> SeamAudio:
+def render_seam(
+    project: Any,
+    playlist: Any,
+    row: int,
+    context_ms: int,
+    labels: tuple[str, str],
+    on_progress: ProgressFn | None = None,
+    should_stop: StopFn | None = None,
+) -> SeamAudio:
     """The mix room's rendering of the excerpt; the crossfade span comes from where it placed B."""
     import numpy as np
 
@@ -198,14 +239,24 @@ def render_seam(project: Any, playlist: Any, row: int, context_ms: int, labels: 
     blocks = list(renderer.blocks(on_progress, should_stop))
     samples = np.concatenate(blocks) if blocks else np.zeros((0, renderer.config.channels), np.float32)
     a, b = renderer.placements[0], renderer.placements[1]
-    beats = seam_beats(renderer.timings, renderer.joins, [a.mix_start_ms / 1000.0, b.mix_start_ms / 1000.0],
-                       config.bass_swap)
-    return SeamAudio(samples.astype(np.float32, copy=False), renderer.config.sample_rate,
-                     b.mix_start_ms / 1000.0, a.mix_end_ms / 1000.0, labels[0], labels[1], beats, plan)
+    beats = seam_beats(
+        renderer.timings, renderer.joins, [a.mix_start_ms / 1000.0, b.mix_start_ms / 1000.0], config.bass_swap
+    )
+    return SeamAudio(
+        samples.astype(np.float32, copy=False),
+        renderer.config.sample_rate,
+        b.mix_start_ms / 1000.0,
+        a.mix_end_ms / 1000.0,
+        labels[0],
+        labels[1],
+        beats,
+        plan,
+    )
 
 
-def export(project: Any, playlist: Any, out_path: Any, config: Any, on_progress: ProgressFn,
-           should_stop: StopFn) -> Any:
+def export(
+    project: Any, playlist: Any, out_path: Any, config: Any, on_progress: ProgressFn, should_stop: StopFn
+) -> Any:
     from mixdesk.mix.export import export_mix
 
     return export_mix(project, playlist, out_path, config, on_progress=on_progress, should_stop=should_stop)

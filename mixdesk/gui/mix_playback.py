@@ -28,7 +28,7 @@ class MixExcerpt:
 def items_to_play(playlist: Any, row: int, minutes: float = LISTEN_MINUTES) -> list:
     """Items from ``row`` on, stopping once about ``minutes`` of music is queued."""
     items, total_ms = [], 0.0
-    for item in list(playlist.items)[max(0, row):]:
+    for item in list(playlist.items)[max(0, row) :]:
         items.append(item)
         total_ms += item.duration_ms
         if total_ms >= minutes * 60_000:

@@ -79,8 +79,9 @@ class Player(QObject):
             log.info(reason)
             self.message.emit(reason)
 
-    def play_samples(self, samples: np.ndarray, sample_rate: int, label: str = "",
-                     track_id: int | None = None, start_s: float = 0.0) -> None:
+    def play_samples(
+        self, samples: np.ndarray, sample_rate: int, label: str = "", track_id: int | None = None, start_s: float = 0.0
+    ) -> None:
         self.stop()
         self._probe()
         frames = int(np.asarray(samples).shape[0])

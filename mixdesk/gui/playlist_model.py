@@ -143,8 +143,10 @@ class PlaylistTableModel(ColumnTableModel):
         timing = self._timing(row)
         if timing is None or not timing.synced:
             return "No trusted beat grid: this item plays at its own tempo and joins on milliseconds"
-        return (f"Own tempo {timing.source_bpm:.2f} BPM, plays at {timing.mix_bpm:.2f} BPM "
-                f"({tempo.stretch_pct(timing):+.2f} %, pitch kept)")
+        return (
+            f"Own tempo {timing.source_bpm:.2f} BPM, plays at {timing.mix_bpm:.2f} BPM "
+            f"({tempo.stretch_pct(timing):+.2f} %, pitch kept)"
+        )
 
     def flags(self, index: QModelIndex) -> Qt.ItemFlags:
         base = Qt.ItemIsEnabled | Qt.ItemIsSelectable | Qt.ItemIsDragEnabled
@@ -214,8 +216,9 @@ class PlaylistTableModel(ColumnTableModel):
         self.edited.emit(self.playlist, f"move item {source + 1} to {landed + 1}")
         return True
 
-    def moveRows(self, src_parent: QModelIndex, source: int, count: int, dst_parent: QModelIndex,
-                 destination: int) -> bool:
+    def moveRows(
+        self, src_parent: QModelIndex, source: int, count: int, dst_parent: QModelIndex, destination: int
+    ) -> bool:
         if count != 1 or src_parent.isValid() or dst_parent.isValid():
             return False
         return self.move_row(source, destination)
@@ -263,8 +266,7 @@ class PlaylistTableModel(ColumnTableModel):
         mime.setData(ROW_MIME, json.dumps(rows).encode())
         return mime
 
-    def dropMimeData(self, mime: QMimeData, action: Qt.DropAction, row: int, column: int,
-                     parent: QModelIndex) -> bool:
+    def dropMimeData(self, mime: QMimeData, action: Qt.DropAction, row: int, column: int, parent: QModelIndex) -> bool:
         if action != Qt.MoveAction or not mime.hasFormat(ROW_MIME):
             return False
         rows = json.loads(bytes(mime.data(ROW_MIME)).decode())

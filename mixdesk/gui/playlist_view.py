@@ -8,8 +8,21 @@ from typing import Any, Optional
 
 from PySide6.QtCore import QEvent, QItemSelectionModel, Qt, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView, QCheckBox, QComboBox, QDoubleSpinBox, QGridLayout, QGroupBox, QHBoxLayout,
-    QHeaderView, QLabel, QProgressBar, QPushButton, QSizePolicy, QTableView, QToolButton, QVBoxLayout,
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QTableView,
+    QToolButton,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -20,11 +33,18 @@ from mixdesk.gui import playlist_items as items_api
 from mixdesk.gui.panel_widgets import ClippedLabel, int_spin
 from mixdesk.gui.playlist_model import COL_SOURCE, PlaylistTableModel
 from mixdesk.mix import tempo
-from mixdesk.mix.config import (CROSSFADE_BEATS_STEP, MAX_CROSSFADE_BEATS, MIX_BPM_RANGE, TEMPO_MODE_LABELS,
-                                TEMPO_MODES, SequenceConfig)
+from mixdesk.mix.config import (
+    CROSSFADE_BEATS_STEP,
+    MAX_CROSSFADE_BEATS,
+    MIX_BPM_RANGE,
+    TEMPO_MODE_LABELS,
+    TEMPO_MODES,
+    SequenceConfig,
+)
 from mixdesk.mix.playlist import Playlist
 
 _SEQUENCE = SequenceConfig()
+
 
 class PlaylistView(QWidget):
     """The auto-generated playlist: a Generate form above a table the user edits by hand."""
@@ -75,8 +95,11 @@ class PlaylistView(QWidget):
         self.table.installEventFilter(self)
 
     def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt override
-        if watched is self.table and event.type() == QEvent.KeyPress \
-                and event.key() in (Qt.Key_Delete, Qt.Key_Backspace):
+        if (
+            watched is self.table
+            and event.type() == QEvent.KeyPress
+            and event.key() in (Qt.Key_Delete, Qt.Key_Backspace)
+        ):
             self.delete_selected()
             return True
         return super().eventFilter(watched, event)
@@ -90,8 +113,10 @@ class PlaylistView(QWidget):
         self.strategy_combo = QComboBox()
         for key, label in mix_calls.STRATEGIES:
             self.strategy_combo.addItem(label, key)
-        self.strategy_combo.setToolTip("Greedy takes the best next chunk each time, beam search the best "
-                                       "sum of scores, sampling picks by probability for variety")
+        self.strategy_combo.setToolTip(
+            "Greedy takes the best next chunk each time, beam search the best "
+            "sum of scores, sampling picks by probability for variety"
+        )
         self.generate_button = QPushButton("Generate")
         self.generate_button.clicked.connect(self.generate)
         self.stop_button = QPushButton("Stop")
@@ -132,8 +157,9 @@ class PlaylistView(QWidget):
         self.temperature_spin.setToolTip("Sampling only: higher picks less likely chunks more often")
         self.seed_spin = int_spin(0, 1_000_000, 0, "Random seed: the same seed gives the same mix")
         self.crossfade_spin = int_spin(0, 10_000, 400, "Default crossfade where a side has no beat grid", " ms", 50)
-        self.crossfade_beats_spin = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=MAX_CROSSFADE_BEATS,
-                                                   singleStep=CROSSFADE_BEATS_STEP, suffix=" beats")
+        self.crossfade_beats_spin = QDoubleSpinBox(
+            decimals=2, minimum=0.0, maximum=MAX_CROSSFADE_BEATS, singleStep=CROSSFADE_BEATS_STEP, suffix=" beats"
+        )
         self.crossfade_beats_spin.setValue(_SEQUENCE.crossfade_beats)
         self.crossfade_beats_spin.setToolTip("Default crossfade where both sides have a beat grid")
         self.tempo_key_check = QCheckBox("Respect tempo and key")
@@ -142,17 +168,22 @@ class PlaylistView(QWidget):
         for mode in TEMPO_MODES:
             self.tempo_mode_combo.addItem(TEMPO_MODE_LABELS[mode], mode)
         self.tempo_mode_combo.setCurrentIndex(TEMPO_MODES.index(_SEQUENCE.tempo_mode))
-        self.tempo_mode_combo.setToolTip("The tempo the mix plays at; items on a beat grid are stretched to it "
-                                         "(pitch kept) and join on the beat")
+        self.tempo_mode_combo.setToolTip(
+            "The tempo the mix plays at; items on a beat grid are stretched to it (pitch kept) and join on the beat"
+        )
         self.tempo_bpm_spin = _bpm_spin("Mix tempo for a fixed tempo")
         self.tempo_bpm_spin.setValue(_SEQUENCE.mix_bpm or sum(MIX_BPM_RANGE) / 2)
         self.tempo_mode_combo.currentIndexChanged.connect(self._on_tempo_mode)
         self._on_tempo_mode()
         grid.addWidget(QLabel("Start"), 0, 0)
         grid.addWidget(self.start_combo, 0, 1, 1, 3)
-        cells = (("No repeat within", self.repeat_spin), ("Max same track", self.same_track_spin),
-                 ("Crossfade", self.crossfade_spin), ("Temperature", self.temperature_spin),
-                 ("Seed", self.seed_spin))
+        cells = (
+            ("No repeat within", self.repeat_spin),
+            ("Max same track", self.same_track_spin),
+            ("Crossfade", self.crossfade_spin),
+            ("Temperature", self.temperature_spin),
+            ("Seed", self.seed_spin),
+        )
         for i, (label, field) in enumerate(cells):
             row, col = 1 + i // 2, (i % 2) * 2
             grid.addWidget(QLabel(label), row, col)
@@ -194,8 +225,9 @@ class PlaylistView(QWidget):
         for button in (self.delete_button, self.lock_button, self.regen_button):
             row.addWidget(button)
         row.addStretch(1)
-        self.mix_tempo_spin = _bpm_spin("The tempo every item plays at (time-stretched, pitch kept); "
-                                        "items without a beat grid keep their own")
+        self.mix_tempo_spin = _bpm_spin(
+            "The tempo every item plays at (time-stretched, pitch kept); items without a beat grid keep their own"
+        )
         self.mix_tempo_spin.setEnabled(False)
         self.mix_tempo_spin.valueChanged.connect(self.set_mix_tempo)
         second.addWidget(QLabel("Mix tempo"))
@@ -300,7 +332,8 @@ class PlaylistView(QWidget):
     def select_row(self, row: int) -> None:
         if 0 <= row < self.model.rowCount():
             self.table.selectionModel().setCurrentIndex(
-                self.model.index(row, 0), QItemSelectionModel.ClearAndSelect | QItemSelectionModel.Rows)
+                self.model.index(row, 0), QItemSelectionModel.ClearAndSelect | QItemSelectionModel.Rows
+            )
 
     def _on_current_row(self, current, _previous) -> None:
         row = current.row() if current.isValid() else -1
@@ -335,11 +368,17 @@ class PlaylistView(QWidget):
         if self.start_combo.currentData() == "selected" and self.state.selected_chunk >= 0:
             start = self.state.selected_chunk
         return mix_calls.GenerateOptions(
-            minutes=self.minutes_spin.value(), start_chunk=start, strategy=self.strategy_combo.currentData(),
-            no_repeat_within=self.repeat_spin.value(), max_same_track=self.same_track_spin.value(),
-            temperature=self.temperature_spin.value(), seed=self.seed_spin.value(),
-            use_tempo_key=self.tempo_key_check.isChecked(), crossfade_ms=self.crossfade_spin.value(),
-            crossfade_beats=self.crossfade_beats_spin.value(), tempo_mode=self.tempo_mode_combo.currentData(),
+            minutes=self.minutes_spin.value(),
+            start_chunk=start,
+            strategy=self.strategy_combo.currentData(),
+            no_repeat_within=self.repeat_spin.value(),
+            max_same_track=self.same_track_spin.value(),
+            temperature=self.temperature_spin.value(),
+            seed=self.seed_spin.value(),
+            use_tempo_key=self.tempo_key_check.isChecked(),
+            crossfade_ms=self.crossfade_spin.value(),
+            crossfade_beats=self.crossfade_beats_spin.value(),
+            tempo_mode=self.tempo_mode_combo.currentData(),
             mix_bpm=self.tempo_bpm_spin.value(),
         )
 
@@ -352,8 +391,9 @@ class PlaylistView(QWidget):
     def regenerate_from(self, row: int) -> None:
         if row < 0 or not self._can_start() or self.state.playlist is None:
             return
-        fn = partial(mix_calls.regenerate_from, self.state.project, self.state.scorer, self.state.playlist,
-                     row, self.options())
+        fn = partial(
+            mix_calls.regenerate_from, self.state.project, self.state.scorer, self.state.playlist, row, self.options()
+        )
         self._start_job(f"Regenerating from item {row + 1}", fn, f"regenerate from item {row + 1}")
 
     def stop(self) -> None:
@@ -409,8 +449,7 @@ class PlaylistView(QWidget):
 
 
 def _bpm_spin(tip: str) -> QDoubleSpinBox:
-    spin = QDoubleSpinBox(decimals=1, minimum=MIX_BPM_RANGE[0], maximum=MIX_BPM_RANGE[1], singleStep=0.5,
-                          suffix=" BPM")
+    spin = QDoubleSpinBox(decimals=1, minimum=MIX_BPM_RANGE[0], maximum=MIX_BPM_RANGE[1], singleStep=0.5, suffix=" BPM")
     spin.setToolTip(tip)
     spin.setKeyboardTracking(False)
     return spin

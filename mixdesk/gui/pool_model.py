@@ -27,8 +27,13 @@ class Column:
     numeric: bool = False
 
 
-BASE_COLUMNS = (Column("track", "Track"), Column("index", "#", True), Column("start", "Start", True),
-                Column("length", "Length", True), Column("wave", "Waveform"))
+BASE_COLUMNS = (
+    Column("track", "Track"),
+    Column("index", "#", True),
+    Column("start", "Start", True),
+    Column("length", "Length", True),
+    Column("wave", "Waveform"),
+)
 BPM_COLUMN = Column("bpm", "BPM", True)
 KEY_COLUMN = Column("key", "Key")
 DESCRIPTOR_COLUMNS = (BPM_COLUMN, KEY_COLUMN)
@@ -104,11 +109,16 @@ class PoolModel(QAbstractTableModel):
         from_grid = chunk_tempi(chunks, _beat_grids(project))
         self.bpm = np.where(np.isnan(from_grid), analysed, from_grid) if len(chunks) else analysed
         self.keys = [str(d.get("camelot") or d.get("key") or "") for d in docs]
-        self.genres = [_genre(tracks.get(c.track_id), tags.get((c.track_id, c.id)) or tags.get((c.track_id, None)))
-                       for c in chunks]
+        self.genres = [
+            _genre(tracks.get(c.track_id), tags.get((c.track_id, c.id)) or tags.get((c.track_id, None))) for c in chunks
+        ]
         has_bpm = bool(descriptors) or bool(np.isfinite(self.bpm).any())
-        self.columns = (BASE_COLUMNS + ((BPM_COLUMN,) if has_bpm else ()) + ((KEY_COLUMN,) if descriptors else ())
-                        + ((GENRE_COLUMN,) if tags or any(self.genres) else ()))
+        self.columns = (
+            BASE_COLUMNS
+            + ((BPM_COLUMN,) if has_bpm else ())
+            + ((KEY_COLUMN,) if descriptors else ())
+            + ((GENRE_COLUMN,) if tags or any(self.genres) else ())
+        )
         self.search_text = [f"{n} {k} {g}".lower() for n, k, g in zip(self.track_names, self.keys, self.genres)]
 
     # Qt model interface -------------------------------------------------------------------------
@@ -171,8 +181,12 @@ class PoolModel(QAbstractTableModel):
         by_text = {"track": self.track_names, "key": self.keys, "genre": self.genres}
         if key in by_text:
             return np.array([str(v).lower() for v in by_text[key]], dtype=str)
-        numeric = {"index": self.index_in_track, "start": self.start_ms, "length": self.length_ms,
-                   "bpm": np.nan_to_num(self.bpm, nan=-1.0)}
+        numeric = {
+            "index": self.index_in_track,
+            "start": self.start_ms,
+            "length": self.length_ms,
+            "bpm": np.nan_to_num(self.bpm, nan=-1.0),
+        }
         return numeric.get(key)
 
     def _permute(self, rows: np.ndarray) -> None:
@@ -199,8 +213,7 @@ class PoolModel(QAbstractTableModel):
     def strips_arrived(self, chunk_ids) -> None:
         column = self.column_of("wave")
         if len(self.chunk_ids) and column >= 0:
-            self.dataChanged.emit(self.index(0, column), self.index(len(self.chunk_ids) - 1, column),
-                                  [STRIP_ROLE])
+            self.dataChanged.emit(self.index(0, column), self.index(len(self.chunk_ids) - 1, column), [STRIP_ROLE])
 
 
 def _stem(path: str) -> str:
@@ -259,8 +272,13 @@ class PoolFilterProxy(QSortFilterProxyModel):
         mask = np.ones(model.rowCount(), dtype=bool)
         if words:
             mask &= np.array([all(w in s for w in words) for s in model.search_text], dtype=bool)
-        values = {"bpm": model.bpm, "len": model.length_ms / 1000.0, "length": model.length_ms / 1000.0,
-                  "start": model.start_ms / 1000.0, "#": model.index_in_track + 1.0}
+        values = {
+            "bpm": model.bpm,
+            "len": model.length_ms / 1000.0,
+            "length": model.length_ms / 1000.0,
+            "start": model.start_ms / 1000.0,
+            "#": model.index_in_track + 1.0,
+        }
         compare = {"<": np.less, ">": np.greater, "<=": np.less_equal, ">=": np.greater_equal, "=": np.isclose}
         for name, op, number in terms:
             with np.errstate(invalid="ignore"):

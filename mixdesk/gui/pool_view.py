@@ -7,8 +7,17 @@ from collections import OrderedDict
 import numpy as np
 from PySide6.QtCore import QItemSelectionModel, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter
-from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QLineEdit, QStyle,
-                               QStyledItemDelegate, QTableView, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QStyle,
+    QStyledItemDelegate,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
 
 from mixdesk.gui.pool_model import CHUNK_ID_ROLE, STRIP_ROLE, PoolFilterProxy, PoolModel
 from mixdesk.gui.thumbnails import ThumbnailCache
@@ -36,8 +45,9 @@ def strip_image(strip: np.ndarray, width: int, height: int, colour: QColor) -> Q
     width, height = max(1, width), max(1, height)
     strip = np.asarray(strip, dtype=np.float64)
     if strip.ndim == 2:
-        alpha = np.maximum(_silhouette(strip[:, 0], width, height),
-                           PEAK_OPACITY * _silhouette(strip[:, 1], width, height))
+        alpha = np.maximum(
+            _silhouette(strip[:, 0], width, height), PEAK_OPACITY * _silhouette(strip[:, 1], width, height)
+        )
     else:
         alpha = _silhouette(strip, width, height)
     rgba = np.empty((height, width, 4), dtype=np.uint8)
@@ -186,7 +196,8 @@ class PoolView(QWidget):
         index = self.proxy.mapFromSource(self.model.index(row, 0))
         if index.isValid():
             self.table.selectionModel().setCurrentIndex(
-                index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
+                index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+            )
             self.table.scrollTo(index)
 
     def visible_chunk_ids(self) -> list[int]:

@@ -113,8 +113,10 @@ class ProjectActions(QObject):
         if not missing:
             return None
         self.state.show_status(f"{len(missing)} tracks have no beat grid yet: tracking their beats…")
-        job = self.state.jobs.run("Tracking beats", lambda on_progress, should_stop:
-                                  project.refresh_chunking(LIBRARY_CHUNKING, on_progress, should_stop))
+        job = self.state.jobs.run(
+            "Tracking beats",
+            lambda on_progress, should_stop: project.refresh_chunking(LIBRARY_CHUNKING, on_progress, should_stop),
+        )
         job.finished.connect(lambda recut: self._beats_tracked(project, len(missing), recut))
         job.cancelled.connect(lambda: self._beats_tracked(project, None, None))
         job.failed.connect(lambda message: self.state.show_status(f"Tracking beats failed: {message}"))
@@ -132,8 +134,9 @@ class ProjectActions(QObject):
     def open_demo(self):
         from mixdesk.library.demo import open_demo_project
 
-        job = self.state.jobs.run("Preparing the demo", lambda on_progress, should_stop:
-                                  open_demo_project(on_progress, should_stop))
+        job = self.state.jobs.run(
+            "Preparing the demo", lambda on_progress, should_stop: open_demo_project(on_progress, should_stop)
+        )
         job.finished.connect(self.set_project)
         return job
 
@@ -145,8 +148,9 @@ class ProjectActions(QObject):
         if target.resolve() == Path(project.path).resolve():
             self.state.show_status("Already saved: every change is written as it happens.")
             return None
-        job = self.state.jobs.run("Saving a copy", lambda on_progress, should_stop:
-                                  copy_project(project, target, on_progress, should_stop))
+        job = self.state.jobs.run(
+            "Saving a copy", lambda on_progress, should_stop: copy_project(project, target, on_progress, should_stop)
+        )
         job.finished.connect(self._copied)
         return job
 
@@ -163,8 +167,10 @@ class ProjectActions(QObject):
                 return None
             project = self.state.project
         paths = [str(p) for p in paths]
-        job = self.state.jobs.run("Importing", lambda on_progress, should_stop:
-                                  project.import_paths(paths, LIBRARY_CHUNKING, on_progress, should_stop))
+        job = self.state.jobs.run(
+            "Importing",
+            lambda on_progress, should_stop: project.import_paths(paths, LIBRARY_CHUNKING, on_progress, should_stop),
+        )
         job.finished.connect(self._imported)
         job.cancelled.connect(self.state.notify_chunks_changed)
         return job

@@ -107,6 +107,7 @@ class SeamPlots(QWidget):
 
     def _build_beats(self) -> None:
         """One pairs curve per item and kind of tick, so a long excerpt is still four draw calls."""
+
         def ticks(colour: str, width: float, alpha: int) -> pg.PlotCurveItem:
             faded = pg.mkColor(colour)
             faded.setAlpha(alpha)
@@ -118,10 +119,20 @@ class SeamPlots(QWidget):
         self.a_beats, self.a_downbeats = ticks(A_COLOUR, 1, 190), ticks(A_COLOUR, 2.5, 255)
         self.b_beats, self.b_downbeats = ticks(B_COLOUR, 1, 190), ticks(B_COLOUR, 2.5, 255)
         swap_pen = pg.mkPen(SWAP_COLOUR, width=2, style=pg.QtCore.Qt.DashLine)
-        self.swap_lines = [pg.InfiniteLine(angle=90, pen=swap_pen, label="bass swap",
-                                           labelOpts={"position": 0.22, "color": SWAP_COLOUR, "fill": (30, 31, 34, 200),
-                                                      "anchors": [(0, 1), (0, 1)]}),
-                           pg.InfiniteLine(angle=90, pen=swap_pen)]
+        self.swap_lines = [
+            pg.InfiniteLine(
+                angle=90,
+                pen=swap_pen,
+                label="bass swap",
+                labelOpts={
+                    "position": 0.22,
+                    "color": SWAP_COLOUR,
+                    "fill": (30, 31, 34, 200),
+                    "anchors": [(0, 1), (0, 1)],
+                },
+            ),
+            pg.InfiniteLine(angle=90, pen=swap_pen),
+        ]
         self.wave.addItem(self.swap_lines[0])
         self.spec.addItem(self.swap_lines[1])
         # the crossover on the spectrogram: below it the low end belongs to A before the swap, to B after
@@ -130,16 +141,32 @@ class SeamPlots(QWidget):
 
     def beat_counts(self) -> dict[str, int]:
         """Ticks drawn per item and kind (for checks)."""
+
         def count(curve: pg.PlotCurveItem) -> int:
             xs = curve.getData()[0]
             return 0 if xs is None else len(xs) // 2
 
-        return {"a_beats": count(self.a_beats), "a_downbeats": count(self.a_downbeats),
-                "b_beats": count(self.b_beats), "b_downbeats": count(self.b_downbeats)}
+        return {
+            "a_beats": count(self.a_beats),
+            "a_downbeats": count(self.a_downbeats),
+            "b_beats": count(self.b_beats),
+            "b_downbeats": count(self.b_downbeats),
+        }
 
     def clear(self) -> None:
-        for curve in (self.a_wave, self.a_wave_low, self.b_wave, self.b_wave_low, self.fade_out, self.fade_in,
-                      self.a_beats, self.a_downbeats, self.b_beats, self.b_downbeats, self.crossover):
+        for curve in (
+            self.a_wave,
+            self.a_wave_low,
+            self.b_wave,
+            self.b_wave_low,
+            self.fade_out,
+            self.fade_in,
+            self.a_beats,
+            self.a_downbeats,
+            self.b_beats,
+            self.b_downbeats,
+            self.crossover,
+        ):
             curve.setData([], [])
         self.image.clear()
         for item in [self.region, self.spec_region, *self.seam_lines, *self.swap_lines]:
@@ -195,8 +222,10 @@ class SeamPlots(QWidget):
 
     def _draw_beats(self, seam: Any) -> None:
         beats = getattr(seam, "beats", None)
-        pairs = ((self.a_beats, self.a_downbeats, 1.0, getattr(beats, "a", None)),
-                 (self.b_beats, self.b_downbeats, -1.0, getattr(beats, "b", None)))
+        pairs = (
+            (self.a_beats, self.a_downbeats, 1.0, getattr(beats, "a", None)),
+            (self.b_beats, self.b_downbeats, -1.0, getattr(beats, "b", None)),
+        )
         for beat_curve, down_curve, sign, marks in pairs:
             if marks is None or marks.times_s.size == 0:
                 beat_curve.setData([], [])

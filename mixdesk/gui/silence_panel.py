@@ -9,8 +9,19 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QGridLayout, QHBoxLayout, QLabel,
-                               QPushButton, QSlider, QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
 from mixdesk.config import BARS_PER_CHUNK_CHOICES, LIBRARY_CHUNKING, ChunkingConfig
 from mixdesk.gui.panel_widgets import ClippedLabel
@@ -37,8 +48,9 @@ def recut(project: Any, config: ChunkingConfig, track_ids=None, on_progress=None
     return project.rechunk(config, track_ids, on_progress, should_stop)
 
 
-def recut_recorded(project: Any, config: ChunkingConfig, track_ids=None, on_progress=None,
-                   should_stop=None) -> tuple[int, dict, dict]:
+def recut_recorded(
+    project: Any, config: ChunkingConfig, track_ids=None, on_progress=None, should_stop=None
+) -> tuple[int, dict, dict]:
     """:func:`recut`, with the tracks' cuts before and after it for the desk's undo (chunk count, before,
     after)."""
     before = project.cuts(track_ids)
@@ -110,11 +122,13 @@ class SilencePanel(QWidget):
         form = QGridLayout()
         form.setHorizontalSpacing(8)
         form.setVerticalSpacing(4)
-        rows = ((("Mode", self.mode), ("Length", self.bars)),
-                (("", self.relative), ("", self.keep_all)),
-                (("Min silence", self.min_silence), ("Keep silence", self.keep_silence)),
-                (("Merge under", self.min_chunk), ("Split over", self.max_chunk)),
-                (("Fixed length", self.fixed_length), ("", None)))
+        rows = (
+            (("Mode", self.mode), ("Length", self.bars)),
+            (("", self.relative), ("", self.keep_all)),
+            (("Min silence", self.min_silence), ("Keep silence", self.keep_silence)),
+            (("Merge under", self.min_chunk), ("Split over", self.max_chunk)),
+            (("Fixed length", self.fixed_length), ("", None)),
+        )
         form.addWidget(QLabel("Threshold"), 0, 0)
         form.addWidget(self.threshold, 0, 1, 1, 2)
         form.addWidget(self.threshold_label, 0, 3)
@@ -154,10 +168,17 @@ class SilencePanel(QWidget):
         layout.addLayout(buttons)
 
     def _connect_controls(self) -> None:
-        for signal in (self.mode.currentIndexChanged, self.bars.currentIndexChanged, self.keep_all.toggled,
-                       self.threshold.valueChanged, self.min_silence.valueChanged,
-                       self.keep_silence.valueChanged, self.fixed_length.valueChanged, self.min_chunk.valueChanged,
-                       self.max_chunk.valueChanged):
+        for signal in (
+            self.mode.currentIndexChanged,
+            self.bars.currentIndexChanged,
+            self.keep_all.toggled,
+            self.threshold.valueChanged,
+            self.min_silence.valueChanged,
+            self.keep_silence.valueChanged,
+            self.fixed_length.valueChanged,
+            self.min_chunk.valueChanged,
+            self.max_chunk.valueChanged,
+        ):
             signal.connect(self.update_preview)
         self.relative.toggled.connect(self._relative_toggled)
         self.apply_track.clicked.connect(lambda: self.apply(all_tracks=False))
@@ -165,17 +186,32 @@ class SilencePanel(QWidget):
 
     # ----- configuration <-> controls
     def config(self) -> ChunkingConfig:
-        return ChunkingConfig(mode=self.mode.currentData(), bars_per_chunk=self.bars.currentData(),
-                              keep_all=self.keep_all.isChecked(), silence_thresh_db=self.threshold_db(),
-                              relative=self.relative.isChecked(), min_silence_ms=self.min_silence.value(),
-                              keep_silence_ms=self.keep_silence.value(), fixed_length_s=self.fixed_length.value(),
-                              min_chunk_ms=self.min_chunk.value(),
-                              max_chunk_ms=max(self.max_chunk.value(), self.min_chunk.value())
-                              if self.max_chunk.value() else 0)
+        return ChunkingConfig(
+            mode=self.mode.currentData(),
+            bars_per_chunk=self.bars.currentData(),
+            keep_all=self.keep_all.isChecked(),
+            silence_thresh_db=self.threshold_db(),
+            relative=self.relative.isChecked(),
+            min_silence_ms=self.min_silence.value(),
+            keep_silence_ms=self.keep_silence.value(),
+            fixed_length_s=self.fixed_length.value(),
+            min_chunk_ms=self.min_chunk.value(),
+            max_chunk_ms=max(self.max_chunk.value(), self.min_chunk.value()) if self.max_chunk.value() else 0,
+        )
 
     def set_config(self, config: ChunkingConfig) -> None:
-        widgets = (self.mode, self.bars, self.keep_all, self.threshold, self.relative, self.min_silence,
-                   self.keep_silence, self.fixed_length, self.min_chunk, self.max_chunk)
+        widgets = (
+            self.mode,
+            self.bars,
+            self.keep_all,
+            self.threshold,
+            self.relative,
+            self.min_silence,
+            self.keep_silence,
+            self.fixed_length,
+            self.min_chunk,
+            self.max_chunk,
+        )
         for widget in widgets:
             widget.blockSignals(True)
         self.mode.setCurrentIndex(max(0, self.mode.findData(config.mode)))
@@ -238,8 +274,9 @@ class SilencePanel(QWidget):
             self.update_preview()
             return
         self.count_label.setText("Reading loudness…")
-        job = self.state.jobs.run("Loudness envelope",
-                                  lambda on_progress, should_stop: (track_id, _cut_inputs(project, track_id)))
+        job = self.state.jobs.run(
+            "Loudness envelope", lambda on_progress, should_stop: (track_id, _cut_inputs(project, track_id))
+        )
         job.finished.connect(self._envelope_ready)
 
     def _envelope_ready(self, result) -> None:
@@ -256,8 +293,9 @@ class SilencePanel(QWidget):
             widget.setEnabled(not fixed)
         self.fixed_length.setEnabled(fixed)
         self.bars.setEnabled(mode == "bars")
-        self.threshold_label.setText(f"{self.threshold_db():+.1f} dB" if self.relative.isChecked()
-                                     else f"{self.threshold_db():.1f} dBFS")
+        self.threshold_label.setText(
+            f"{self.threshold_db():+.1f} dB" if self.relative.isChecked() else f"{self.threshold_db():.1f} dBFS"
+        )
         inputs = self.envelopes.get(self.track_id)
         if inputs is None:
             return
@@ -279,8 +317,10 @@ class SilencePanel(QWidget):
 
     def _show_counts(self, current: int) -> None:
         lengths = np.array([(e - s) / 1000.0 for s, e in self.preview], dtype=np.float64)
-        self.count_label.setText(f"{len(self.preview)} chunks with these settings (now {current})"
-                                 + (f" · median {np.median(lengths):.1f} s" if lengths.size else ""))
+        self.count_label.setText(
+            f"{len(self.preview)} chunks with these settings (now {current})"
+            + (f" · median {np.median(lengths):.1f} s" if lengths.size else "")
+        )
         if lengths.size:
             top = max(1.0, float(np.ceil(lengths.max())))
             counts, edges = np.histogram(lengths, bins=min(30, max(5, int(top))), range=(0.0, top))
@@ -299,7 +339,8 @@ class SilencePanel(QWidget):
         self._set_busy(True)
         job = self.state.jobs.run(
             "Re-cutting tracks" if all_tracks else "Re-cutting track",
-            lambda on_progress, should_stop: recut_recorded(project, config, track_ids, on_progress, should_stop))
+            lambda on_progress, should_stop: recut_recorded(project, config, track_ids, on_progress, should_stop),
+        )
         job.all_tracks = all_tracks
         job.undo_text = "re-cut all tracks" if all_tracks else f"re-cut {self._track_name()}"
         job.finished.connect(self._applied)

@@ -42,8 +42,15 @@ def mel_band_edges_hz(sample_rate: int, n_mels: int = N_MELS) -> np.ndarray:
     return mel_to_hz(np.linspace(hz_to_mel(F_MIN), hz_to_mel(sample_rate / 2.0), n_mels + 2))[1:-1]
 
 
-def log_mel(mono: np.ndarray, sample_rate: int, n_fft: int = N_FFT, hop: int = HOP,
-            n_mels: int = N_MELS, block_frames: int = 4096, should_stop=None) -> np.ndarray:
+def log_mel(
+    mono: np.ndarray,
+    sample_rate: int,
+    n_fft: int = N_FFT,
+    hop: int = HOP,
+    n_mels: int = N_MELS,
+    block_frames: int = 4096,
+    should_stop=None,
+) -> np.ndarray:
     """Log-mel power in dB, shape (frames, n_mels), computed in blocks to bound memory."""
     signal = np.asarray(mono, dtype=np.float32)
     if signal.size < n_fft:
@@ -56,9 +63,9 @@ def log_mel(mono: np.ndarray, sample_rate: int, n_fft: int = N_FFT, hop: int = H
     for start in range(0, n_frames, block_frames):
         if should_stop is not None and should_stop():
             raise Cancelled()
-        block = frames[start:start + block_frames] * window
+        block = frames[start : start + block_frames] * window
         power = np.abs(np.fft.rfft(block, axis=1)).astype(np.float32) ** 2
-        out[start:start + block_frames] = power @ bank
+        out[start : start + block_frames] = power @ bank
     return 10.0 * np.log10(np.maximum(out, 1e-10))
 
 

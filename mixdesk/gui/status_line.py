@@ -12,8 +12,9 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QStatusBar, QToolButton, QWidget
 
-QUIET_JOBS = frozenset({"Waveforms", "Loudness envelope", "Loading track", "Loading audio",
-                        "Loading the training libraries"})
+QUIET_JOBS = frozenset(
+    {"Waveforms", "Loudness envelope", "Loading track", "Loading audio", "Loading the training libraries"}
+)
 QUIET_DELAY_MS = 700
 MESSAGE_MS = 8000
 ERROR_MS = 20000
@@ -94,8 +95,9 @@ class JobStatus(QWidget):
 
     def _shown(self):
         now = time.monotonic()
-        shown = [j for j in self.jobs
-                 if j.name not in QUIET_JOBS or now - self._started.get(j, now) >= QUIET_DELAY_MS / 1000]
+        shown = [
+            j for j in self.jobs if j.name not in QUIET_JOBS or now - self._started.get(j, now) >= QUIET_DELAY_MS / 1000
+        ]
         return shown[-1] if shown else None
 
     def _show_progress(self, job, progress) -> None:

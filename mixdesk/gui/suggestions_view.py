@@ -177,8 +177,7 @@ class SuggestionsView(QWidget):
         layout.addLayout(row)
 
     def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt override
-        if watched is self.table and event.type() == QEvent.KeyPress \
-                and event.key() in (Qt.Key_Return, Qt.Key_Enter):
+        if watched is self.table and event.type() == QEvent.KeyPress and event.key() in (Qt.Key_Return, Qt.Key_Enter):
             self.apply_current()
             return True
         return super().eventFilter(watched, event)
@@ -234,7 +233,8 @@ class SuggestionsView(QWidget):
         self.scorer_job = self.state.jobs.run("Preparing the default model", lambda p, s: fn(p, s))
         self.scorer_job.finished.connect(partial(self._on_default_scorer, project))
         self.scorer_job.failed.connect(
-            lambda message: self.heading.setText(f"Choose a model in the Training panel: {message}"))
+            lambda message: self.heading.setText(f"Choose a model in the Training panel: {message}")
+        )
 
     def _on_default_scorer(self, project: Any, scorer: Any) -> None:
         if self.state.scorer is None and self.state.project is project:

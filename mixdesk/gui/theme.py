@@ -21,13 +21,20 @@ ACCENT = "#4fc3f7"
 def dark_palette() -> QPalette:
     palette = QPalette()
     colours = {
-        QPalette.ColorRole.Window: PANEL, QPalette.ColorRole.WindowText: TEXT,
-        QPalette.ColorRole.Base: BACKGROUND, QPalette.ColorRole.AlternateBase: "#25272b",
-        QPalette.ColorRole.ToolTipBase: PANEL, QPalette.ColorRole.ToolTipText: TEXT,
-        QPalette.ColorRole.Text: TEXT, QPalette.ColorRole.Button: "#34373c",
-        QPalette.ColorRole.ButtonText: TEXT, QPalette.ColorRole.BrightText: "#ff5252",
-        QPalette.ColorRole.Highlight: "#2f6f8f", QPalette.ColorRole.HighlightedText: "#ffffff",
-        QPalette.ColorRole.Link: ACCENT, QPalette.ColorRole.PlaceholderText: "#80838a",
+        QPalette.ColorRole.Window: PANEL,
+        QPalette.ColorRole.WindowText: TEXT,
+        QPalette.ColorRole.Base: BACKGROUND,
+        QPalette.ColorRole.AlternateBase: "#25272b",
+        QPalette.ColorRole.ToolTipBase: PANEL,
+        QPalette.ColorRole.ToolTipText: TEXT,
+        QPalette.ColorRole.Text: TEXT,
+        QPalette.ColorRole.Button: "#34373c",
+        QPalette.ColorRole.ButtonText: TEXT,
+        QPalette.ColorRole.BrightText: "#ff5252",
+        QPalette.ColorRole.Highlight: "#2f6f8f",
+        QPalette.ColorRole.HighlightedText: "#ffffff",
+        QPalette.ColorRole.Link: ACCENT,
+        QPalette.ColorRole.PlaceholderText: "#80838a",
     }
     for role, colour in colours.items():
         palette.setColor(role, QColor(colour))

@@ -57,17 +57,16 @@ def envelope_strips(env: Any, ranges: list[tuple[int, int]], bins: int = STRIP_B
     peaks = np.zeros_like(rms)
     for row, edges in enumerate(ms):
         first, last = int(edges[0]), max(int(edges[-1]), int(edges[0]) + 1)
-        span = levels[first:min(last, levels.size)]
+        span = levels[first : min(last, levels.size)]
         if span.size:
             # A bin narrower than a millisecond repeats a start: reduceat then gives that millisecond.
             starts = np.minimum(edges[:-1] - first, span.size - 1)
             peaks[row] = np.maximum.reduceat(span, starts)
     out = np.clip(np.stack([rms, np.maximum(peaks, rms)], axis=-1) / reference, 0.0, 1.0)
-    return (out ** HEIGHT_EXPONENT).astype(np.float32)
+    return (out**HEIGHT_EXPONENT).astype(np.float32)
 
 
-def compute_strips(project: Any, track_ids: list[int], on_progress=None, should_stop=None
-                   ) -> dict[int, np.ndarray]:
+def compute_strips(project: Any, track_ids: list[int], on_progress=None, should_stop=None) -> dict[int, np.ndarray]:
     """Strips for every chunk of ``track_ids``; a track without an envelope gets flat strips."""
     strips: dict[int, np.ndarray] = {}
     for done, track_id in enumerate(track_ids):
@@ -126,7 +125,8 @@ class ThumbnailCache(QObject):
         self._pending.clear()
         generation = self._generation
         job = self._state.jobs.run(
-            "Waveforms", lambda on_progress, should_stop: compute_strips(project, track_ids, None, should_stop))
+            "Waveforms", lambda on_progress, should_stop: compute_strips(project, track_ids, None, should_stop)
+        )
         job.generation = generation
         job.finished.connect(self._arrived)
         job.failed.connect(self._ended)

@@ -44,8 +44,16 @@ def load_track_picture(project: Any, track_id: int, on_progress=None, should_sto
     pairs = mono[: mono.size - mono.size % 2].reshape(-1, 2)
     display = np.where(np.abs(pairs[:, 0]) >= np.abs(pairs[:, 1]), pairs[:, 0], pairs[:, 1])
     report(on_progress, 3, 3, "Ready")
-    return TrackPicture(track_id, track.title or _stem(track.path), spectrum_audio.duration_s, DISPLAY_RATE,
-                        display.astype(np.float32), mel, SPECTRUM_RATE, HOP)
+    return TrackPicture(
+        track_id,
+        track.title or _stem(track.path),
+        spectrum_audio.duration_s,
+        DISPLAY_RATE,
+        display.astype(np.float32),
+        mel,
+        SPECTRUM_RATE,
+        HOP,
+    )
 
 
 def _stem(path: str) -> str:
@@ -92,8 +100,9 @@ def _every(spacing_px: float, min_px: float) -> int:
     return n
 
 
-def grid_marks(grid: Any, start_s: float, end_s: float, px_per_s: float, min_tick_px: float,
-               min_label_px: float) -> GridMarks:
+def grid_marks(
+    grid: Any, start_s: float, end_s: float, px_per_s: float, min_tick_px: float, min_label_px: float
+) -> GridMarks:
     """The grid's marks inside [start_s, end_s]: beats only where they are ``min_tick_px`` apart, every
     n-th bar (n a power of two) so bar lines keep that room too, and bar numbers ``min_label_px`` apart."""
     empty = np.zeros(0)

@@ -14,8 +14,14 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
 from mixdesk.gui.spectrum import mel_band_edges_hz
-from mixdesk.gui.track_picture import (N_MEL_BANDS, TrackPicture, boundary_segments, grid_marks, load_track_picture,
-                                       uncovered_spans)
+from mixdesk.gui.track_picture import (
+    N_MEL_BANDS,
+    TrackPicture,
+    boundary_segments,
+    grid_marks,
+    load_track_picture,
+    uncovered_spans,
+)
 
 BOUNDARY_PEN = pg.mkPen((255, 255, 255, 110), width=1)
 PREVIEW_PEN = pg.mkPen("#ffb74d", width=1.5, style=Qt.PenStyle.DashLine)
@@ -119,8 +125,7 @@ class TrackView(QWidget):
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setColorMap(pg.colormap.get("inferno"))
         self.spec_plot.addItem(self.image)
-        self.region = pg.LinearRegionItem(movable=False, brush=pg.mkBrush(79, 195, 247, 40),
-                                          pen=pg.mkPen(None))
+        self.region = pg.LinearRegionItem(movable=False, brush=pg.mkBrush(79, 195, 247, 40), pen=pg.mkPen(None))
         self.wave_plot.addItem(self.region)
         self.region.hide()
         self.bounds = [self._pairs_curve(p, BOUNDARY_PEN) for p in (self.wave_plot, self.spec_plot)]
@@ -140,8 +145,10 @@ class TrackView(QWidget):
         self.bar_lines = [self._pairs_curve(self.wave_plot, BAR_PEN), self._pairs_curve(self.spec_plot, BAR_SPEC_PEN)]
         self.bar_labels: list[pg.TextItem] = []
         self.uncovered = []
-        for plot, (low, high), brush in ((self.wave_plot, (-1.0, GRID_TOP), UNCOVERED_BRUSH),
-                                         (self.spec_plot, (0.0, N_MEL_BANDS), UNCOVERED_SPEC_BRUSH)):
+        for plot, (low, high), brush in (
+            (self.wave_plot, (-1.0, GRID_TOP), UNCOVERED_BRUSH),
+            (self.spec_plot, (0.0, N_MEL_BANDS), UNCOVERED_SPEC_BRUSH),
+        ):
             shade = pg.BarGraphItem(x0=[0.0], x1=[0.0], y0=[low], height=[high - low], brush=brush, pen=pg.mkPen(None))
             shade.setZValue(5)
             shade.hide()
@@ -178,8 +185,9 @@ class TrackView(QWidget):
             self._job.stop()
         self.title.setText(f"Loading {project.track(track_id).title or 'track'}…")
         job = self.state.jobs.run(
-            "Loading track", lambda on_progress, should_stop: load_track_picture(project, track_id, on_progress,
-                                                                                 should_stop))
+            "Loading track",
+            lambda on_progress, should_stop: load_track_picture(project, track_id, on_progress, should_stop),
+        )
         job.finished.connect(self._picture_ready)
         self._job = job
 

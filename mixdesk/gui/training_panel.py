@@ -10,9 +10,23 @@ from typing import Any, Optional
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import (
-    QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QListWidget,
-    QListWidgetItem, QProgressBar, QPushButton, QScrollArea, QSplitter, QTableWidget, QTableWidgetItem,
-    QVBoxLayout, QWidget,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
 )
 
 from mixdesk.gui import training_run as run
@@ -20,8 +34,7 @@ from mixdesk.gui.curves import TrainingCurves
 from mixdesk.gui.panel_widgets import ClippedLabel, int_spin
 from mixdesk.ml.metrics import BASELINE_TO_BEAT, below_baseline
 
-METRIC_COLUMNS = (("auc", "AUC"), ("accuracy", "Accuracy"), ("hit1", "Hit@1"), ("hit5", "Hit@5"),
-                  ("mrr", "MRR"))
+METRIC_COLUMNS = (("auc", "AUC"), ("accuracy", "Accuracy"), ("hit1", "Hit@1"), ("hit5", "Hit@5"), ("mrr", "MRR"))
 ARCHITECTURES = (("cnn_lstm", "CNN-LSTM (log-mel)"), ("seed", "Seed network (raw)"))
 DEVICES = (("auto", "Auto"), ("cuda", "CUDA"), ("cpu", "CPU"))
 NARROW_WIDTH = 760
@@ -127,10 +140,12 @@ class TrainingPanel(QWidget):
         self.epochs_spin = int_spin(1, 5000, defaults.epochs)
         self.batch_spin = int_spin(0, 4096, defaults.batch_size, "Pairs per training step")
         self.batch_spin.setSpecialValueText("Auto (by device)")
-        self.lr_spin = QDoubleSpinBox(decimals=5, minimum=1e-5, maximum=1.0, singleStep=1e-4,
-                                      value=defaults.learning_rate)
-        self.window_spin = QDoubleSpinBox(decimals=2, minimum=0.1, maximum=10.0, singleStep=0.25,
-                                          value=defaults.window_s)
+        self.lr_spin = QDoubleSpinBox(
+            decimals=5, minimum=1e-5, maximum=1.0, singleStep=1e-4, value=defaults.learning_rate
+        )
+        self.window_spin = QDoubleSpinBox(
+            decimals=2, minimum=0.1, maximum=10.0, singleStep=0.25, value=defaults.window_s
+        )
         self.window_spin.setSuffix(" s")
         self.device_combo = QComboBox()
         for key, label in DEVICES:
@@ -203,9 +218,12 @@ class TrainingPanel(QWidget):
     # ---- training -----------------------------------------------------------------------------
     def options(self) -> run.TrainOptions:
         return run.TrainOptions(
-            arch=self.arch_combo.currentData(), epochs=self.epochs_spin.value(),
-            batch_size=self.batch_spin.value(), learning_rate=self.lr_spin.value(),
-            window_s=self.window_spin.value(), device=self.device_combo.currentData(),
+            arch=self.arch_combo.currentData(),
+            epochs=self.epochs_spin.value(),
+            batch_size=self.batch_spin.value(),
+            learning_rate=self.lr_spin.value(),
+            window_s=self.window_spin.value(),
+            device=self.device_combo.currentData(),
             name=f"{self.arch_combo.currentData()}-{time.strftime('%Y%m%d-%H%M%S')}",
         )
 
@@ -244,8 +262,14 @@ class TrainingPanel(QWidget):
     def _set_running(self, running: bool) -> None:
         self.start_button.setEnabled(not running)
         self.stop_button.setEnabled(running)
-        for widget in (self.arch_combo, self.epochs_spin, self.batch_spin, self.lr_spin, self.window_spin,
-                       self.device_combo):
+        for widget in (
+            self.arch_combo,
+            self.epochs_spin,
+            self.batch_spin,
+            self.lr_spin,
+            self.window_spin,
+            self.device_combo,
+        ):
             widget.setEnabled(not running)
 
     def _on_progress(self, progress: Any) -> None:
@@ -282,8 +306,10 @@ class TrainingPanel(QWidget):
         if metrics.get("error"):
             summary = f"{outcome.model_name}: {kept}; evaluation failed: {metrics['error']}"
         elif metrics:
-            summary = (f"{outcome.model_name}: {kept}. On {metrics.get('heldout_tracks', '?')} held-out tracks: "
-                       f"MRR {_number(metrics.get('mrr'))}, AUC {_number(metrics.get('auc'))}.")
+            summary = (
+                f"{outcome.model_name}: {kept}. On {metrics.get('heldout_tracks', '?')} held-out tracks: "
+                f"MRR {_number(metrics.get('mrr'))}, AUC {_number(metrics.get('auc'))}."
+            )
         else:
             summary = f"{outcome.model_name}: {kept}; not evaluated."
         self.result_label.setText(summary)
@@ -292,7 +318,8 @@ class TrainingPanel(QWidget):
             numbers = ", ".join(f"{label} {model:.3f} < {base:.3f}" for label, model, base in shortfalls)
             self.baseline_warning.setText(
                 f"⚠ This model scores below the {BASELINE_TO_BEAT} baseline, which needs no training "
-                f"({numbers}). Train longer or on more tracks before using it.")
+                f"({numbers}). Train longer or on more tracks before using it."
+            )
         self.baseline_warning.setVisible(bool(shortfalls))
         self.use_trained_button.setEnabled(True)
         self.use_trained_button.setText("Use this model")
@@ -417,4 +444,3 @@ class TrainingPanel(QWidget):
         status = getattr(self.state, "status", None)
         if status is not None and hasattr(status, "emit"):
             status.emit(text)
-

@@ -23,6 +23,7 @@ BASELINE_KEY = "baseline:similarity"
 
 def _train_config_default(name: str):
     """A field whose default is TrainConfig's, read when options are made (the module stays torch-free)."""
+
     def default() -> Any:
         from mixdesk.ml.training import TrainConfig
 
@@ -135,8 +136,14 @@ def is_epoch_end(progress: Any) -> bool:
     return hasattr(progress, "epoch") and getattr(progress, "val_loss", None) is not None
 
 
-def run_training(project: Any, options: TrainOptions, out_path: Path, history: EpochHistory,
-                 on_progress: ProgressFn, should_stop: StopFn) -> TrainOutcome:
+def run_training(
+    project: Any,
+    options: TrainOptions,
+    out_path: Path,
+    history: EpochHistory,
+    on_progress: ProgressFn,
+    should_stop: StopFn,
+) -> TrainOutcome:
     """Train as ``mixdesk train`` does, then evaluate on held-out tracks as ``mixdesk eval`` does.
 
     A stop after at least one finished epoch keeps that checkpoint and lists it with the project's models.
@@ -152,17 +159,31 @@ def run_training(project: Any, options: TrainOptions, out_path: Path, history: E
         on_progress(progress)
 
     name = options.name or Path(out_path).stem
-    config = TrainConfig(model=ModelConfig(arch=options.arch), epochs=options.epochs,
-                         batch_size=options.batch_size, lr=options.learning_rate, device=options.device,
-                         out=str(out_path))
+    config = TrainConfig(
+        model=ModelConfig(arch=options.arch),
+        epochs=options.epochs,
+        batch_size=options.batch_size,
+        lr=options.learning_rate,
+        device=options.device,
+        out=str(out_path),
+    )
     try:
-        train_on_project(project, config, FeatureConfig(window_s=options.window_s), name=name,
-                         on_progress=relay, should_stop=should_stop)
+        train_on_project(
+            project,
+            config,
+            FeatureConfig(window_s=options.window_s),
+            name=name,
+            on_progress=relay,
+            should_stop=should_stop,
+        )
     except Cancelled:
         if not Path(out_path).exists():
             raise
-        project.add_model(name, str(Path(out_path).resolve()),
-                          {"arch": options.arch, "stopped": True, "epochs_run": len(history.snapshot())})
+        project.add_model(
+            name,
+            str(Path(out_path).resolve()),
+            {"arch": options.arch, "stopped": True, "epochs_run": len(history.snapshot())},
+        )
         return TrainOutcome(str(Path(out_path).resolve()), name, True, {})
     metrics = evaluate_model(project, out_path, on_progress, should_stop)
     return TrainOutcome(str(Path(out_path).resolve()), name, False, metrics)
@@ -181,8 +202,9 @@ def evaluate_model(project: Any, model_path: Path, on_progress: ProgressFn, shou
         return {"error": user_message(exc)}
 
 
-def load_scorer(project: Any, model_path: Optional[str], device: str, on_progress: ProgressFn,
-                should_stop: StopFn) -> Any:
+def load_scorer(
+    project: Any, model_path: Optional[str], device: str, on_progress: ProgressFn, should_stop: StopFn
+) -> Any:
     from mixdesk.ml.ranking import TransitionScorer
 
     if model_path == BASELINE_KEY:
@@ -206,4 +228,3 @@ def metrics_rows(metrics: dict) -> list[tuple[str, dict]]:
     for name, numbers in (metrics.get("baselines") or {}).items():
         rows.append((name, numbers))
     return rows
-

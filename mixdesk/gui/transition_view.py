@@ -12,7 +12,15 @@ from typing import Any, Optional
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton, QSlider, QSpinBox, QToolButton, QVBoxLayout, QWidget,
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
 )
 
 from mixdesk.gui import mix_calls
@@ -73,8 +81,9 @@ class TransitionView(QWidget):
         self.crossfade_slider.setPageStep(500)
         self.crossfade_spin = QSpinBox(minimum=0, maximum=MAX_CROSSFADE_MS, singleStep=50, suffix=" ms")
         self.crossfade_spin.setToolTip("Crossfade length; used where a side has no beat grid")
-        self.beats_spin = QDoubleSpinBox(minimum=0.0, maximum=MAX_CROSSFADE_BEATS, singleStep=CROSSFADE_BEATS_STEP,
-                                         decimals=2, suffix=" beats")
+        self.beats_spin = QDoubleSpinBox(
+            minimum=0.0, maximum=MAX_CROSSFADE_BEATS, singleStep=CROSSFADE_BEATS_STEP, decimals=2, suffix=" beats"
+        )
         self.beats_spin.setSpecialValueText("cut")
         self.beats_spin.setToolTip("Crossfade length in beats of the mix tempo; the next item lands on the beat")
         self.beats_spin.setVisible(False)
@@ -141,15 +150,16 @@ class TransitionView(QWidget):
         self._set_beat_mode(self.plan.synced)
         self._show_crossfade(items_api.crossfade_ms(items[row]))
         self._show_join()
-        labels = (items_api.source_label(self.state.project, items[row]),
-                  items_api.source_label(self.state.project, items[row + 1]))
+        labels = (
+            items_api.source_label(self.state.project, items[row]),
+            items_api.source_label(self.state.project, items[row + 1]),
+        )
         score = items_api.score(items[row + 1])
         score_text = "" if score is None else f"  (score {score:.3f})"
         self.heading.setText(f"{row + 1}. {labels[0]}  →  {row + 2}. {labels[1]}{score_text}")
         context_ms = int(self.context_spin.value() * 1000)
         fn = partial(mix_calls.render_seam, self.state.project, self.state.playlist, row, context_ms, labels)
-        self.job = self.state.jobs.run("Rendering the transition",
-                                       lambda p, s: seam_plots.seam_picture(fn(p, s)))
+        self.job = self.state.jobs.run("Rendering the transition", lambda p, s: seam_plots.seam_picture(fn(p, s)))
         self.job.finished.connect(self._on_rendered)
         self.job.failed.connect(self._on_failed)
 

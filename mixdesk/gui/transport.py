@@ -19,11 +19,15 @@ class Transport(QWidget):
         self.player = state.player
         self._loading = None
         style = self.style()
-        self.play_button = self._button(style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay), "Play selected chunk",
-                                        self.play_pause)
+        self.play_button = self._button(
+            style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay), "Play selected chunk", self.play_pause
+        )
         self.stop_button = self._button(style.standardIcon(QStyle.StandardPixmap.SP_MediaStop), "Stop", self.stop)
-        self.mix_button = self._button(style.standardIcon(QStyle.StandardPixmap.SP_MediaSeekForward),
-                                       "Play the mix from the selected playlist item", self.play_mix)
+        self.mix_button = self._button(
+            style.standardIcon(QStyle.StandardPixmap.SP_MediaSeekForward),
+            "Play the mix from the selected playlist item",
+            self.play_mix,
+        )
         self.mix_button.setObjectName("playMix")
         self.excerpt = None
         self.now_playing = QLabel("Nothing playing")
@@ -68,8 +72,7 @@ class Transport(QWidget):
             return
         if self._loading is not None:
             self._loading.stop()
-        job = self.state.jobs.run("Loading audio", lambda on_progress, should_stop: _chunk_samples(project,
-                                                                                                    chunk_id))
+        job = self.state.jobs.run("Loading audio", lambda on_progress, should_stop: _chunk_samples(project, chunk_id))
         job.finished.connect(self._loaded)
         self._loading = job
 
@@ -90,8 +93,10 @@ class Transport(QWidget):
         if self._loading is not None:
             self._loading.stop()
         project, playlist = state.project, state.playlist
-        job = state.jobs.run("Rendering the mix", lambda on_progress, should_stop:
-                             render_from(project, playlist, row, on_progress, should_stop))
+        job = state.jobs.run(
+            "Rendering the mix",
+            lambda on_progress, should_stop: render_from(project, playlist, row, on_progress, should_stop),
+        )
         job.finished.connect(self._mix_ready)
         self._loading = job
 

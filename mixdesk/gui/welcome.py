@@ -13,9 +13,11 @@ from mixdesk.gui.theme import app_icon, welcome_style_sheet
 
 # Measured on a 2-core machine: about 12 s for the tracks and 4 s for the mix the first time, under a
 # second to reopen; a slow or busy machine takes a few times longer.
-DEMO_TEXT = ("No music at hand? The demo synthesises four tracks, cuts them into chunks, finds their beats "
-             "and then builds a {minutes:g}-minute mix with the bundled model. The first time this takes "
-             "15 seconds to a minute; after that the demo opens in seconds.")
+DEMO_TEXT = (
+    "No music at hand? The demo synthesises four tracks, cuts them into chunks, finds their beats "
+    "and then builds a {minutes:g}-minute mix with the bundled model. The first time this takes "
+    "15 seconds to a minute; after that the demo opens in seconds."
+)
 
 
 def demo_text() -> str:
@@ -36,8 +38,10 @@ class WelcomePage(QWidget):
         title.setObjectName("welcomeTitle")
         logo = QLabel()
         logo.setPixmap(app_icon().pixmap(72, 72))
-        intro = QLabel("Cut music into chunks, let a model learn which chunk may follow which, and build a "
-                       "continuous mix.\nYou can drop audio files or folders anywhere on this window.")
+        intro = QLabel(
+            "Cut music into chunks, let a model learn which chunk may follow which, and build a "
+            "continuous mix.\nYou can drop audio files or folders anywhere on this window."
+        )
         intro.setWordWrap(True)
         self.demo_note = QLabel(demo_text())
         self.demo_note.setObjectName("demoNote")
@@ -61,8 +65,17 @@ class WelcomePage(QWidget):
         card.setMaximumWidth(620)
         column = QVBoxLayout(card)
         column.setSpacing(10)
-        for widget in (logo, title, intro, self.demo_note, self.demo_button, self.demo_progress, self.demo_step,
-                       new_button, open_button):
+        for widget in (
+            logo,
+            title,
+            intro,
+            self.demo_note,
+            self.demo_button,
+            self.demo_progress,
+            self.demo_step,
+            new_button,
+            open_button,
+        ):
             column.addWidget(widget)
         column.addSpacing(8)
         column.addWidget(QLabel("Recent projects"))

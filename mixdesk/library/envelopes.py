@@ -23,9 +23,11 @@ def save(cache_dir: Path, file_hash: str, env: Envelope) -> None:
     # from the sample rate, so only the energies are stored.
     with atomic_path(target) as tmp:
         with open(tmp, "wb") as handle:
-            np.savez_compressed(handle, energy=np.diff(env.cum_energy),
-                                meta=np.array([env.channels, env.sample_rate, env.total_energy, env.total_frames],
-                                              dtype=np.int64))
+            np.savez_compressed(
+                handle,
+                energy=np.diff(env.cum_energy),
+                meta=np.array([env.channels, env.sample_rate, env.total_energy, env.total_frames], dtype=np.int64),
+            )
 
 
 def load(cache_dir: Path, file_hash: str) -> Optional[Envelope]:

@@ -34,8 +34,10 @@ class ImportReport:
     failed: list[tuple[str, str]] = field(default_factory=list)
 
     def summary(self) -> str:
-        return (f"{len(self.added)} added, {len(self.updated)} updated, {len(self.unchanged)} unchanged, "
-                f"{len(self.failed)} failed")
+        return (
+            f"{len(self.added)} added, {len(self.updated)} updated, {len(self.unchanged)} unchanged, "
+            f"{len(self.failed)} failed"
+        )
 
 
 def collect_audio_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[tuple[str, str]]]:
@@ -57,9 +59,13 @@ def collect_audio_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[t
                 dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not d.endswith(".cache"))
                 # Pipes, sockets and devices found in a folder are passed over silently: reading a
                 # named pipe blocks until something writes to it, so one would stall the import.
-                found.extend(Path(root) / f for f in sorted(files)
-                             if Path(f).suffix.lower() in AUDIO_EXTENSIONS and not f.startswith(".")
-                             and not _is_special(Path(root) / f))
+                found.extend(
+                    Path(root) / f
+                    for f in sorted(files)
+                    if Path(f).suffix.lower() in AUDIO_EXTENSIONS
+                    and not f.startswith(".")
+                    and not _is_special(Path(root) / f)
+                )
         elif path.exists():
             if not _is_special(path):
                 found.append(path)  # an explicitly named file is tried whatever its extension, and reported
@@ -108,8 +114,9 @@ def read_tags(path: Path) -> dict[str, str]:
 
 
 def _existing(project: "Project", path: Path) -> Optional[tuple]:
-    return project._conn().execute("SELECT id, hash, size, mtime_ns FROM tracks WHERE path = ?",
-                                    (str(path),)).fetchone()
+    return (
+        project._conn().execute("SELECT id, hash, size, mtime_ns FROM tracks WHERE path = ?", (str(path),)).fetchone()
+    )
 
 
 def _import_one(project: "Project", path: Path, chunking: ChunkingConfig, report_: ImportReport) -> None:
@@ -121,8 +128,9 @@ def _import_one(project: "Project", path: Path, chunking: ChunkingConfig, report
     digest = file_hash(path)
     if row is not None and row[1] == digest:
         with project.transaction() as conn:
-            conn.execute("UPDATE tracks SET size = ?, mtime_ns = ? WHERE id = ?", (stat.st_size, stat.st_mtime_ns,
-                                                                                  row[0]))
+            conn.execute(
+                "UPDATE tracks SET size = ?, mtime_ns = ? WHERE id = ?", (stat.st_size, stat.st_mtime_ns, row[0])
+            )
         report_.unchanged.append(str(path))
         return
     audio = decode(path)
@@ -133,20 +141,36 @@ def _import_one(project: "Project", path: Path, chunking: ChunkingConfig, report
     chunking = effective_chunking(chunking, downbeats is not None)
     ranges = chunk_ranges(env, chunking, downbeats)
     tags = read_tags(path)
-    values = (digest, stat.st_size, stat.st_mtime_ns, audio.duration_s, audio.sample_rate, audio.channels,
-              audio.format, tags.get("title", ""), tags.get("artist", ""), tags.get("album", ""),
-              tags.get("genre", ""), json.dumps(chunking.to_dict()))
+    values = (
+        digest,
+        stat.st_size,
+        stat.st_mtime_ns,
+        audio.duration_s,
+        audio.sample_rate,
+        audio.channels,
+        audio.format,
+        tags.get("title", ""),
+        tags.get("artist", ""),
+        tags.get("album", ""),
+        tags.get("genre", ""),
+        json.dumps(chunking.to_dict()),
+    )
     with project.transaction() as conn:
         if row is None:
             cur = conn.execute(
                 "INSERT INTO tracks(hash, size, mtime_ns, duration_s, sample_rate, channels, format, title, artist,"
-                " album, genre, chunking, path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", values + (str(path),))
+                " album, genre, chunking, path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                values + (str(path),),
+            )
             track_id = int(cur.lastrowid)
         else:
             track_id = int(row[0])
-            conn.execute("UPDATE tracks SET hash = ?, size = ?, mtime_ns = ?, duration_s = ?, sample_rate = ?,"
-                         " channels = ?, format = ?, title = ?, artist = ?, album = ?, genre = ?, chunking = ?"
-                         " WHERE id = ?", values + (track_id,))
+            conn.execute(
+                "UPDATE tracks SET hash = ?, size = ?, mtime_ns = ?, duration_s = ?, sample_rate = ?,"
+                " channels = ?, format = ?, title = ?, artist = ?, album = ?, genre = ?, chunking = ?"
+                " WHERE id = ?",
+                values + (track_id,),
+            )
             conn.execute("DELETE FROM analysis WHERE track_id = ?", (track_id,))
         project.replace_chunks(conn, track_id, ranges, chunking)
         project.store_beat_grid(conn, track_id, grid)
@@ -162,8 +186,13 @@ def _record_failure(project: "Project", path: str, reason: str, report_: ImportR
         conn.execute("INSERT OR REPLACE INTO import_errors(path, reason) VALUES (?, ?)", (path, reason))
 
 
-def import_paths(project: "Project", paths: Iterable[str | Path], chunking: ChunkingConfig,
-                 on_progress: Optional[ProgressFn] = None, should_stop: Optional[StopFn] = None) -> ImportReport:
+def import_paths(
+    project: "Project",
+    paths: Iterable[str | Path],
+    chunking: ChunkingConfig,
+    on_progress: Optional[ProgressFn] = None,
+    should_stop: Optional[StopFn] = None,
+) -> ImportReport:
     """Import audio files (folders recursively); a broken file is reported and the rest still imported.
 
     A full disk or a read-only project stops the import at once with DiskFullError or

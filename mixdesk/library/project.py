@@ -29,8 +29,16 @@ from mixdesk.core.audio import Audio, decode
 from mixdesk.core.beatgrid import BeatGrid
 from mixdesk.core.chunking import Envelope, chunk_ranges
 from mixdesk.library import envelopes
-from mixdesk.library.schema import (CHUNK_COLUMNS, TRACK_COLUMNS, Chunk, Track, check_schema, chunk_from_row,
-                                    initialise, track_from_row)
+from mixdesk.library.schema import (
+    CHUNK_COLUMNS,
+    TRACK_COLUMNS,
+    Chunk,
+    Track,
+    check_schema,
+    chunk_from_row,
+    initialise,
+    track_from_row,
+)
 from mixdesk.progress import DiskFullError, ProgressFn, StopFn, check_stop, is_disk_full, remove_stale_parts, report
 
 BEATS_KIND = "beats"  # the analysis kind holding each track's beat grid
@@ -173,8 +181,11 @@ class Project:
                 gone.append(run_id)
         if gone:
             with self.transaction() as conn:
-                conn.executemany("UPDATE runs SET status = 'interrupted', finished_at = datetime('now')"
-                                 " WHERE id = ? AND status = 'running'", [(r,) for r in gone])
+                conn.executemany(
+                    "UPDATE runs SET status = 'interrupted', finished_at = datetime('now')"
+                    " WHERE id = ? AND status = 'running'",
+                    [(r,) for r in gone],
+                )
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -242,8 +253,11 @@ class Project:
         if track_id is None:
             rows = self._conn().execute(f"SELECT {CHUNK_COLUMNS} FROM chunks ORDER BY track_id, idx").fetchall()
         else:
-            rows = self._conn().execute(f"SELECT {CHUNK_COLUMNS} FROM chunks WHERE track_id = ? ORDER BY idx",
-                                        (track_id,)).fetchall()
+            rows = (
+                self._conn()
+                .execute(f"SELECT {CHUNK_COLUMNS} FROM chunks WHERE track_id = ? ORDER BY idx", (track_id,))
+                .fetchall()
+            )
         return [chunk_from_row(r) for r in rows]
 
     def chunk(self, chunk_id: int) -> Chunk:
@@ -261,18 +275,26 @@ class Project:
     def import_errors(self) -> list[tuple[str, str]]:
         return [tuple(r) for r in self._conn().execute("SELECT path, reason FROM import_errors ORDER BY path")]
 
-    def import_paths(self, paths: Iterable[str | Path], chunking: ChunkingConfig = LIBRARY_CHUNKING,
-                     on_progress: Optional[ProgressFn] = None, should_stop: Optional[StopFn] = None):
+    def import_paths(
+        self,
+        paths: Iterable[str | Path],
+        chunking: ChunkingConfig = LIBRARY_CHUNKING,
+        on_progress: Optional[ProgressFn] = None,
+        should_stop: Optional[StopFn] = None,
+    ):
         from mixdesk.library.importer import import_paths
 
         return import_paths(self, paths, chunking, on_progress, should_stop)
 
-    def replace_chunks(self, conn: sqlite3.Connection, track_id: int, ranges: Sequence[tuple[int, int]],
-                       chunking: ChunkingConfig) -> None:
+    def replace_chunks(
+        self, conn: sqlite3.Connection, track_id: int, ranges: Sequence[tuple[int, int]], chunking: ChunkingConfig
+    ) -> None:
         """Swap a track's chunks inside the caller's transaction."""
         conn.execute("DELETE FROM chunks WHERE track_id = ?", (track_id,))
-        conn.executemany("INSERT INTO chunks(track_id, idx, start_ms, end_ms) VALUES (?, ?, ?, ?)",
-                         [(track_id, i, int(s), int(e)) for i, (s, e) in enumerate(ranges)])
+        conn.executemany(
+            "INSERT INTO chunks(track_id, idx, start_ms, end_ms) VALUES (?, ?, ?, ?)",
+            [(track_id, i, int(s), int(e)) for i, (s, e) in enumerate(ranges)],
+        )
         conn.execute("UPDATE tracks SET chunking = ? WHERE id = ?", (json.dumps(chunking.to_dict()), track_id))
         conn.execute("DELETE FROM analysis WHERE track_id = ? AND chunk_key != -1", (track_id,))
 
@@ -284,8 +306,13 @@ class Project:
             for track_id in track_ids:
                 self._envelopes.pop(int(track_id), None)
 
-    def rechunk(self, chunking: ChunkingConfig, track_ids: Optional[Sequence[int]] = None,
-                on_progress: Optional[ProgressFn] = None, should_stop: Optional[StopFn] = None) -> int:
+    def rechunk(
+        self,
+        chunking: ChunkingConfig,
+        track_ids: Optional[Sequence[int]] = None,
+        on_progress: Optional[ProgressFn] = None,
+        should_stop: Optional[StopFn] = None,
+    ) -> int:
         """Re-cut tracks from their cached envelopes (and beat grids); returns the new total chunk count.
 
         All or nothing: every track's cut is computed first and then written in one transaction, so a
@@ -308,8 +335,9 @@ class Project:
         """How tracks (all, or those named that still exist) are cut now: a re-cut's record to undo it."""
         conn = self._conn()
         wanted = None if track_ids is None else {int(t) for t in track_ids}
-        chunking = {int(t): c for t, c in conn.execute("SELECT id, chunking FROM tracks")
-                    if wanted is None or int(t) in wanted}
+        chunking = {
+            int(t): c for t, c in conn.execute("SELECT id, chunking FROM tracks") if wanted is None or int(t) in wanted
+        }
         out = {}
         for track_id, config in chunking.items():
             rows = conn.execute("SELECT start_ms, end_ms FROM chunks WHERE track_id = ? ORDER BY idx", (track_id,))
@@ -340,8 +368,9 @@ class Project:
         applied = effective_chunking(chunking, downbeats is not None)
         return chunk_ranges(self.envelope(track_id), applied, downbeats), applied
 
-    def refresh_chunking(self, chunking: ChunkingConfig, on_progress: Optional[ProgressFn] = None,
-                         should_stop: Optional[StopFn] = None) -> int:
+    def refresh_chunking(
+        self, chunking: ChunkingConfig, on_progress: Optional[ProgressFn] = None, should_stop: Optional[StopFn] = None
+    ) -> int:
         """Give every track a beat grid and re-cut the tracks that were cut automatically with another
         default (projects from before beat grids, or a silence fallback whose track now has a confident
         grid); chunks tuned by hand stay. Returns how many tracks were re-cut."""
@@ -361,8 +390,13 @@ class Project:
 
     # ----- beat grids
     def beat_grid(self, track_id: int) -> Optional[BeatGrid]:
-        row = self._conn().execute("SELECT data FROM analysis WHERE kind = ? AND track_id = ? AND chunk_key = -1",
-                                   (BEATS_KIND, track_id)).fetchone()
+        row = (
+            self._conn()
+            .execute(
+                "SELECT data FROM analysis WHERE kind = ? AND track_id = ? AND chunk_key = -1", (BEATS_KIND, track_id)
+            )
+            .fetchone()
+        )
         return None if row is None else BeatGrid.from_dict(json.loads(row[0]))
 
     def beat_grids(self) -> dict[int, BeatGrid]:
@@ -371,8 +405,10 @@ class Project:
     @staticmethod
     def store_beat_grid(conn: sqlite3.Connection, track_id: int, grid: BeatGrid) -> None:
         """Write a track's grid inside the caller's transaction."""
-        conn.execute("INSERT OR REPLACE INTO analysis(kind, track_id, chunk_key, data) VALUES (?, ?, -1, ?)",
-                     (BEATS_KIND, track_id, json.dumps(grid.to_dict())))
+        conn.execute(
+            "INSERT OR REPLACE INTO analysis(kind, track_id, chunk_key, data) VALUES (?, ?, -1, ?)",
+            (BEATS_KIND, track_id, json.dumps(grid.to_dict())),
+        )
 
     def compute_beat_grid(self, track_id: int, should_stop: Optional[StopFn] = None) -> BeatGrid:
         """Track the beats of one track, reading its file block by block (an hour of audio never sits in
@@ -390,8 +426,12 @@ class Project:
             self.store_beat_grid(conn, track_id, grid)
         return grid
 
-    def ensure_beat_grids(self, track_ids: Optional[Sequence[int]] = None, on_progress: Optional[ProgressFn] = None,
-                          should_stop: Optional[StopFn] = None) -> int:
+    def ensure_beat_grids(
+        self,
+        track_ids: Optional[Sequence[int]] = None,
+        on_progress: Optional[ProgressFn] = None,
+        should_stop: Optional[StopFn] = None,
+    ) -> int:
         """Compute the grids that tracks lack (projects made before grids existed); returns how many."""
         have = set(self.beat_grids())
         todo = [t for t in (track_ids if track_ids is not None else [t.id for t in self.tracks()]) if t not in have]
@@ -448,8 +488,10 @@ class Project:
     # ----- JSON documents of the other rooms
     def put_analysis(self, kind: str, data: dict, track_id: int, chunk_id: Optional[int] = None) -> None:
         with self.transaction() as conn:
-            conn.execute("INSERT OR REPLACE INTO analysis(kind, track_id, chunk_key, data) VALUES (?, ?, ?, ?)",
-                         (kind, track_id, -1 if chunk_id is None else chunk_id, json.dumps(data)))
+            conn.execute(
+                "INSERT OR REPLACE INTO analysis(kind, track_id, chunk_key, data) VALUES (?, ?, ?, ?)",
+                (kind, track_id, -1 if chunk_id is None else chunk_id, json.dumps(data)),
+            )
 
     def analysis(self, kind: str) -> dict[tuple[int, Optional[int]], dict]:
         rows = self._conn().execute("SELECT track_id, chunk_key, data FROM analysis WHERE kind = ?", (kind,))
@@ -457,9 +499,11 @@ class Project:
 
     def save_playlist(self, name: str, data: dict) -> None:
         with self.transaction() as conn:
-            conn.execute("INSERT OR REPLACE INTO playlists(name, data, updated_at)"
-                         " VALUES (?, ?, strftime('%Y-%m-%d %H:%M:%f', 'now'))",
-                         (name, json.dumps(data)))
+            conn.execute(
+                "INSERT OR REPLACE INTO playlists(name, data, updated_at)"
+                " VALUES (?, ?, strftime('%Y-%m-%d %H:%M:%f', 'now'))",
+                (name, json.dumps(data)),
+            )
 
     def load_playlist(self, name: str) -> Optional[dict]:
         row = self._conn().execute("SELECT data FROM playlists WHERE name = ?", (name,)).fetchone()
@@ -474,8 +518,9 @@ class Project:
 
     def add_model(self, name: str, path: str, meta: dict) -> int:
         with self.transaction() as conn:
-            cur = conn.execute("INSERT INTO models(name, path, meta) VALUES (?, ?, ?)", (name, str(path),
-                                                                                       json.dumps(meta)))
+            cur = conn.execute(
+                "INSERT INTO models(name, path, meta) VALUES (?, ?, ?)", (name, str(path), json.dumps(meta))
+            )
             return int(cur.lastrowid)
 
     def models(self) -> list[dict]:
@@ -491,8 +536,10 @@ class Project:
 
     def finish_run(self, run_id: int, status: str, metrics: dict) -> None:
         with self._storage_errors(), self.transaction() as conn:
-            conn.execute("UPDATE runs SET status = ?, metrics = ?, finished_at = datetime('now') WHERE id = ?",
-                         (status, json.dumps(metrics), run_id))
+            conn.execute(
+                "UPDATE runs SET status = ?, metrics = ?, finished_at = datetime('now') WHERE id = ?",
+                (status, json.dumps(metrics), run_id),
+            )
 
     @contextmanager
     def _storage_errors(self) -> Iterator[None]:
@@ -508,6 +555,15 @@ class Project:
 
     def runs(self) -> list[dict]:
         rows = self._conn().execute("SELECT id, kind, config, status, metrics, started_at, finished_at FROM runs")
-        return [{"id": i, "kind": k, "config": json.loads(c), "status": s, "metrics": json.loads(m),
-                 "started_at": a, "finished_at": f} for i, k, c, s, m, a, f in rows]
-
+        return [
+            {
+                "id": i,
+                "kind": k,
+                "config": json.loads(c),
+                "status": s,
+                "metrics": json.loads(m),
+                "started_at": a,
+                "finished_at": f,
+            }
+            for i, k, c, s, m, a, f in rows
+        ]

@@ -112,8 +112,20 @@ CHUNK_COLUMNS = "id, track_id, idx, start_ms, end_ms"
 def track_from_row(row: sqlite3.Row | tuple) -> Track:
     path = row[1]
     folder = path.replace("\\", "/").rsplit("/", 2)[-2] if "/" in path.replace("\\", "/") else ""
-    return Track(int(row[0]), path, row[2], float(row[3]), int(row[4]), int(row[5]), row[6], row[7], row[8], row[9],
-                 row[10], folder)
+    return Track(
+        int(row[0]),
+        path,
+        row[2],
+        float(row[3]),
+        int(row[4]),
+        int(row[5]),
+        row[6],
+        row[7],
+        row[8],
+        row[9],
+        row[10],
+        folder,
+    )
 
 
 def chunk_from_row(row: sqlite3.Row | tuple) -> Chunk:

@@ -12,7 +12,22 @@ from mixdesk.mix.sequencing import regenerate, sequence, sequence_pool
 from mixdesk.mix.suggestions import Suggestion, suggestions
 
 __all__ = [
-    "ExportConfig", "ExportResult", "Placement", "Playlist", "PlaylistItem", "RenderConfig", "Renderer",
-    "SequenceConfig", "Suggestion", "Transition", "export_mix", "regenerate", "render", "render_to_file",
-    "seam_report", "sequence", "sequence_pool", "suggestions",
+    "ExportConfig",
+    "ExportResult",
+    "Placement",
+    "Playlist",
+    "PlaylistItem",
+    "RenderConfig",
+    "Renderer",
+    "SequenceConfig",
+    "Suggestion",
+    "Transition",
+    "export_mix",
+    "regenerate",
+    "render",
+    "render_to_file",
+    "seam_report",
+    "sequence",
+    "sequence_pool",
+    "suggestions",
 ]

@@ -52,8 +52,16 @@ def item_timing(item: PlaylistItem, grid: BeatGrid | None) -> ItemTiming:
     bar_phase = None
     if grid.downbeats.size:
         bar_phase = (start - grid.position(float(grid.downbeats[0]))) % grid.beats_per_bar
-    return ItemTiming(ratio=mix_bpm / source_bpm, synced=True, source_bpm=source_bpm, mix_bpm=mix_bpm,
-                      start_beat=start, beats=beats, bar_phase=bar_phase, beats_per_bar=grid.beats_per_bar)
+    return ItemTiming(
+        ratio=mix_bpm / source_bpm,
+        synced=True,
+        source_bpm=source_bpm,
+        mix_bpm=mix_bpm,
+        start_beat=start,
+        beats=beats,
+        bar_phase=bar_phase,
+        beats_per_bar=grid.beats_per_bar,
+    )
 
 
 def _wrap(value: float, period: float) -> float:

@@ -11,8 +11,12 @@ from mixdesk.mix.stretch import STRETCH_QUALITIES
 STRATEGIES = ("greedy", "beam", "sample")
 TRANSITION_KINDS = ("crossfade", "cut")
 TEMPO_MODES = ("first", "fixed", "path", "native")
-TEMPO_MODE_LABELS = {"first": "First item's tempo", "fixed": "Fixed tempo", "path": "Smooth tempo path",
-                     "native": "Each item's own tempo"}
+TEMPO_MODE_LABELS = {
+    "first": "First item's tempo",
+    "fixed": "Fixed tempo",
+    "path": "Smooth tempo path",
+    "native": "Each item's own tempo",
+}
 MIX_BPM_RANGE = (40.0, 240.0)
 # Crossfades set in beats move in quarter beats; longer than 32 beats (8 bars) is not a crossfade any more.
 CROSSFADE_BEATS_STEP = 0.25
@@ -21,7 +25,6 @@ EXPORT_FORMATS = ("mp3", "wav", "flac")
 BITRATE_MODES = ("cbr", "vbr")
 MP3_BITRATES = (128, 160, 192, 224, 256, 320)
 ENCODERS = ("auto", "ffmpeg", "soundfile")
-
 
 
 @dataclass(frozen=True)

@@ -28,9 +28,16 @@ class Limits:
     then a shrinking repeat window) and say which ones it dropped.
     """
 
-    def __init__(self, pool: ChunkPool, no_repeat_within: int, max_same_track: int,
-                 fixed: Mapping[int, int], tempo: TempoTable | None = None,
-                 key: KeyTable | None = None, max_stretch_pct: float | None = None) -> None:
+    def __init__(
+        self,
+        pool: ChunkPool,
+        no_repeat_within: int,
+        max_same_track: int,
+        fixed: Mapping[int, int],
+        tempo: TempoTable | None = None,
+        key: KeyTable | None = None,
+        max_stretch_pct: float | None = None,
+    ) -> None:
         self.pool = pool
         self.repeat = int(no_repeat_within)
         self.max_run = int(max_same_track)

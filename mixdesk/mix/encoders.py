@@ -49,8 +49,15 @@ class SoundFileEncoder:
         fmt, subtype = _SOUNDFILE_FORMATS[config.format]
         extra = mp3_settings(config) if config.format == "mp3" else {}
         render = config.render
-        self._file = sf.SoundFile(str(path), "w", samplerate=render.sample_rate, channels=render.channels,
-                                  format=fmt, subtype=subtype, **extra)
+        self._file = sf.SoundFile(
+            str(path),
+            "w",
+            samplerate=render.sample_rate,
+            channels=render.channels,
+            format=fmt,
+            subtype=subtype,
+            **extra,
+        )
 
     def write(self, block: np.ndarray) -> None:
         self._file.write(block)
@@ -81,13 +88,34 @@ class FfmpegMp3Encoder:
 
     def __init__(self, path: Path, config: ExportConfig, exe: str) -> None:
         render = config.render
-        rate = (["-q:a", f"{config.vbr_quality:g}"] if config.bitrate_mode == "vbr"
-                else ["-b:a", f"{config.bitrate_kbps}k"])
-        cmd = [exe, "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-f", "f32le",
-               "-ar", str(render.sample_rate), "-ac", str(render.channels), "-i", "pipe:0",
-               "-c:a", "libmp3lame", *rate, "-id3v2_version", "3", "-f", "mp3", _local_path(path)]
-        self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.PIPE)
+        rate = (
+            ["-q:a", f"{config.vbr_quality:g}"] if config.bitrate_mode == "vbr" else ["-b:a", f"{config.bitrate_kbps}k"]
+        )
+        cmd = [
+            exe,
+            "-hide_banner",
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "f32le",
+            "-ar",
+            str(render.sample_rate),
+            "-ac",
+            str(render.channels),
+            "-i",
+            "pipe:0",
+            "-c:a",
+            "libmp3lame",
+            *rate,
+            "-id3v2_version",
+            "3",
+            "-f",
+            "mp3",
+            _local_path(path),
+        ]
+        self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
     def write(self, block: np.ndarray) -> None:
         try:

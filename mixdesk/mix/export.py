@@ -19,6 +19,7 @@ from mixdesk.mix.rendering import Renderer
 from mixdesk.mix.tracklist import build_tracklist, clean_text, source_chunks, write_cue, write_json
 from mixdesk.progress import ProgressFn, StopFn, atomic_path, check_stop, remove_stale_parts
 
+
 @dataclass(frozen=True)
 class ExportResult:
     path: Path
@@ -68,9 +69,16 @@ def write_tags(path: Path, config: ExportConfig) -> None:
         tags.save(str(path), v2_version=3)
 
 
-def export_mix(source: Any, playlist: Playlist, out_path: str | Path, config: ExportConfig | None = None,
-               tracklist_path: str | Path | None = None, cue_path: str | Path | None = None,
-               on_progress: ProgressFn | None = None, should_stop: StopFn | None = None) -> ExportResult:
+def export_mix(
+    source: Any,
+    playlist: Playlist,
+    out_path: str | Path,
+    config: ExportConfig | None = None,
+    tracklist_path: str | Path | None = None,
+    cue_path: str | Path | None = None,
+    on_progress: ProgressFn | None = None,
+    should_stop: StopFn | None = None,
+) -> ExportResult:
     """Render ``playlist`` from ``source`` (a Project, an AudioSource, or None to read the files) to
     ``out_path``; the tracklist and CUE sheet default to the same name with .json and .cue."""
     config = config or ExportConfig()
@@ -93,8 +101,12 @@ def export_mix(source: Any, playlist: Playlist, out_path: str | Path, config: Ex
         check_stop(should_stop)
         write_tags(tmp, config)
     tracklist = build_tracklist(
-        renderer.placements, title=config.title, artist=config.artist, audio_path=out_path,
-        sample_rate=config.render.sample_rate, duration_ms=renderer.duration_s * 1000,
+        renderer.placements,
+        title=config.title,
+        artist=config.artist,
+        audio_path=out_path,
+        sample_rate=config.render.sample_rate,
+        duration_ms=renderer.duration_s * 1000,
         sources=_sources(source, playlist),
     )
     json_path = cue = None
@@ -102,9 +114,18 @@ def export_mix(source: Any, playlist: Playlist, out_path: str | Path, config: Ex
         json_path = write_json(tracklist_path or out_path.with_suffix(".json"), tracklist)
     if config.write_cue or cue_path is not None:
         cue = write_cue(cue_path or out_path.with_suffix(".cue"), tracklist, config.format)
-    return ExportResult(path=out_path, format=config.format, duration_s=renderer.duration_s,
-                        items=len(playlist.items), peak=renderer.peak, mean_score=playlist.mean_score,
-                        tracklist_path=json_path, cue_path=cue, tracklist=tracklist, encoder=encoder.name)
+    return ExportResult(
+        path=out_path,
+        format=config.format,
+        duration_s=renderer.duration_s,
+        items=len(playlist.items),
+        peak=renderer.peak,
+        mean_score=playlist.mean_score,
+        tracklist_path=json_path,
+        cue_path=cue,
+        tracklist=tracklist,
+        encoder=encoder.name,
+    )
 
 
 def _sources(source: Any, playlist: Playlist) -> dict:
@@ -114,8 +135,14 @@ def _sources(source: Any, playlist: Playlist) -> dict:
     return {}
 
 
-def render_to_file(source: Any, playlist: Playlist, out_path: str | Path, config: ExportConfig | None = None,
-                   on_progress: ProgressFn | None = None, should_stop: StopFn | None = None) -> ExportResult:
+def render_to_file(
+    source: Any,
+    playlist: Playlist,
+    out_path: str | Path,
+    config: ExportConfig | None = None,
+    on_progress: ProgressFn | None = None,
+    should_stop: StopFn | None = None,
+) -> ExportResult:
     """Audio only, without tracklist or CUE sheet."""
     config = (config or ExportConfig()).with_(write_tracklist=False, write_cue=False)
     return export_mix(source, playlist, out_path, config, on_progress=on_progress, should_stop=should_stop)
@@ -125,5 +152,3 @@ def decoded_frames(path: str | Path) -> tuple[int, int]:
     """(frames, sample rate) of an exported file as a decoder sees it."""
     info = sf.info(str(path))
     return int(info.frames), int(info.samplerate)
-
-

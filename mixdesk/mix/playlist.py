@@ -41,8 +41,11 @@ class Transition:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Transition":
         beats = data.get("beats")
-        return cls(kind=str(data.get("kind", "crossfade")), length_ms=int(data.get("length_ms", 0)),
-                   beats=None if beats is None else float(beats))
+        return cls(
+            kind=str(data.get("kind", "crossfade")),
+            length_ms=int(data.get("length_ms", 0)),
+            beats=None if beats is None else float(beats),
+        )
 
 
 @dataclass(frozen=True)

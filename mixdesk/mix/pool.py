@@ -58,23 +58,38 @@ class ChunkPool:
 
     def subset(self, keep: np.ndarray) -> "ChunkPool":
         keys = None if self.keys is None else [self.keys[i] for i in np.flatnonzero(keep)]
-        return ChunkPool(self.ids[keep], self.track_ids[keep], self.indices[keep], self.start_ms[keep],
-                         self.end_ms[keep], self.paths, None if self.bpm is None else self.bpm[keep], keys)
+        return ChunkPool(
+            self.ids[keep],
+            self.track_ids[keep],
+            self.indices[keep],
+            self.start_ms[keep],
+            self.end_ms[keep],
+            self.paths,
+            None if self.bpm is None else self.bpm[keep],
+            keys,
+        )
 
 
-def pool_from_project(project: Any, chunk_ids: Sequence[int] | None = None, min_chunk_ms: int = 0,
-                      always: Sequence[int] = ()) -> ChunkPool:
+def pool_from_project(
+    project: Any, chunk_ids: Sequence[int] | None = None, min_chunk_ms: int = 0, always: Sequence[int] = ()
+) -> ChunkPool:
     """Every chunk of the project (or of ``chunk_ids``) at least ``min_chunk_ms`` long, plus ``always``."""
     chunks = project.chunks()
     paths = {int(t.id): str(t.path) for t in project.tracks()}
     wanted = None if chunk_ids is None else {int(c) for c in chunk_ids}
     forced = {int(c) for c in always}
-    rows = [c for c in chunks
-            if int(c.id) in forced
-            or ((wanted is None or int(c.id) in wanted) and c.end_ms - c.start_ms >= min_chunk_ms)]
+    rows = [
+        c
+        for c in chunks
+        if int(c.id) in forced or ((wanted is None or int(c.id) in wanted) and c.end_ms - c.start_ms >= min_chunk_ms)
+    ]
     pool = ChunkPool(
-        ids=[c.id for c in rows], track_ids=[c.track_id for c in rows], indices=[c.index for c in rows],
-        start_ms=[c.start_ms for c in rows], end_ms=[c.end_ms for c in rows], paths=paths,
+        ids=[c.id for c in rows],
+        track_ids=[c.track_id for c in rows],
+        indices=[c.index for c in rows],
+        start_ms=[c.start_ms for c in rows],
+        end_ms=[c.end_ms for c in rows],
+        paths=paths,
     )
     attach_descriptors(pool, _descriptors(project))
     attach_grids(pool, project.beat_grids() if hasattr(project, "beat_grids") else {})
@@ -177,8 +192,9 @@ class KeyTable:
         return self.table[self.code[pool_index]][self.code]
 
 
-def compat_tables(pool: ChunkPool, max_bpm_diff_pct: float | None,
-                  max_key_steps: int | None) -> tuple[TempoTable | None, KeyTable | None, list[str]]:
+def compat_tables(
+    pool: ChunkPool, max_bpm_diff_pct: float | None, max_key_steps: int | None
+) -> tuple[TempoTable | None, KeyTable | None, list[str]]:
     """Tables for the limits that can apply; the notes say which requested limits were skipped and why."""
     notes: list[str] = []
     if max_bpm_diff_pct is None and max_key_steps is None:

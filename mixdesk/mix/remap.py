@@ -31,8 +31,9 @@ class Remap:
         """One line for a status bar or a log; empty when nothing had to change."""
         parts = []
         if self.moved:
-            parts.append(f"{len(self.moved)} playlist item{'s' if len(self.moved) != 1 else ''} moved to the "
-                         "new chunks")
+            parts.append(
+                f"{len(self.moved)} playlist item{'s' if len(self.moved) != 1 else ''} moved to the new chunks"
+            )
         if self.gone:
             rows = ", ".join(str(i + 1) for i in self.gone[:5]) + (", …" if len(self.gone) > 5 else "")
             parts.append(f"chunk gone for item{'s' if len(self.gone) != 1 else ''} {rows}")
@@ -74,8 +75,9 @@ def remap_playlist(playlist: Playlist, chunks: Iterable[Any]) -> Remap:
         if target is None:
             gone.append(i)
             continue
-        items[i] = item.with_(chunk_id=int(target.id), in_ms=int(target.start_ms), out_ms=int(target.end_ms),
-                              score=None)
+        items[i] = item.with_(
+            chunk_id=int(target.id), in_ms=int(target.start_ms), out_ms=int(target.end_ms), score=None
+        )
         moved.append(i)
     for i in moved:
         if i + 1 < len(items):
@@ -83,4 +85,3 @@ def remap_playlist(playlist: Playlist, chunks: Iterable[Any]) -> Remap:
     if not moved:
         return Remap(playlist, (), tuple(gone))
     return Remap(playlist.replace_items(items), tuple(moved), tuple(gone))
-

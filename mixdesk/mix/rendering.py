@@ -21,8 +21,15 @@ from mixdesk.mix.config import RenderConfig
 from mixdesk.mix.playlist import Playlist, PlaylistItem
 from mixdesk.mix.sources import AudioSource, as_source
 from mixdesk.mix.stretch import stretch
-from mixdesk.mix.transitions import (bass_swap_crossfade, crossfade, fade_edge, gain_ramp, matching_gain,
-                                     nearest_zero_crossing, soft_limit)
+from mixdesk.mix.transitions import (
+    bass_swap_crossfade,
+    crossfade,
+    fade_edge,
+    gain_ramp,
+    matching_gain,
+    nearest_zero_crossing,
+    soft_limit,
+)
 from mixdesk.progress import ProgressFn, StopFn, check_stop, report
 
 
@@ -64,8 +71,8 @@ class _Blocks:
             self.held += len(piece)
         while self.held >= self.size:
             joined = np.concatenate(self.pieces) if len(self.pieces) > 1 else self.pieces[0]
-            yield joined[:self.size]
-            rest = joined[self.size:]
+            yield joined[: self.size]
+            rest = joined[self.size :]
             self.pieces = [rest] if len(rest) else []
             self.held = len(rest)
 
@@ -78,8 +85,13 @@ class _Blocks:
 class Renderer:
     """Renders ``playlist`` from ``source``; ``placements`` fills in as items are rendered."""
 
-    def __init__(self, source: Any, playlist: Playlist, config: RenderConfig | None = None,
-                 grids: Mapping[int, BeatGrid] | None = None) -> None:
+    def __init__(
+        self,
+        source: Any,
+        playlist: Playlist,
+        config: RenderConfig | None = None,
+        grids: Mapping[int, BeatGrid] | None = None,
+    ) -> None:
         """``grids`` (track id -> beat grid) default to the source's own, where it has any."""
         self.config = config or RenderConfig()
         self.source: AudioSource = as_source(source, self.config.sample_rate, self.config.channels)
@@ -127,8 +139,10 @@ class Renderer:
     def planned_frames(self) -> int:
         """The mix's length from the plan alone, before any audio is read: exact for items joined on
         the beat, within the zero-crossing search (a few ms) for the others."""
-        total = sum(self._synced_frames(i) if timing.synced else self._ms(item.duration_ms)
-                    for i, (item, timing) in enumerate(zip(self.playlist.items, self.timings)))
+        total = sum(
+            self._synced_frames(i) if timing.synced else self._ms(item.duration_ms)
+            for i, (item, timing) in enumerate(zip(self.playlist.items, self.timings))
+        )
         return max(0, total - sum(self._fades))
 
     def _synced_frames(self, index: int) -> int:
@@ -151,7 +165,7 @@ class Renderer:
         played = stretch(raw, self.config.sample_rate, timing.ratio, self.config.stretch_quality)
         first = int(round(margin / timing.ratio))
         length = self._synced_frames(index)
-        audio = played[first:first + length]
+        audio = played[first : first + length]
         if len(audio) < length:
             audio = np.concatenate([audio, np.zeros((length - len(audio), audio.shape[1]), np.float32)])
         return audio, start
@@ -172,14 +186,13 @@ class Renderer:
         if not cfg.gain_match or prev_tail_level is None:
             return 1.0
         window = self._ms(cfg.gain_window_ms)
-        gain = matching_gain(prev_tail_level, audio[fade_in:fade_in + window], cfg.max_gain_db)
+        gain = matching_gain(prev_tail_level, audio[fade_in : fade_in + window], cfg.max_gain_db)
         peak = float(np.max(np.abs(audio))) if audio.size else 0.0
         if gain > 1.0 and peak > 0:
             gain = min(gain, max(1.0, 0.99 / peak))  # never boost an item into clipping
         return gain
 
-    def blocks(self, on_progress: ProgressFn | None = None,
-               should_stop: StopFn | None = None) -> Iterator[np.ndarray]:
+    def blocks(self, on_progress: ProgressFn | None = None, should_stop: StopFn | None = None) -> Iterator[np.ndarray]:
         """Yield the mix as float32 (frames, channels) blocks of ``block_frames`` (the last may be short)."""
         out = _Blocks(self.config.block_frames)
         self.placements, self.frames_out, self.peak = [], 0, 0.0
@@ -193,8 +206,7 @@ class Renderer:
         if self._owns_source and hasattr(self.source, "close"):
             self.source.close()
 
-    def _render(self, out: _Blocks, on_progress: ProgressFn | None,
-                should_stop: StopFn | None) -> Iterator[np.ndarray]:
+    def _render(self, out: _Blocks, on_progress: ProgressFn | None, should_stop: StopFn | None) -> Iterator[np.ndarray]:
         self._tail: np.ndarray | None = None
         self._tail_level: np.ndarray | None = None
         items = self.playlist.items
@@ -219,21 +231,22 @@ class Renderer:
         item, timing = self.playlist.items[i], self.timings[i]
         return self._stretched(i, item, timing) if timing.synced else self._excerpt(item)
 
-    def _mix_item(self, i: int, item: PlaylistItem, source_audio: tuple[np.ndarray, int], out: _Blocks,
-                  master: np.float32) -> Iterator[np.ndarray]:
+    def _mix_item(
+        self, i: int, item: PlaylistItem, source_audio: tuple[np.ndarray, int], out: _Blocks, master: np.float32
+    ) -> Iterator[np.ndarray]:
         """Hand out what item ``i`` completes: the previous item's tail, their overlap, and its body; its
         own tail is held back for the next overlap."""
         tail = self._tail
         audio, src_first, fade_in, fade_out, gain = self._prepare(i, source_audio, tail, self._tail_level)
         if tail is not None and len(tail) > fade_in:
-            yield from self._emit(tail[:len(tail) - fade_in], out, master)
+            yield from self._emit(tail[: len(tail) - fade_in], out, master)
         head_start = self.frames_out
         if fade_in and tail is not None:
-            yield from self._emit(self._overlap(i - 1, tail[len(tail) - fade_in:], audio[:fade_in]), out, master)
+            yield from self._emit(self._overlap(i - 1, tail[len(tail) - fade_in :], audio[:fade_in]), out, master)
         body_end = len(audio) - fade_out
         yield from self._emit(audio[fade_in:body_end], out, master)
         self._tail = audio[body_end:]
-        self._tail_level = audio[max(0, body_end - self._ms(self.config.gain_window_ms)):body_end]
+        self._tail_level = audio[max(0, body_end - self._ms(self.config.gain_window_ms)) : body_end]
         self._place(i, item, src_first, len(audio), head_start, gain)
 
     def _overlap(self, join_index: int, outgoing: np.ndarray, incoming: np.ndarray) -> np.ndarray:
@@ -243,11 +256,11 @@ class Renderer:
             return crossfade(outgoing, incoming)
         timing = self.timings[join_index]
         swap_at = self._frames_of_beats(timing, join.swap_beat - join.start_beat)
-        return bass_swap_crossfade(outgoing, incoming, swap_at, self.config.sample_rate,
-                                   self.config.bass_swap_hz)
+        return bass_swap_crossfade(outgoing, incoming, swap_at, self.config.sample_rate, self.config.bass_swap_hz)
 
-    def _prepare(self, i: int, source_audio: tuple[np.ndarray, int], tail: np.ndarray | None,
-                 tail_level: np.ndarray | None) -> tuple[np.ndarray, int, int, int, float]:
+    def _prepare(
+        self, i: int, source_audio: tuple[np.ndarray, int], tail: np.ndarray | None, tail_level: np.ndarray | None
+    ) -> tuple[np.ndarray, int, int, int, float]:
         """Item audio with its gain and edge fades applied, plus the overlaps it gets on either side."""
         cfg = self.config
         last = i == len(self.playlist.items) - 1
@@ -269,20 +282,29 @@ class Renderer:
             self.peak = max(self.peak, float(np.max(np.abs(piece))))
         yield from out.add(piece)
 
-    def _place(self, index: int, item: PlaylistItem, src_first: int, length: int, mix_first: int,
-               gain: float) -> None:
+    def _place(self, index: int, item: PlaylistItem, src_first: int, length: int, mix_first: int, gain: float) -> None:
         to_ms = 1000.0 / self.config.sample_rate
-        self.placements.append(Placement(
-            index=index, chunk_id=item.chunk_id, track_id=item.track_id, source_path=item.source_path,
-            source_start_ms=src_first * to_ms, source_end_ms=(src_first + length) * to_ms,
-            mix_start_ms=mix_first * to_ms, mix_end_ms=(mix_first + length) * to_ms, score=item.score,
-            gain_db=float(20 * np.log10(gain)), mix_bpm=self.timings[index].mix_bpm,
-            source_bpm=self.timings[index].source_bpm,
-        ))
+        self.placements.append(
+            Placement(
+                index=index,
+                chunk_id=item.chunk_id,
+                track_id=item.track_id,
+                source_path=item.source_path,
+                source_start_ms=src_first * to_ms,
+                source_end_ms=(src_first + length) * to_ms,
+                mix_start_ms=mix_first * to_ms,
+                mix_end_ms=(mix_first + length) * to_ms,
+                score=item.score,
+                gain_db=float(20 * np.log10(gain)),
+                mix_bpm=self.timings[index].mix_bpm,
+                source_bpm=self.timings[index].source_bpm,
+            )
+        )
 
 
-def planned_duration_ms(source: Any, playlist: Playlist, config: RenderConfig | None = None,
-                        grids: Mapping[int, BeatGrid] | None = None) -> float:
+def planned_duration_ms(
+    source: Any, playlist: Playlist, config: RenderConfig | None = None, grids: Mapping[int, BeatGrid] | None = None
+) -> float:
     """How long ``playlist`` will play once rendered (stretching and beat-length overlaps included)."""
     renderer = Renderer(source, playlist, config, grids)
     try:
@@ -291,8 +313,13 @@ def planned_duration_ms(source: Any, playlist: Playlist, config: RenderConfig | 
         renderer.close()
 
 
-def render(source: Any, playlist: Playlist, config: RenderConfig | None = None,
-           on_progress: ProgressFn | None = None, should_stop: StopFn | None = None,
-           grids: Mapping[int, BeatGrid] | None = None) -> Iterator[np.ndarray]:
+def render(
+    source: Any,
+    playlist: Playlist,
+    config: RenderConfig | None = None,
+    on_progress: ProgressFn | None = None,
+    should_stop: StopFn | None = None,
+    grids: Mapping[int, BeatGrid] | None = None,
+) -> Iterator[np.ndarray]:
     """The mix as an iterator of blocks; ``source`` is a Project, an AudioSource or None (read the files)."""
     return Renderer(source, playlist, config, grids).blocks(on_progress, should_stop)

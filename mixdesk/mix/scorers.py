@@ -16,8 +16,7 @@ def _model_scorer(model_path: str | Path | None, device: str) -> Any:
     return TransitionScorer.load(model_path, device=device)
 
 
-def _train_briefly(project: Any, device: str, on_progress: ProgressFn | None,
-                   should_stop: StopFn | None) -> Any:
+def _train_briefly(project: Any, device: str, on_progress: ProgressFn | None, should_stop: StopFn | None) -> Any:
     """A few epochs on the project itself, cached beside it so the next run loads instead of training."""
     from mixdesk.ml.pipeline import train_on_project
     from mixdesk.ml.training import TrainConfig
@@ -61,9 +60,15 @@ def similarity_scorer() -> Any:
     return SimilarityScorer()
 
 
-def load_scorer(project: Any, model_path: str | Path | None = None, *, train_if_missing: bool = False,
-                device: str = "auto", on_progress: ProgressFn | None = None,
-                should_stop: StopFn | None = None) -> tuple[Any, str]:
+def load_scorer(
+    project: Any,
+    model_path: str | Path | None = None,
+    *,
+    train_if_missing: bool = False,
+    device: str = "auto",
+    on_progress: ProgressFn | None = None,
+    should_stop: StopFn | None = None,
+) -> tuple[Any, str]:
     """(scorer, what it is). A model path that does not load is an error; a missing bundled model falls
     back to a brief training (when allowed) and then to the similarity baseline."""
     if model_path is not None:

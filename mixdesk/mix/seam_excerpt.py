@@ -52,8 +52,9 @@ class SeamPlan:
         return max(0.0, self.wanted - self.limit)
 
 
-def plan_seam(playlist: Playlist, row: int, grids: Mapping[int, BeatGrid],
-              config: RenderConfig | None = None) -> SeamPlan:
+def plan_seam(
+    playlist: Playlist, row: int, grids: Mapping[int, BeatGrid], config: RenderConfig | None = None
+) -> SeamPlan:
     """The join after item ``row`` as the renderer plans it for the whole playlist."""
     config = config or RenderConfig()
     a, b = playlist.items[row], playlist.items[row + 1]
@@ -67,8 +68,9 @@ def plan_seam(playlist: Playlist, row: int, grids: Mapping[int, BeatGrid],
     return SeamPlan(ta, tb, None, wanted_ms, ms_join_limit(a, b, config))
 
 
-def seam_playlist(playlist: Playlist, row: int, context_ms: int, grids: Mapping[int, BeatGrid],
-                  config: RenderConfig | None = None) -> Playlist:
+def seam_playlist(
+    playlist: Playlist, row: int, context_ms: int, grids: Mapping[int, BeatGrid], config: RenderConfig | None = None
+) -> Playlist:
     """Items ``row`` and ``row + 1`` trimmed to about ``context_ms`` either side of their overlap.
 
     A synced outgoing item loses whole bars from its start, so its bar phase, and with it where the
@@ -135,8 +137,9 @@ class SeamBeats:
     overlap_beats: float | None
 
 
-def seam_beats(timings: list[ItemTiming], joins: list[Join | None], mix_starts_s: list[float],
-               bass_swap: bool) -> SeamBeats:
+def seam_beats(
+    timings: list[ItemTiming], joins: list[Join | None], mix_starts_s: list[float], bass_swap: bool
+) -> SeamBeats:
     """Beats of a rendered two-item excerpt from the renderer's ``timings``, ``joins`` and placements."""
     ta, tb = timings[0], timings[1]
     a_marks, b_marks = beat_marks(ta, mix_starts_s[0]), beat_marks(tb, mix_starts_s[1])

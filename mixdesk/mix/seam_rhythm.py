@@ -88,8 +88,12 @@ def onset_envelopes(x: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray, flo
         # Slow swells (a filter opening, a build) are not beats: keep what stands above the local mean.
         return np.maximum(flux - ndimage.uniform_filter1d(flux, width, mode="nearest"), 0.0)
 
-    return (peaks_only(rises.sum(axis=1)), np.stack([peaks_only(g.sum(axis=1)) for g in groups]),
-            hop / sr, n_fft / 2 / sr)
+    return (
+        peaks_only(rises.sum(axis=1)),
+        np.stack([peaks_only(g.sum(axis=1)) for g in groups]),
+        hop / sr,
+        n_fft / 2 / sr,
+    )
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -197,8 +201,12 @@ class Side:
         """Beat grid for one period candidate: first beat and period in seconds from the side's start."""
         period, clarity, _ = candidate
         phase, period, beats = _refine(self.smooth, period, _comb_phase(self.smooth, period))
-        return {"phase_s": self.t0 + (phase % period) * self.hop_s, "period_s": period * self.hop_s,
-                "bpm": 60.0 / (period * self.hop_s), "clarity": clarity if beats >= 4 else 0.0}
+        return {
+            "phase_s": self.t0 + (phase % period) * self.hop_s,
+            "period_s": period * self.hop_s,
+            "bpm": 60.0 / (period * self.hop_s),
+            "clarity": clarity if beats >= 4 else 0.0,
+        }
 
     def pattern(self, origin_s: float, anchor_s: float, unit_s: float) -> np.ndarray:
         """Mean onset strength of each band group at each phase of a beat grid: (3, PATTERN_BINS).
@@ -232,8 +240,9 @@ def _pick_periods(before: Side, after: Side) -> tuple[tuple, tuple]:
     best_b, best_a = before.candidates[0], after.candidates[0]
     if abs(best_a[0] / best_b[0] - 1.0) < SAME_PERIOD:
         return best_b, best_a
-    pairs = [(b[2] + a[2], b, a) for b in before.candidates for a in after.candidates
-             if abs(a[0] / b[0] - 1.0) < SAME_PERIOD]
+    pairs = [
+        (b[2] + a[2], b, a) for b in before.candidates for a in after.candidates if abs(a[0] / b[0] - 1.0) < SAME_PERIOD
+    ]
     if pairs:
         total, b, a = max(pairs, key=lambda p: p[0])
         if total >= MATCH_SLACK * (best_b[2] + best_a[2]):
@@ -248,7 +257,7 @@ def _pattern_offset(pattern_b: np.ndarray, pattern_a: np.ndarray) -> float:
     xc = np.fft.irfft(np.conj(np.fft.rfft(pb, axis=1)) * np.fft.rfft(pa, axis=1), n=PATTERN_BINS, axis=1)
     # Each band group's correlation is normalised so that its shape counts, not its loudness; the weights
     # then let the kick decide where a backbeat or off-beat hats would leave the shift ambiguous.
-    xc = xc / (np.sqrt((pb ** 2).sum(axis=1) * (pa ** 2).sum(axis=1))[:, None] + 1e-12)
+    xc = xc / (np.sqrt((pb**2).sum(axis=1) * (pa**2).sum(axis=1))[:, None] + 1e-12)
     xc = (xc * np.array(GROUP_WEIGHTS)[:, None]).sum(axis=0)
     k = int(np.argmax(xc))
     offset = (k + _parabolic(xc, k)) / PATTERN_BINS
@@ -275,7 +284,7 @@ def short_term_loudness(x: np.ndarray, sr: int, skip: int = 0) -> float:
 def loudness_step(before: np.ndarray, after: np.ndarray, sr: int) -> float:
     """Short-term loudness of the first 3 s of `after` minus that of the last 3 s of `before`, in LU."""
     n, settle = int(LOUDNESS_S * sr), int(0.5 * sr)
-    tail = np.asarray(before)[-(n + settle):]
+    tail = np.asarray(before)[-(n + settle) :]
     return short_term_loudness(after[:n], sr) - short_term_loudness(tail, sr, skip=max(0, len(tail) - n))
 
 
@@ -292,8 +301,9 @@ def tempo_relation(before_bpm: float, after_bpm: float) -> str:
     return "other"
 
 
-def boundary_rhythm(before: np.ndarray, after: np.ndarray, sr: int, gap: int = 0,
-                    window_s: float = WINDOW_S) -> dict[str, Any]:
+def boundary_rhythm(
+    before: np.ndarray, after: np.ndarray, sr: int, gap: int = 0, window_s: float = WINDOW_S
+) -> dict[str, Any]:
     """Beat phase, tempo and loudness across a boundary.
 
     `before` is audio ending where the boundary region starts, `after` audio starting where it ends, and
@@ -313,10 +323,15 @@ def boundary_rhythm(before: np.ndarray, after: np.ndarray, sr: int, gap: int = 0
     before, after = np.asarray(before)[-w:], np.asarray(after)[:w]
     step = loudness_step(before, after, sr) if len(before) and len(after) else None
     out: dict[str, Any] = {
-        "beat_phase_error": None, "tempo_jump_pct": None, "tempo_jump_folded_pct": None,
-        "tempo_relation": None, "before_bpm": None, "after_bpm": None,
+        "beat_phase_error": None,
+        "tempo_jump_pct": None,
+        "tempo_jump_folded_pct": None,
+        "tempo_relation": None,
+        "before_bpm": None,
+        "after_bpm": None,
         "loudness_step_lu": None if step is None else round(step, 2),
-        "rhythm_confidence": 0.0, "gap_beats": None,
+        "rhythm_confidence": 0.0,
+        "gap_beats": None,
     }
     if min(len(before), len(after)) < MIN_SIDE_S * sr:
         return out
@@ -338,25 +353,26 @@ def boundary_rhythm(before: np.ndarray, after: np.ndarray, sr: int, gap: int = 0
     unit_a = ta / 2 if relation == "half" else ta
     offset = _pattern_offset(side_b.pattern(origin_b, anchor, unit_b), side_a.pattern(0.0, anchor, unit_a))
     fold = {"double": 0.5, "half": 2.0}.get(relation, 1.0)
-    out.update({
-        "beat_phase_error": round(abs(offset - round(offset)), 4),
-        "tempo_jump_pct": round(100.0 * (grid_a["bpm"] / grid_b["bpm"] - 1.0), 3),
-        "tempo_jump_folded_pct": round(100.0 * (fold * grid_a["bpm"] / grid_b["bpm"] - 1.0), 3),
-        "tempo_relation": relation,
-        "before_bpm": round(grid_b["bpm"], 3), "after_bpm": round(grid_a["bpm"], 3),
-        "rhythm_confidence": round(min(grid_b["clarity"], grid_a["clarity"]), 3),
-        "gap_beats": round(gap / sr / tb, 2),
-    })
+    out.update(
+        {
+            "beat_phase_error": round(abs(offset - round(offset)), 4),
+            "tempo_jump_pct": round(100.0 * (grid_a["bpm"] / grid_b["bpm"] - 1.0), 3),
+            "tempo_jump_folded_pct": round(100.0 * (fold * grid_a["bpm"] / grid_b["bpm"] - 1.0), 3),
+            "tempo_relation": relation,
+            "before_bpm": round(grid_b["bpm"], 3),
+            "after_bpm": round(grid_a["bpm"], 3),
+            "rhythm_confidence": round(min(grid_b["clarity"], grid_a["clarity"]), 3),
+            "gap_beats": round(gap / sr / tb, 2),
+        }
+    )
     return out
 
 
-def signal_boundary_rhythm(x: np.ndarray, sr: int, start: int, stop: int,
-                           window_s: float = WINDOW_S) -> dict[str, Any]:
+def signal_boundary_rhythm(x: np.ndarray, sr: int, start: int, stop: int, window_s: float = WINDOW_S) -> dict[str, Any]:
     """`boundary_rhythm` for the region [start, stop) of one signal (a mix, or a source track)."""
     w = int(window_s * sr)
     start, stop = max(0, int(start)), max(int(start), int(stop))
-    return boundary_rhythm(x[max(0, start - w):start], x[stop:stop + w], sr, gap=stop - start,
-                           window_s=window_s)
+    return boundary_rhythm(x[max(0, start - w) : start], x[stop : stop + w], sr, gap=stop - start, window_s=window_s)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -395,8 +411,11 @@ def rhythm_summary(rows: Sequence[Mapping[str, Any]], min_confidence: float = CO
     Phase and tempo figures count only seams whose both sides have a clear pulse; how many were left out
     is reported. Loudness counts every seam, since it needs no pulse.
     """
-    sure = [r for r in rows if r.get("beat_phase_error") is not None
-            and (r.get("rhythm_confidence") or 0.0) >= min_confidence]
+    sure = [
+        r
+        for r in rows
+        if r.get("beat_phase_error") is not None and (r.get("rhythm_confidence") or 0.0) >= min_confidence
+    ]
     errors = [r["beat_phase_error"] for r in sure]
     jumps = [abs(r["tempo_jump_pct"]) for r in sure]
     folded = [abs(r["tempo_jump_folded_pct"]) for r in sure]
@@ -419,7 +438,8 @@ def rhythm_summary(rows: Sequence[Mapping[str, Any]], min_confidence: float = CO
     }
 
 
-def rhythm_summaries(groups: Mapping[str, Sequence[Mapping[str, Any]]],
-                     min_confidence: float = CONFIDENT) -> dict[str, dict[str, Any]]:
+def rhythm_summaries(
+    groups: Mapping[str, Sequence[Mapping[str, Any]]], min_confidence: float = CONFIDENT
+) -> dict[str, dict[str, Any]]:
     """`rhythm_summary` of each named list of seams, e.g. {"mix": [...], "natural": [...]}."""
     return {name: rhythm_summary(rows, min_confidence) for name, rows in groups.items()}

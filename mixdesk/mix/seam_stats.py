@@ -44,13 +44,13 @@ class FrameFeatures:
         mono = np.concatenate([self._mono, block.mean(axis=1, dtype=np.float32)])
         count = (len(mono) - self.n_fft) // self.hop + 1
         if count > 0:
-            frames = np.lib.stride_tricks.sliding_window_view(mono, self.n_fft)[::self.hop][:count]
+            frames = np.lib.stride_tricks.sliding_window_view(mono, self.n_fft)[:: self.hop][:count]
             mags = np.log1p(100.0 * np.abs(np.fft.rfft(frames * self._window, axis=1)))
             prev = mags[:1] if self._prev is None else self._prev[None]
             diffs = np.diff(np.concatenate([prev, mags]), axis=0)
             self._flux.append(np.maximum(diffs, 0).mean(axis=1))
             self._prev = mags[-1]
-            mono = mono[count * self.hop:]
+            mono = mono[count * self.hop :]
         self._mono = mono
 
     @property
@@ -102,11 +102,11 @@ def prediction_residual(samples: np.ndarray, order: int = _ORDER) -> np.ndarray:
         return np.abs(np.diff(samples, axis=0, prepend=samples[:1])).max(axis=1) if len(samples) else out
     for channel in samples.T.astype(np.float64):
         spectrum = np.fft.rfft(channel, 2 * len(channel))
-        autocorr = np.fft.irfft(np.abs(spectrum) ** 2)[:order + 1]
+        autocorr = np.fft.irfft(np.abs(spectrum) ** 2)[: order + 1]
         if autocorr[0] <= 1e-12:
             continue
         autocorr[0] *= 1 + 1e-6  # a touch of white noise keeps the system well conditioned
-        coeffs = solve_toeplitz(autocorr[:order], autocorr[1:order + 1])
+        coeffs = solve_toeplitz(autocorr[:order], autocorr[1 : order + 1])
         out = np.maximum(out, np.abs(lfilter(np.concatenate([[1.0], -coeffs]), [1.0], channel)))
     return out
 
@@ -137,7 +137,7 @@ def count_clicks(steps: np.ndarray, lo: int, hi: int, sr: int, settings: SeamSet
 
 def _lone(steps: np.ndarray, n: int, sr: int, settings: SeamSettings) -> bool:
     half = max(16, sr // 1000)
-    before = steps[max(0, n - half):max(0, n - 2)]
-    after = steps[n + _ORDER + 1:n + _ORDER + half]
+    before = steps[max(0, n - half) : max(0, n - 2)]
+    after = steps[n + _ORDER + 1 : n + _ORDER + half]
     around = np.concatenate([before, after])
     return around.size == 0 or steps[n] > settings.click_isolation * float(np.max(around))

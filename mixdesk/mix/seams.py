@@ -23,8 +23,7 @@ import numpy as np
 import soundfile as sf
 
 from mixdesk.mix.seam_rhythm import WINDOW_S, key_steps, rhythm_summaries, signal_boundary_rhythm
-from mixdesk.mix.seam_stats import (FrameFeatures, SeamSettings, count_clicks, level_db, peak_flux,
-                                    prediction_residual)
+from mixdesk.mix.seam_stats import FrameFeatures, SeamSettings, count_clicks, level_db, peak_flux, prediction_residual
 from mixdesk.progress import ProgressFn, StopFn, check_stop, report
 
 _BLOCK = 1 << 16
@@ -51,7 +50,7 @@ class _Regions:
             if lo >= end:
                 break
             if hi > offset:
-                self.parts.setdefault(k, []).append(block[max(lo, offset) - offset:min(hi, end) - offset])
+                self.parts.setdefault(k, []).append(block[max(lo, offset) - offset : min(hi, end) - offset])
         while self._next < len(self.regions) and self.regions[self._next][1] <= end:
             k = self._next
             parts = self.parts.pop(k, [])
@@ -60,8 +59,16 @@ class _Regions:
         return done
 
 
-def _measure(features: FrameFeatures, steps_by_region: Mapping[int, tuple[np.ndarray, int]], k: int,
-             start: int, stop: int, sr: int, median_flux: float, settings: SeamSettings) -> dict[str, Any]:
+def _measure(
+    features: FrameFeatures,
+    steps_by_region: Mapping[int, tuple[np.ndarray, int]],
+    k: int,
+    start: int,
+    stop: int,
+    sr: int,
+    median_flux: float,
+    settings: SeamSettings,
+) -> dict[str, Any]:
     """Statistics of one boundary spanning samples [start, stop) of a signal."""
     window = int(settings.window_ms * sr / 1000)
     energy, hop = features.energy, settings.hop
@@ -76,15 +83,18 @@ def _measure(features: FrameFeatures, steps_by_region: Mapping[int, tuple[np.nda
     found = [count_clicks(steps, edge - first, edge - first, sr, settings) for edge in edges]
     clicks, ratio = sum(c for c, _ in found), max(r for _, r in found)
     return {
-        "level_before_db": round(before, 2), "level_after_db": round(after, 2),
+        "level_before_db": round(before, 2),
+        "level_after_db": round(after, 2),
         "level_jump_db": round(abs(after - before), 2),
         "flux_jump": round(flux / median_flux, 3) if median_flux > 0 else None,
-        "clicks": clicks, "max_step_ratio": round(ratio, 2),
+        "clicks": clicks,
+        "max_step_ratio": round(ratio, 2),
     }
 
 
-def _scan(stream, boundaries: Sequence[tuple[int, int]], sr: int, settings: SeamSettings,
-          should_stop: StopFn | None = None) -> list[dict[str, Any]]:
+def _scan(
+    stream, boundaries: Sequence[tuple[int, int]], sr: int, settings: SeamSettings, should_stop: StopFn | None = None
+) -> list[dict[str, Any]]:
     """One pass over a signal (an iterator of blocks) measuring every boundary in it."""
     context = int(settings.click_context_ms * sr / 1000)
     regions = _Regions([(max(0, a - context), b + context) for a, b in boundaries])
@@ -113,12 +123,15 @@ def _scan(stream, boundaries: Sequence[tuple[int, int]], sr: int, settings: Seam
     take(np.zeros((0, 1), np.float32), offset)
     flux = features.flux
     median_flux = float(np.median(flux)) if flux.size else 0.0
-    return [{**_measure(features, steps, k, a, b, sr, median_flux, settings), **rhythm.get(k, {})}
-            for k, (a, b) in enumerate(boundaries)]
+    return [
+        {**_measure(features, steps, k, a, b, sr, median_flux, settings), **rhythm.get(k, {})}
+        for k, (a, b) in enumerate(boundaries)
+    ]
 
 
-def mix_seams(mix_path: str | Path, items: Sequence[Mapping[str, Any]], settings: SeamSettings,
-              should_stop: StopFn | None = None) -> list[dict[str, Any]]:
+def mix_seams(
+    mix_path: str | Path, items: Sequence[Mapping[str, Any]], settings: SeamSettings, should_stop: StopFn | None = None
+) -> list[dict[str, Any]]:
     with sf.SoundFile(str(mix_path)) as f:
         sr = f.samplerate
         spans = []
@@ -126,21 +139,32 @@ def mix_seams(mix_path: str | Path, items: Sequence[Mapping[str, Any]], settings
             lo, hi = sorted((b["mix_start_ms"], a["mix_end_ms"]))
             spans.append((int(round(lo * sr / 1000)), int(round(hi * sr / 1000))))
         order = np.argsort([s[0] for s in spans], kind="stable")
-        measured = _scan(f.blocks(_BLOCK, dtype="float32", always_2d=True), [spans[i] for i in order], sr,
-                         settings, should_stop)
+        measured = _scan(
+            f.blocks(_BLOCK, dtype="float32", always_2d=True), [spans[i] for i in order], sr, settings, should_stop
+        )
     out: list[dict[str, Any]] = [{}] * len(spans)
     for rank, i in enumerate(order):
         a, b = items[i], items[i + 1]
-        out[i] = {"index": int(i), "from_chunk": a.get("chunk_id"), "to_chunk": b.get("chunk_id"),
-                  "mix_start_ms": b["mix_start_ms"], "mix_end_ms": a["mix_end_ms"], "score": b.get("score"),
-                  "key_steps": key_steps(a, b), **measured[rank]}
+        out[i] = {
+            "index": int(i),
+            "from_chunk": a.get("chunk_id"),
+            "to_chunk": b.get("chunk_id"),
+            "mix_start_ms": b["mix_start_ms"],
+            "mix_end_ms": a["mix_end_ms"],
+            "score": b.get("score"),
+            "key_steps": key_steps(a, b),
+            **measured[rank],
+        }
     return out
 
 
 def _natural_pairs(sources: Mapping[str, Mapping[str, Any]], limit: int) -> dict[str, list[tuple[int, int]]]:
     """Up to ``limit`` consecutive-chunk boundaries, spread evenly over all sources."""
-    pairs = [(path, int(a[1]), int(b[0])) for path, info in sources.items()
-             for a, b in zip(sorted(info.get("chunks", [])), sorted(info.get("chunks", []))[1:])]
+    pairs = [
+        (path, int(a[1]), int(b[0]))
+        for path, info in sources.items()
+        for a, b in zip(sorted(info.get("chunks", [])), sorted(info.get("chunks", []))[1:])
+    ]
     if len(pairs) > limit:
         pairs = [pairs[i] for i in np.linspace(0, len(pairs) - 1, limit).round().astype(int)]
     grouped: dict[str, list[tuple[int, int]]] = {}
@@ -149,8 +173,13 @@ def _natural_pairs(sources: Mapping[str, Mapping[str, Any]], limit: int) -> dict
     return grouped
 
 
-def natural_seams(sources: Mapping[str, Mapping[str, Any]], sr: int, settings: SeamSettings,
-                  on_progress: ProgressFn | None = None, should_stop: StopFn | None = None) -> list[dict]:
+def natural_seams(
+    sources: Mapping[str, Mapping[str, Any]],
+    sr: int,
+    settings: SeamSettings,
+    on_progress: ProgressFn | None = None,
+    should_stop: StopFn | None = None,
+) -> list[dict]:
     from mixdesk.core.audio import decode
 
     grouped = _natural_pairs(sources, settings.max_natural)
@@ -161,7 +190,7 @@ def natural_seams(sources: Mapping[str, Mapping[str, Any]], sr: int, settings: S
             continue
         samples = decode(path, sample_rate=sr).samples
         spans = [(int(round(a * sr / 1000)), int(round(b * sr / 1000))) for a, b in pairs]
-        blocks = (samples[i:i + _BLOCK] for i in range(0, len(samples), _BLOCK))
+        blocks = (samples[i : i + _BLOCK] for i in range(0, len(samples), _BLOCK))
         for (end_ms, start_ms), stats in zip(pairs, _scan(blocks, spans, sr, settings, should_stop)):
             out.append({"source_path": path, "end_ms": end_ms, "next_start_ms": start_ms, **stats})
         report(on_progress, n + 1, len(grouped), f"measured boundaries in {Path(path).name}")
@@ -174,26 +203,36 @@ def _summary(mix: list[dict], natural: list[dict]) -> dict[str, Any]:
         return None if not values else round(_median(values), 3)
 
     summary = {
-        "transitions": len(mix), "natural_boundaries": len(natural),
+        "transitions": len(mix),
+        "natural_boundaries": len(natural),
         "median_level_jump_db": {"mix": med(mix, "level_jump_db"), "natural": med(natural, "level_jump_db")},
         "median_flux_jump": {"mix": med(mix, "flux_jump"), "natural": med(natural, "flux_jump")},
-        "clicks": {"mix": sum(r["clicks"] for r in mix), "natural": sum(r["clicks"] for r in natural),
-                   "mix_seams_with_clicks": sum(1 for r in mix if r["clicks"])},
+        "clicks": {
+            "mix": sum(r["clicks"] for r in mix),
+            "natural": sum(r["clicks"] for r in natural),
+            "mix_seams_with_clicks": sum(1 for r in mix if r["clicks"]),
+        },
     }
     mix_jump, nat_jump = summary["median_level_jump_db"]["mix"], summary["median_level_jump_db"]["natural"]
-    summary["level_jump_excess_db"] = None if mix_jump is None or nat_jump is None \
-        else round(mix_jump - nat_jump, 3)
+    summary["level_jump_excess_db"] = None if mix_jump is None or nat_jump is None else round(mix_jump - nat_jump, 3)
     summary["rhythm"] = rhythm_summaries({"mix": mix, "natural": natural})
     return summary
 
 
-def seam_report(mix_path: str | Path, tracklist: Mapping[str, Any], settings: SeamSettings | None = None,
-                on_progress: ProgressFn | None = None, should_stop: StopFn | None = None) -> dict[str, Any]:
+def seam_report(
+    mix_path: str | Path,
+    tracklist: Mapping[str, Any],
+    settings: SeamSettings | None = None,
+    on_progress: ProgressFn | None = None,
+    should_stop: StopFn | None = None,
+) -> dict[str, Any]:
     """Per-transition statistics of the mix, the same for natural boundaries, and a summary of both."""
     settings = settings or SeamSettings()
     sources = tracklist.get("sources") or {}
-    items = [{**it, "camelot": it.get("camelot") or (sources.get(it.get("source_path")) or {}).get("camelot")}
-             for it in sorted(tracklist["items"], key=lambda it: it["mix_start_ms"])]
+    items = [
+        {**it, "camelot": it.get("camelot") or (sources.get(it.get("source_path")) or {}).get("camelot")}
+        for it in sorted(tracklist["items"], key=lambda it: it["mix_start_ms"])
+    ]
     report(on_progress, 0, 2, "measuring transitions")
     mix = mix_seams(mix_path, items, settings, should_stop)
     report(on_progress, 1, 2, "measuring natural boundaries")

@@ -41,16 +41,22 @@ class _Beams:
     history: list[_Step] = field(default_factory=list)
 
     def state(self, b: int) -> SequenceState:
-        return SequenceState(int(self.last[b]), self.recent[b], int(self.run_track[b]), int(self.run_len[b]),
-                             float(self.tempo[b]))
+        return SequenceState(
+            int(self.last[b]), self.recent[b], int(self.run_track[b]), int(self.run_len[b]), float(self.tempo[b])
+        )
 
 
 def scorer_name(scorer: Any) -> str:
     return str(getattr(scorer, "name", None) or type(scorer).__name__)
 
 
-def prepare_scorer(scorer: Any, project: Any, chunk_ids: Sequence[int], on_progress: ProgressFn | None = None,
-                   should_stop: StopFn | None = None) -> None:
+def prepare_scorer(
+    scorer: Any,
+    project: Any,
+    chunk_ids: Sequence[int],
+    on_progress: ProgressFn | None = None,
+    should_stop: StopFn | None = None,
+) -> None:
     """Let a scorer that keeps per-chunk encodings compute the missing ones before a run."""
     if hasattr(scorer, "prepare"):
         scorer.prepare(project, chunk_ids=list(chunk_ids), on_progress=on_progress, should_stop=should_stop)
@@ -66,13 +72,15 @@ def batch_scores(scorer: Any, a_ids: Sequence[int], b_ids: np.ndarray) -> np.nda
 
 
 class _Search:
-    def __init__(self, pool: ChunkPool, scorer: Any, config: SequenceConfig,
-                 fixed: Mapping[int, int], rng: np.random.Generator) -> None:
+    def __init__(
+        self, pool: ChunkPool, scorer: Any, config: SequenceConfig, fixed: Mapping[int, int], rng: np.random.Generator
+    ) -> None:
         self.pool, self.scorer, self.config, self.fixed, self.rng = pool, scorer, config, dict(fixed), rng
         tempo, key, self.notes = compat_tables(pool, config.max_bpm_diff_pct, config.max_key_steps)
         stretch_limit = None if config.tempo_mode == "native" else config.max_stretch_pct
-        self.limits = Limits(pool, config.no_repeat_within, config.max_same_track, self.fixed, tempo, key,
-                             stretch_limit)
+        self.limits = Limits(
+            pool, config.no_repeat_within, config.max_same_track, self.fixed, tempo, key, stretch_limit
+        )
         self.bpm = pool.bpm if pool.bpm is not None else np.full(len(pool), np.nan)
         self.width = config.beam_width if config.strategy == "beam" else 1
         self.durations = pool.durations_ms.astype(np.float64)
@@ -87,8 +95,7 @@ class _Search:
             check_stop(should_stop)
             self._advance(beams, position)
             if position % 16 == 0:
-                report(on_progress, min(float(beams.duration.max()), target), target,
-                       f"{position + 1} items")
+                report(on_progress, min(float(beams.duration.max()), target), target, f"{position + 1} items")
             done = beams.duration >= target
             if position >= last_fixed and done.any():
                 best = int(np.flatnonzero(done)[np.argmax(beams.total[done])])
@@ -98,9 +105,15 @@ class _Search:
 
     def _initial(self) -> _Beams:
         k = max(1, self.config.no_repeat_within)
-        return _Beams(last=np.full(1, -1), recent=np.full((1, k), -1), run_track=np.full(1, -1),
-                      run_len=np.zeros(1, dtype=np.int64), duration=np.zeros(1), total=np.zeros(1),
-                      tempo=np.full(1, np.nan))
+        return _Beams(
+            last=np.full(1, -1),
+            recent=np.full((1, k), -1),
+            run_track=np.full(1, -1),
+            run_len=np.zeros(1, dtype=np.int64),
+            duration=np.zeros(1),
+            total=np.zeros(1),
+            tempo=np.full(1, np.nan),
+        )
 
     def _advance(self, beams: _Beams, position: int) -> None:
         n_beams = len(beams.last)
@@ -119,8 +132,12 @@ class _Search:
         if beams.last[0] < 0:
             return np.full(len(chosen), np.nan)
         ids = self.pool.ids
-        return np.array([float(np.asarray(self.scorer.successor_scores(int(ids[a]), [int(ids[c])]))[0])
-                         for a, c in zip(beams.last, chosen)])
+        return np.array(
+            [
+                float(np.asarray(self.scorer.successor_scores(int(ids[a]), [int(ids[c])]))[0])
+                for a, c in zip(beams.last, chosen)
+            ]
+        )
 
     def _expand(self, beams: _Beams, position: int) -> _Step:
         probs = batch_scores(self.scorer, self.pool.ids[beams.last].tolist(), self.pool.ids)
@@ -172,12 +189,15 @@ class _Search:
             prev_dur = np.where(prev_last >= 0, self.durations[np.maximum(prev_last, 0)], 0.0)
             # the renderer counts a crossfade in beats of the outgoing item's mix (or own) tempo
             beat_tempo = np.where(np.isfinite(tempo), tempo, self.bpm[chosen])
-            fade = np.where(np.isfinite(beat_tempo), self.config.crossfade_beats * 60_000.0 / beat_tempo,
-                            self.config.crossfade_ms)
+            fade = np.where(
+                np.isfinite(beat_tempo), self.config.crossfade_beats * 60_000.0 / beat_tempo, self.config.crossfade_ms
+            )
             overlap = np.where(prev_last >= 0, np.minimum(fade, np.minimum(prev_dur, length) / 2), 0.0)
         tracks = self.pool.track_ids[chosen]
-        runs = [run_after(int(t0), int(l0), int(t)) for t0, l0, t in
-                zip(beams.run_track[parent], beams.run_len[parent], tracks)]
+        runs = [
+            run_after(int(t0), int(l0), int(t))
+            for t0, l0, t in zip(beams.run_track[parent], beams.run_len[parent], tracks)
+        ]
         beams.run_track = np.array([r[0] for r in runs])
         beams.run_len = np.array([r[1] for r in runs])
         beams.recent = np.concatenate([beams.recent[parent, 1:], chosen[:, None]], axis=1)
@@ -222,7 +242,7 @@ def _top(keys: np.ndarray, count: int) -> np.ndarray:
         best = int(np.argmax(keys))
         return np.array([best]) if np.isfinite(keys[best]) else np.zeros(0, dtype=np.int64)
     count = min(count, len(keys))
-    top = np.argpartition(keys, len(keys) - count)[len(keys) - count:]
+    top = np.argpartition(keys, len(keys) - count)[len(keys) - count :]
     top = top[np.isfinite(keys[top])]
     return top[np.argsort(-keys[top], kind="stable")]
 
@@ -234,9 +254,15 @@ def fixed_items(playlist: Playlist | None, from_index: int = 0) -> dict[int, Pla
     return {i: item for i, item in enumerate(playlist.items) if i < from_index or item.locked}
 
 
-def sequence_pool(pool: ChunkPool, scorer: Any, config: SequenceConfig,
-                  fixed: Mapping[int, PlaylistItem] | None = None, start_chunk: int | None = None,
-                  on_progress: ProgressFn | None = None, should_stop: StopFn | None = None) -> Playlist:
+def sequence_pool(
+    pool: ChunkPool,
+    scorer: Any,
+    config: SequenceConfig,
+    fixed: Mapping[int, PlaylistItem] | None = None,
+    start_chunk: int | None = None,
+    on_progress: ProgressFn | None = None,
+    should_stop: StopFn | None = None,
+) -> Playlist:
     """Chain chunks of ``pool``; ``fixed`` items stay at their positions with their in/out points."""
     if len(pool) == 0:
         raise ValueError("the chunk pool is empty: import tracks first")
@@ -248,8 +274,13 @@ def sequence_pool(pool: ChunkPool, scorer: Any, config: SequenceConfig,
     missing = [item.chunk_id for item in kept.values() if item.chunk_id not in pool]
     if missing:
         raise ValueError(f"chunks {missing[:5]} are not in the pool")
-    search = _Search(pool, scorer, config, {p: pool.position(it.chunk_id) for p, it in kept.items()},
-                     np.random.default_rng(config.seed))
+    search = _Search(
+        pool,
+        scorer,
+        config,
+        {p: pool.position(it.chunk_id) for p, it in kept.items()},
+        np.random.default_rng(config.seed),
+    )
     path = search.run(on_progress, should_stop)
     items = []
     tempo = np.full(1, np.nan)
@@ -261,25 +292,43 @@ def sequence_pool(pool: ChunkPool, scorer: Any, config: SequenceConfig,
             items.append(kept[position].with_(score=score, tempo_bpm=bpm))
         else:
             items.append(_item_for(pool, index, config, score, relaxed).with_(tempo_bpm=bpm))
-    meta = {"strategy": config.strategy, "scorer": scorer_name(scorer), "config": config.to_dict(),
-            "notes": search.notes, "relaxed_items": sum(1 for it in items if it.relaxed)}
+    meta = {
+        "strategy": config.strategy,
+        "scorer": scorer_name(scorer),
+        "config": config.to_dict(),
+        "notes": search.notes,
+        "relaxed_items": sum(1 for it in items if it.relaxed),
+    }
     return Playlist(items=tuple(items), meta=meta)
 
 
-def _item_for(pool: ChunkPool, index: int, config: SequenceConfig, score: float | None,
-              relaxed: tuple[str, ...]) -> PlaylistItem:
+def _item_for(
+    pool: ChunkPool, index: int, config: SequenceConfig, score: float | None, relaxed: tuple[str, ...]
+) -> PlaylistItem:
     track = int(pool.track_ids[index])
     return PlaylistItem(
-        chunk_id=int(pool.ids[index]), track_id=track, source_path=pool.paths.get(track, ""),
-        in_ms=int(pool.start_ms[index]), out_ms=int(pool.end_ms[index]),
-        transition=Transition(config.transition, config.crossfade_ms, config.crossfade_beats), score=score,
+        chunk_id=int(pool.ids[index]),
+        track_id=track,
+        source_path=pool.paths.get(track, ""),
+        in_ms=int(pool.start_ms[index]),
+        out_ms=int(pool.end_ms[index]),
+        transition=Transition(config.transition, config.crossfade_ms, config.crossfade_beats),
+        score=score,
         relaxed=tuple(relaxed),
     )
 
 
-def sequence(project: Any, scorer: Any, config: SequenceConfig, start_chunk: int | None = None,
-             locked: Playlist | None = None, from_index: int = 0, pool: Sequence[int] | None = None,
-             on_progress: ProgressFn | None = None, should_stop: StopFn | None = None) -> Playlist:
+def sequence(
+    project: Any,
+    scorer: Any,
+    config: SequenceConfig,
+    start_chunk: int | None = None,
+    locked: Playlist | None = None,
+    from_index: int = 0,
+    pool: Sequence[int] | None = None,
+    on_progress: ProgressFn | None = None,
+    should_stop: StopFn | None = None,
+) -> Playlist:
     """A new playlist from the project's chunks (or ``pool``).
 
     With ``locked`` (an earlier playlist) its items before ``from_index`` and its locked items keep their
@@ -294,8 +343,22 @@ def sequence(project: Any, scorer: Any, config: SequenceConfig, start_chunk: int
     return Playlist(items=playlist.items, name=name, meta=playlist.meta)
 
 
-def regenerate(project: Any, scorer: Any, playlist: Playlist, config: SequenceConfig, from_index: int = 0,
-               on_progress: ProgressFn | None = None, should_stop: StopFn | None = None) -> Playlist:
+def regenerate(
+    project: Any,
+    scorer: Any,
+    playlist: Playlist,
+    config: SequenceConfig,
+    from_index: int = 0,
+    on_progress: ProgressFn | None = None,
+    should_stop: StopFn | None = None,
+) -> Playlist:
     """Generate ``playlist`` again from item ``from_index`` on, keeping its locked items in place."""
-    return sequence(project, scorer, config, locked=playlist, from_index=from_index,
-                    on_progress=on_progress, should_stop=should_stop)
+    return sequence(
+        project,
+        scorer,
+        config,
+        locked=playlist,
+        from_index=from_index,
+        on_progress=on_progress,
+        should_stop=should_stop,
+    )

@@ -30,9 +30,10 @@ def _fit(samples: np.ndarray, start: int, stop: int, channels: int) -> np.ndarra
     if hi > lo:
         piece = samples[lo:hi]
         if piece.shape[1] != channels:
-            piece = np.repeat(piece[:, :1], channels, axis=1) if piece.shape[1] == 1 \
-                else piece.mean(axis=1, keepdims=True)
-        out[lo - start:hi - start] = piece
+            piece = (
+                np.repeat(piece[:, :1], channels, axis=1) if piece.shape[1] == 1 else piece.mean(axis=1, keepdims=True)
+            )
+        out[lo - start : hi - start] = piece
     return out
 
 
@@ -103,7 +104,7 @@ def _read(handle: sf.SoundFile, start: int, stop: int) -> np.ndarray:
     if hi > lo:
         handle.seek(lo)
         data = handle.read(hi - lo, dtype="float32", always_2d=True)
-        out[lo - start:lo - start + len(data)] = data
+        out[lo - start : lo - start + len(data)] = data
     return out
 
 

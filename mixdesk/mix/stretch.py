@@ -38,8 +38,13 @@ def stretch(samples: np.ndarray, sample_rate: int, ratio: float, quality: str = 
 
         planar = np.ascontiguousarray(x.T, dtype=np.float32)
         high = quality == "high"
-        out = time_stretch(planar, float(sample_rate), stretch_factor=float(ratio), high_quality=high,
-                           transient_mode="crisp" if high else "mixed").T
+        out = time_stretch(
+            planar,
+            float(sample_rate),
+            stretch_factor=float(ratio),
+            high_quality=high,
+            transient_mode="crisp" if high else "mixed",
+        ).T
     out = np.asarray(out, dtype=np.float32)
     if len(out) >= wanted:
         out = out[:wanted]

@@ -27,9 +27,16 @@ class Suggestion:
     reasons: Mapping[str, Any] = field(default_factory=dict)
 
 
-def suggestions(project: Any, scorer: Any, playlist: Playlist, position: int, k: int = 10,
-                pool: ChunkPool | None = None, min_chunk_ms: int = 0,
-                recent_window: int = 50) -> list[Suggestion]:
+def suggestions(
+    project: Any,
+    scorer: Any,
+    playlist: Playlist,
+    position: int,
+    k: int = 10,
+    pool: ChunkPool | None = None,
+    min_chunk_ms: int = 0,
+    recent_window: int = 50,
+) -> list[Suggestion]:
     """The ``k`` best chunks to follow ``playlist[position]``, best first (never that chunk itself)."""
     if not 0 <= position < len(playlist):
         raise IndexError(f"position {position} is outside the playlist (0..{len(playlist) - 1})")
@@ -45,19 +52,23 @@ def suggestions(project: Any, scorer: Any, playlist: Playlist, position: int, k:
     top = top[np.lexsort((candidates[top], -scores[top]))]
     chosen = candidates[top]
     following = playlist[position + 1].chunk_id if position + 1 < len(playlist) else None
-    into_next = (batch_scores(scorer, chosen.tolist(), np.array([following]))[:, 0]
-                 if following is not None else None)
+    into_next = batch_scores(scorer, chosen.tolist(), np.array([following]))[:, 0] if following is not None else None
     explain = _Reasons(chunk_pool, playlist, position, recent_window)
-    return [Suggestion(int(c), float(scores[i]),
-                       explain(int(c), float(scores[i]), None if into_next is None else float(into_next[j])))
-            for j, (i, c) in enumerate(zip(top, chosen))]
+    return [
+        Suggestion(
+            int(c),
+            float(scores[i]),
+            explain(int(c), float(scores[i]), None if into_next is None else float(into_next[j])),
+        )
+        for j, (i, c) in enumerate(zip(top, chosen))
+    ]
 
 
 class _Reasons:
     def __init__(self, pool: ChunkPool, playlist: Playlist, position: int, recent_window: int) -> None:
         self.pool = pool
         self.anchor = playlist[position]
-        recent: Sequence[int] = playlist.chunk_ids[max(0, position + 1 - recent_window):position + 1]
+        recent: Sequence[int] = playlist.chunk_ids[max(0, position + 1 - recent_window) : position + 1]
         self.back = {cid: position - (position + 1 - len(recent) + i) for i, cid in enumerate(recent)}
         self.compat = load_compat()
         self.anchor_index = pool.position(self.anchor.chunk_id) if self.anchor.chunk_id in pool else None
@@ -78,8 +89,11 @@ class _Reasons:
 
     def _natural(self, i: int) -> bool:
         a = self.anchor_index
-        return a is not None and self.pool.track_ids[i] == self.pool.track_ids[a] \
+        return (
+            a is not None
+            and self.pool.track_ids[i] == self.pool.track_ids[a]
             and self.pool.indices[i] == self.pool.indices[a] + 1
+        )
 
     def _harmony(self, i: int) -> dict[str, Any]:
         out: dict[str, Any] = {}

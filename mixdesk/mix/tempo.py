@@ -25,12 +25,15 @@ def chunk_bpm(grid: BeatGrid | None, start_ms: float, end_ms: float) -> float:
 
 def chunk_tempi(chunks: Sequence, grids: Mapping[int, BeatGrid]) -> np.ndarray:
     """:func:`chunk_bpm` for every chunk (objects with ``track_id``, ``start_ms``, ``end_ms``)."""
-    return span_tempi([c.track_id for c in chunks], [c.start_ms for c in chunks], [c.end_ms for c in chunks],
-                      grids)
+    return span_tempi([c.track_id for c in chunks], [c.start_ms for c in chunks], [c.end_ms for c in chunks], grids)
 
 
-def span_tempi(track_ids: Sequence[int] | np.ndarray, start_ms: Sequence[float] | np.ndarray,
-               end_ms: Sequence[float] | np.ndarray, grids: Mapping[int, BeatGrid]) -> np.ndarray:
+def span_tempi(
+    track_ids: Sequence[int] | np.ndarray,
+    start_ms: Sequence[float] | np.ndarray,
+    end_ms: Sequence[float] | np.ndarray,
+    grids: Mapping[int, BeatGrid],
+) -> np.ndarray:
     """:func:`chunk_bpm` for every span [start_ms[i], end_ms[i]] of track ``track_ids[i]``.
 
     A library has tens of thousands of chunks, so each track's spans are placed on its grid at once.

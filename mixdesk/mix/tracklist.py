@@ -17,25 +17,35 @@ CUE_MAX_TRACKS = 99  # the CUE format numbers tracks 01-99 and index points 01-9
 _CUE_FILE_TYPES = {"mp3": "MP3", "wav": "WAVE", "flac": "WAVE"}
 
 
-def build_tracklist(placements: Sequence[Placement], *, title: str, artist: str, audio_path: str | Path,
-                    sample_rate: int, duration_ms: float,
-                    sources: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
+def build_tracklist(
+    placements: Sequence[Placement],
+    *,
+    title: str,
+    artist: str,
+    audio_path: str | Path,
+    sample_rate: int,
+    duration_ms: float,
+    sources: Mapping[str, Mapping[str, Any]] | None = None,
+) -> dict[str, Any]:
     """The tracklist document; ``sources`` (path -> track id and chunk ranges) lets a seam report compare
     the mix with the boundaries inside each source track without opening the project."""
-    items = [{
-        "index": p.index,
-        "chunk_id": p.chunk_id,
-        "track_id": p.track_id,
-        "source_path": p.source_path,
-        "source_start_ms": round(p.source_start_ms, 2),
-        "source_end_ms": round(p.source_end_ms, 2),
-        "mix_start_ms": round(p.mix_start_ms, 2),
-        "mix_end_ms": round(p.mix_end_ms, 2),
-        "score": None if p.score is None else round(float(p.score), 6),
-        "gain_db": round(p.gain_db, 2),
-        "mix_bpm": None if p.mix_bpm is None else round(p.mix_bpm, 3),
-        "source_bpm": None if p.source_bpm is None else round(p.source_bpm, 3),
-    } for p in placements]
+    items = [
+        {
+            "index": p.index,
+            "chunk_id": p.chunk_id,
+            "track_id": p.track_id,
+            "source_path": p.source_path,
+            "source_start_ms": round(p.source_start_ms, 2),
+            "source_end_ms": round(p.source_end_ms, 2),
+            "mix_start_ms": round(p.mix_start_ms, 2),
+            "mix_end_ms": round(p.mix_end_ms, 2),
+            "score": None if p.score is None else round(float(p.score), 6),
+            "gain_db": round(p.gain_db, 2),
+            "mix_bpm": None if p.mix_bpm is None else round(p.mix_bpm, 3),
+            "source_bpm": None if p.source_bpm is None else round(p.source_bpm, 3),
+        }
+        for p in placements
+    ]
     return {
         "version": TRACKLIST_VERSION,
         "title": title,
@@ -59,10 +69,13 @@ def source_chunks(project: Any, track_ids: Iterable[int]) -> dict[str, dict[str,
     for track_id in sorted(set(track_ids)):
         track = project.track(track_id)
         ranges = [[c.start_ms, c.end_ms] for c in project.chunks(track_id)]
-        out[str(track.path)] = {"track_id": int(track_id), "chunks": ranges,
-                                "camelot": (descriptors.get((track_id, None)) or {}).get("camelot") or None,
-                                "artist": getattr(track, "artist", "") or None,
-                                "title": getattr(track, "title", "") or None}
+        out[str(track.path)] = {
+            "track_id": int(track_id),
+            "chunks": ranges,
+            "camelot": (descriptors.get((track_id, None)) or {}).get("camelot") or None,
+            "artist": getattr(track, "artist", "") or None,
+            "title": getattr(track, "title", "") or None,
+        }
     return out
 
 
@@ -118,7 +131,7 @@ def cue_sheet(tracklist: Mapping[str, Any], audio_format: str = "mp3") -> str:
         f"FILE {_quote(tracklist.get('audio', 'mix'), 255)} {_CUE_FILE_TYPES.get(audio_format, 'WAVE')}",
     ]
     for start in range(0, len(items), per_track):
-        group = items[start:start + per_track]
+        group = items[start : start + per_track]
         first = group[0]
         lines += [
             f"  TRACK {start // per_track + 1:02d} AUDIO",
@@ -126,8 +139,10 @@ def cue_sheet(tracklist: Mapping[str, Any], audio_format: str = "mp3") -> str:
             f"    PERFORMER {_quote(_item_performer(tracklist, first))}",
         ]
         for number, item in enumerate(group, start=1):
-            lines.append(f"    REM SOURCE {_quote(item['source_path'], 255)} "
-                         f"{_clock(item['source_start_ms'])}-{_clock(item['source_end_ms'])}")
+            lines.append(
+                f"    REM SOURCE {_quote(item['source_path'], 255)} "
+                f"{_clock(item['source_start_ms'])}-{_clock(item['source_end_ms'])}"
+            )
             lines.append(f"    INDEX {number:02d} {cue_time(item['mix_start_ms'])}")
     return "\n".join(lines) + "\n"
 

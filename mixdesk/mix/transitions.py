@@ -20,7 +20,7 @@ def nearest_zero_crossing(samples: np.ndarray, index: int, radius: int) -> int:
     lo, hi = max(1, index - radius), min(n - 1, index + radius)
     if hi <= lo:
         return int(min(max(index, 0), n))
-    mid = samples[lo - 1:hi + 1].mean(axis=1) if samples.ndim == 2 else samples[lo - 1:hi + 1]
+    mid = samples[lo - 1 : hi + 1].mean(axis=1) if samples.ndim == 2 else samples[lo - 1 : hi + 1]
     sign = np.signbit(mid)
     changes = np.flatnonzero(sign[1:] != sign[:-1]) + lo  # frame after each crossing
     if len(changes):
@@ -52,7 +52,7 @@ def fade_edge(samples: np.ndarray, length: int, fade_in: bool) -> np.ndarray:
         return samples
     out = samples.copy()
     _, ramp = equal_power_curves(length)
-    ramp = ramp ** 2
+    ramp = ramp**2
     if fade_in:
         out[:length] *= ramp[:, None]
     else:
@@ -113,8 +113,9 @@ def split_low(samples: np.ndarray, sample_rate: int, cutoff_hz: float) -> tuple[
     return low, samples - low
 
 
-def bass_swap_crossfade(outgoing: np.ndarray, incoming: np.ndarray, swap_at: int, sample_rate: int,
-                        cutoff_hz: float, ramp_ms: float = 20.0) -> np.ndarray:
+def bass_swap_crossfade(
+    outgoing: np.ndarray, incoming: np.ndarray, swap_at: int, sample_rate: int, cutoff_hz: float, ramp_ms: float = 20.0
+) -> np.ndarray:
     """Equal-power overlap above ``cutoff_hz``; below it the outgoing side plays alone until ``swap_at``
     and the incoming side after it, with a short ramp so the hand-over does not click.
 
@@ -130,5 +131,9 @@ def bass_swap_crossfade(outgoing: np.ndarray, incoming: np.ndarray, swap_at: int
     ramp = max(1, int(ramp_ms * sample_rate / 1000))
     t = (np.arange(n) - (swap_at - ramp / 2)) / ramp
     keep_out = np.clip(1.0 - t, 0.0, 1.0).astype(np.float32)  # 1 before the swap, 0 after it
-    return (out_high * fade_out[:, None] + in_high * fade_in[:, None]
-            + out_low * keep_out[:, None] + in_low * (1.0 - keep_out)[:, None])
+    return (
+        out_high * fade_out[:, None]
+        + in_high * fade_in[:, None]
+        + out_low * keep_out[:, None]
+        + in_low * (1.0 - keep_out)[:, None]
+    )

@@ -47,8 +47,7 @@ def edge_vectors(windows: np.ndarray, config: FeatureConfig, n_mfcc: int = 20) -
 class SimilarityScorer:
     """Cosine similarity of A's end and B's start, mapped to (0, 1); no training needed."""
 
-    def __init__(self, feature_config: FeatureConfig = FeatureConfig(), n_mfcc: int = 20,
-                 chroma_weight: float = 0.5):
+    def __init__(self, feature_config: FeatureConfig = FeatureConfig(), n_mfcc: int = 20, chroma_weight: float = 0.5):
         self.feature_config = feature_config
         self.n_mfcc = n_mfcc
         self.chroma_weight = chroma_weight
@@ -56,8 +55,13 @@ class SimilarityScorer:
         self._parts: list[tuple[np.ndarray, ...]] = []
         self._vectors: tuple[np.ndarray, ...] | None = None
 
-    def prepare(self, project, chunk_ids: Sequence[int] | None = None, on_progress: ProgressFn | None = None,
-                should_stop: StopFn | None = None) -> None:
+    def prepare(
+        self,
+        project,
+        chunk_ids: Sequence[int] | None = None,
+        on_progress: ProgressFn | None = None,
+        should_stop: StopFn | None = None,
+    ) -> None:
         wanted = [c.id for c in project.chunks()] if chunk_ids is None else [int(c) for c in chunk_ids]
         missing = [c for c in wanted if c not in self._rows]
         if missing:

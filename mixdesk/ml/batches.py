@@ -63,8 +63,15 @@ def _to(x: np.ndarray, device: torch.device) -> torch.Tensor:
     return tensor.to(device)
 
 
-def pair_batches(pairs: PairSet, batch_size: int, device: torch.device, seed: int | None = None,
-                 limit: int = 0, rank: int = 0, world: int = 1) -> Iterator[Batch]:
+def pair_batches(
+    pairs: PairSet,
+    batch_size: int,
+    device: torch.device,
+    seed: int | None = None,
+    limit: int = 0,
+    rank: int = 0,
+    world: int = 1,
+) -> Iterator[Batch]:
     """Batches of ``pairs``; shuffled when ``seed`` is given, cut to ``limit`` pairs if set.
 
     With ``world`` > 1 every process sees the same sequence of batches (same seed) and takes every
@@ -88,8 +95,15 @@ def pair_batches(pairs: PairSet, batch_size: int, device: torch.device, seed: in
             slots, weight = np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.float32)
         slots = torch.from_numpy(slots)  # stays on the CPU, where the augmentation draws are made
         index = slots.to(device)
-        yield Batch(a[start:stop][index], b[start:stop][index], label[start:stop][index], slots,
-                    torch.from_numpy(weight).to(device), stop - start, int(weight.sum()))
+        yield Batch(
+            a[start:stop][index],
+            b[start:stop][index],
+            label[start:stop][index],
+            slots,
+            torch.from_numpy(weight).to(device),
+            stop - start,
+            int(weight.sum()),
+        )
 
 
 def shard_pairs(pairs: PairSet, rank: int, world: int) -> PairSet:
@@ -104,9 +118,16 @@ def batch_count(pairs: PairSet, batch_size: int, limit: int = 0) -> int:
     return (n + batch_size - 1) // batch_size
 
 
-def pair_logits(model: nn.Module, table: DeviceTable, a: torch.Tensor, b: torch.Tensor,
-                augment: PairConfig | None = None, generator: torch.Generator | None = None,
-                slots: torch.Tensor | None = None, total: int = 0) -> torch.Tensor:
+def pair_logits(
+    model: nn.Module,
+    table: DeviceTable,
+    a: torch.Tensor,
+    b: torch.Tensor,
+    augment: PairConfig | None = None,
+    generator: torch.Generator | None = None,
+    slots: torch.Tensor | None = None,
+    total: int = 0,
+) -> torch.Tensor:
     """Logits of pairs (table rows ``a[i]`` -> ``b[i]``), computed on the model's device.
 
     ``model`` may be a ``DistributedDataParallel`` wrapper: inputs come from the wrapped model, the
@@ -134,8 +155,14 @@ class EpochStats:
         self._correct: torch.Tensor | int = 0
         self.count = 0
 
-    def add(self, logits: torch.Tensor, labels: torch.Tensor, loss: torch.Tensor,
-            weight: torch.Tensor | None = None, count: int | None = None) -> None:
+    def add(
+        self,
+        logits: torch.Tensor,
+        labels: torch.Tensor,
+        loss: torch.Tensor,
+        weight: torch.Tensor | None = None,
+        count: int | None = None,
+    ) -> None:
         """Add a batch whose mean loss is ``loss`` (or, with ``weight``, a share of a split batch
         whose ``loss`` is the sum of its weighted per-pair losses over ``count`` real pairs)."""
         labels = labels.to(logits.device)
@@ -156,8 +183,9 @@ class EpochStats:
             return self
         device = self._loss_sum.device if isinstance(self._loss_sum, torch.Tensor) else None
         device = distributed.collective_device(device)
-        sums = torch.tensor([float(self._loss_sum), float(self._correct), float(self.count)],
-                            dtype=torch.float64, device=device)
+        sums = torch.tensor(
+            [float(self._loss_sum), float(self._correct), float(self.count)], dtype=torch.float64, device=device
+        )
         distributed.all_sum(sums)
         total = EpochStats()
         total._loss_sum, total._correct, total.count = float(sums[0]), int(sums[1]), int(sums[2])
@@ -180,8 +208,9 @@ class EpochStats:
         return self.correct / self.count if self.count else float("nan")
 
 
-def evaluate_pairs(model: TransitionModel, table: DeviceTable, pairs: PairSet, batch_size: int = 512,
-                   amp: bool = False) -> tuple[EpochStats, np.ndarray]:
+def evaluate_pairs(
+    model: TransitionModel, table: DeviceTable, pairs: PairSet, batch_size: int = 512, amp: bool = False
+) -> tuple[EpochStats, np.ndarray]:
     """Loss/accuracy over ``pairs`` and the probability of each pair, in eval mode, on the model's device."""
     stats = EpochStats()
     probs = []

@@ -39,10 +39,12 @@ def describe_card(card: dict[str, Any] | None) -> str:
         return "no bundled transition model"
     data, metrics = card.get("data", {}), card.get("metrics", {})
     similarity = metrics.get("baselines", {}).get("similarity", {})
-    return (f"{card.get('arch', 'model')} trained on {data.get('tracks', '?')} tracks "
-            f"({data.get('hours', 0):.1f} h) of free game music from Debian; on held-out tracks "
-            f"ROC-AUC {metrics.get('auc', float('nan')):.2f}, MRR {metrics.get('mrr', float('nan')):.2f} "
-            f"(similarity baseline {similarity.get('mrr', float('nan')):.2f})")
+    return (
+        f"{card.get('arch', 'model')} trained on {data.get('tracks', '?')} tracks "
+        f"({data.get('hours', 0):.1f} h) of free game music from Debian; on held-out tracks "
+        f"ROC-AUC {metrics.get('auc', float('nan')):.2f}, MRR {metrics.get('mrr', float('nan')):.2f} "
+        f"(similarity baseline {similarity.get('mrr', float('nan')):.2f})"
+    )
 
 
 def describe_default_model() -> str:

@@ -51,8 +51,9 @@ def current() -> Group:
     if dist is None or not dist.is_initialized():
         return Group()
     env = os.environ
-    return Group(dist.get_rank(), dist.get_world_size(), int(env.get("LOCAL_RANK", 0)),
-                 int(env.get("LOCAL_WORLD_SIZE", 1)))
+    return Group(
+        dist.get_rank(), dist.get_world_size(), int(env.get("LOCAL_RANK", 0)), int(env.get("LOCAL_WORLD_SIZE", 1))
+    )
 
 
 def launched() -> bool:
@@ -142,8 +143,10 @@ def check_workers(nproc: int, device: str | torch.device) -> None:
     if nproc < 1:
         raise ValueError(f"--nproc must be at least 1, not {nproc}")
     if resolve_device(device).type == "cuda" and nproc > torch.cuda.device_count():
-        raise ValueError(f"{nproc} processes on CUDA need {nproc} GPUs; this machine has "
-                         f"{torch.cuda.device_count()} (use --device cpu or fewer processes)")
+        raise ValueError(
+            f"{nproc} processes on CUDA need {nproc} GPUs; this machine has "
+            f"{torch.cuda.device_count()} (use --device cpu or fewer processes)"
+        )
 
 
 class Interrupted(Exception):
@@ -161,9 +164,17 @@ def launch_local(nproc: int, entry: Callable[..., Any], *args: Any) -> dict[int,
     from torch.distributed.elastic.multiprocessing.api import SignalException
     from torch.distributed.launcher.api import LaunchConfig, elastic_launch
 
-    config = LaunchConfig(min_nodes=1, max_nodes=1, nproc_per_node=nproc, run_id=uuid.uuid4().hex,
-                          rdzv_backend="c10d", rdzv_endpoint="localhost:0", max_restarts=0,
-                          monitor_interval=0.1, start_method="spawn")
+    config = LaunchConfig(
+        min_nodes=1,
+        max_nodes=1,
+        nproc_per_node=nproc,
+        run_id=uuid.uuid4().hex,
+        rdzv_backend="c10d",
+        rdzv_endpoint="localhost:0",
+        max_restarts=0,
+        monitor_interval=0.1,
+        start_method="spawn",
+    )
     try:
         return elastic_launch(config, entry)(*args)
     except (SignalException, KeyboardInterrupt) as exc:

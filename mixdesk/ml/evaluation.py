@@ -16,7 +16,12 @@ import numpy as np
 
 from mixdesk.ml.baselines import RandomScorer, SimilarityScorer
 from mixdesk.ml.metrics import (
-    accuracy, best_threshold, rank_of_truth, ranking_summary, require_finite, roc_auc,
+    accuracy,
+    best_threshold,
+    rank_of_truth,
+    ranking_summary,
+    require_finite,
+    roc_auc,
 )
 from mixdesk.ml.pairs import PairConfig, PairData, PairSet, tempo_key_from_analysis
 from mixdesk.ml.table import FeatureTable
@@ -32,8 +37,9 @@ def pair_scores(scorer, a_ids: np.ndarray, b_ids: np.ndarray) -> np.ndarray:
     return out
 
 
-def candidate_lists(table: FeatureTable, rows: np.ndarray, successor: np.ndarray, n: int,
-                    seed: int) -> list[tuple[int, np.ndarray]]:
+def candidate_lists(
+    table: FeatureTable, rows: np.ndarray, successor: np.ndarray, n: int, seed: int
+) -> list[tuple[int, np.ndarray]]:
     """For each anchor row with a successor in ``rows``: (anchor, candidates with the truth first)."""
     rng = np.random.default_rng([seed, 7])
     lists = []
@@ -49,12 +55,15 @@ def candidate_lists(table: FeatureTable, rows: np.ndarray, successor: np.ndarray
 
 def _ranks(scorer, table: FeatureTable, lists: list[tuple[int, np.ndarray]]) -> list[float]:
     ids = table.chunk_ids
-    return [rank_of_truth(require_finite(scorer.successor_scores(int(ids[a]), [int(c) for c in ids[cands]])), 0)
-            for a, cands in lists]
+    return [
+        rank_of_truth(require_finite(scorer.successor_scores(int(ids[a]), [int(c) for c in ids[cands]])), 0)
+        for a, cands in lists
+    ]
 
 
-def score_report(scorer, table: FeatureTable, pairs: PairSet, lists, pool_lists,
-                 threshold: float = 0.5) -> dict[str, Any]:
+def score_report(
+    scorer, table: FeatureTable, pairs: PairSet, lists, pool_lists, threshold: float = 0.5
+) -> dict[str, Any]:
     ids = table.chunk_ids
     scores = pair_scores(scorer, ids[pairs.a], ids[pairs.b])
     result = {
@@ -72,16 +81,28 @@ def score_report(scorer, table: FeatureTable, pairs: PairSet, lists, pool_lists,
     return result
 
 
-def evaluate_table(table: FeatureTable, heldout_tracks: Sequence[int], scorer, candidates: int = 50,
-                   seed: int = 0, pair_config: PairConfig = PairConfig(), tempo_key: Mapping | None = None,
-                   calibration_tracks: Sequence[int] = (), max_queries: int = 0,
-                   on_progress: ProgressFn | None = None, should_stop: StopFn | None = None) -> dict[str, Any]:
+def evaluate_table(
+    table: FeatureTable,
+    heldout_tracks: Sequence[int],
+    scorer,
+    candidates: int = 50,
+    seed: int = 0,
+    pair_config: PairConfig = PairConfig(),
+    tempo_key: Mapping | None = None,
+    calibration_tracks: Sequence[int] = (),
+    max_queries: int = 0,
+    on_progress: ProgressFn | None = None,
+    should_stop: StopFn | None = None,
+) -> dict[str, Any]:
     """Metrics of ``scorer`` and both baselines on ``heldout_tracks`` of an already-built table."""
     heldout = np.asarray(sorted(set(int(t) for t in heldout_tracks)), dtype=np.int64)
     if heldout.size == 0:
         raise ValueError("no held-out tracks to evaluate on")
-    splits = {"test": heldout, "val": np.zeros(0, np.int64),
-              "train": np.asarray(sorted(set(int(t) for t in calibration_tracks) - set(heldout)), np.int64)}
+    splits = {
+        "test": heldout,
+        "val": np.zeros(0, np.int64),
+        "train": np.asarray(sorted(set(int(t) for t in calibration_tracks) - set(heldout)), np.int64),
+    }
     data = PairData(table, pair_config, tempo_key, splits)
     pairs, rows = data.pairs("test"), data.rows("test")
     lists = candidate_lists(table, rows, data.successor, candidates, seed)
@@ -125,9 +146,16 @@ def heldout_tracks(table: FeatureTable, split: Mapping[str, Sequence[str]]) -> t
     return chosen, calibration
 
 
-def evaluate(model_path: str | Path | None, project, candidates: int = 50, seed: int = 0, device: str = "auto",
-             max_queries: int = 0, on_progress: ProgressFn | None = None,
-             should_stop: StopFn | None = None) -> dict[str, Any]:
+def evaluate(
+    model_path: str | Path | None,
+    project,
+    candidates: int = 50,
+    seed: int = 0,
+    device: str = "auto",
+    max_queries: int = 0,
+    on_progress: ProgressFn | None = None,
+    should_stop: StopFn | None = None,
+) -> dict[str, Any]:
     """Evaluate a model file (None: the bundled default) on the project's held-out tracks."""
     from mixdesk.ml.ranking import TransitionScorer
     from mixdesk.ml.table import project_descriptor_vectors, project_feature_table
@@ -138,12 +166,25 @@ def evaluate(model_path: str | Path | None, project, candidates: int = 50, seed:
     scorer.prepare_table(table, should_stop=should_stop)
     heldout, calibration = heldout_tracks(table, scorer.configs.get("split", {}))
     if not heldout:
-        raise ValueError("every track of this project was used to train or validate the model; "
-                         "evaluate it on a project with other tracks")
+        raise ValueError(
+            "every track of this project was used to train or validate the model; "
+            "evaluate it on a project with other tracks"
+        )
     tempo_key = tempo_key_from_analysis(project.analysis("descriptors")) if hasattr(project, "analysis") else None
     # The evaluation's negative mix is fixed (PairConfig defaults), whatever mix the model trained on,
     # so that models trained differently are compared on the same pairs.
-    result = evaluate_table(table, heldout, scorer, candidates, seed, PairConfig(seed=seed), tempo_key or None,
-                            calibration, max_queries, on_progress, should_stop)
+    result = evaluate_table(
+        table,
+        heldout,
+        scorer,
+        candidates,
+        seed,
+        PairConfig(seed=seed),
+        tempo_key or None,
+        calibration,
+        max_queries,
+        on_progress,
+        should_stop,
+    )
     result["model"] = str(scorer.path)
     return result

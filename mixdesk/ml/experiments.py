@@ -66,8 +66,9 @@ def default_work_dir(audio_dir: Path) -> Path:
     return cache_dir() / "experiments" / key
 
 
-def open_experiment_project(audio_dir: Path, work_dir: Path, on_progress: ProgressFn | None = None,
-                            should_stop: StopFn | None = None):
+def open_experiment_project(
+    audio_dir: Path, work_dir: Path, on_progress: ProgressFn | None = None, should_stop: StopFn | None = None
+):
     """The folder imported (incrementally) into ``work_dir/experiment.mixdesk``."""
     from mixdesk.library.project import Project
 
@@ -109,9 +110,15 @@ def split_ids(track_ids: Sequence[int], config: ExperimentConfig) -> dict[str, n
 
 
 # ----- one training run, evaluated on held-out tracks --------------------------------------------
-def train_and_evaluate(project, splits: dict[str, np.ndarray], arch: str, config: ExperimentConfig,
-                       model_path: Path, on_progress: ProgressFn | None = None,
-                       should_stop: StopFn | None = None) -> dict[str, Any]:
+def train_and_evaluate(
+    project,
+    splits: dict[str, np.ndarray],
+    arch: str,
+    config: ExperimentConfig,
+    model_path: Path,
+    on_progress: ProgressFn | None = None,
+    should_stop: StopFn | None = None,
+) -> dict[str, Any]:
     """Train ``arch`` on ``splits["train"]`` (early stopping on "val"); metrics on the "test" tracks."""
     from mixdesk.ml.models import ModelConfig
     from mixdesk.ml.pairs import PairConfig, PairData
@@ -123,27 +130,37 @@ def train_and_evaluate(project, splits: dict[str, np.ndarray], arch: str, config
     chunk_ids = [c.id for c in project.chunks() if c.track_id in used]
     # Feature extraction is many small torch calls; spare threads only wait on each other there.
     with torch_threads():
-        table = project_feature_table(project, chunk_ids=chunk_ids, on_progress=_stage(on_progress, "features"),
-                                      should_stop=should_stop)
+        table = project_feature_table(
+            project, chunk_ids=chunk_ids, on_progress=_stage(on_progress, "features"), should_stop=should_stop
+        )
     data = PairData(table, PairConfig(seed=config.seed), splits=splits)
     max_pairs, max_queries, budget = _limits(config, arch)
     per_epoch = min(len(data.pairs("train", 0)), max_pairs or 10**12)
     # Longer chunks give fewer pairs; a shared budget of pairs keeps the variants' training comparable.
     epochs = max(config.epochs, -(-budget // max(1, per_epoch)))
     train_config = TrainConfig(
-        model=ModelConfig(arch=arch, seed_max_edge_s=config.seed_edge_s), epochs=epochs,
-        patience=max(3, epochs // 3), device=config.device, seed=config.seed,
-        max_pairs_per_epoch=max_pairs, out=str(model_path),
+        model=ModelConfig(arch=arch, seed_max_edge_s=config.seed_edge_s),
+        epochs=epochs,
+        patience=max(3, epochs // 3),
+        device=config.device,
+        seed=config.seed,
+        max_pairs_per_epoch=max_pairs,
+        out=str(model_path),
     )
     result = fit(train_config, data, _stage(on_progress, f"train {arch}"), should_stop)
     check_stop(should_stop)
     metrics = heldout_metrics(result.model, result.configs, data, config, max_queries)
     last = result.history[-1] if result.history else {}
     return {
-        **metrics, "train_acc": last.get("train_acc"), "val_acc": last.get("val_acc"),
-        "epochs": len(result.history), "best_epoch": result.best_epoch, "train_pairs": len(data.pairs("train", 0)),
+        **metrics,
+        "train_acc": last.get("train_acc"),
+        "val_acc": last.get("val_acc"),
+        "epochs": len(result.history),
+        "best_epoch": result.best_epoch,
+        "train_pairs": len(data.pairs("train", 0)),
         "train_seconds": round(result.seconds, 1),
-        "pairs_per_s": round(result.pairs_per_s, 1), "device": result.device,
+        "pairs_per_s": round(result.pairs_per_s, 1),
+        "device": result.device,
     }
 
 
@@ -152,12 +169,16 @@ def _limits(config: ExperimentConfig, arch: str) -> tuple[int, int, int]:
     if arch != "seed":
         return config.max_pairs_per_epoch, config.max_queries, config.pair_budget
     pairs, queries = config.max_pairs_per_epoch, config.max_queries
-    return (min(pairs, config.seed_max_pairs) if pairs else config.seed_max_pairs,
-            min(queries, config.seed_max_queries) if queries else config.seed_max_queries, 0)
+    return (
+        min(pairs, config.seed_max_pairs) if pairs else config.seed_max_pairs,
+        min(queries, config.seed_max_queries) if queries else config.seed_max_queries,
+        0,
+    )
 
 
-def heldout_metrics(model, configs: dict[str, Any], data, config: ExperimentConfig,
-                    max_queries: int = 0) -> dict[str, Any]:
+def heldout_metrics(
+    model, configs: dict[str, Any], data, config: ExperimentConfig, max_queries: int = 0
+) -> dict[str, Any]:
     """Pair and candidate-ranking metrics on ``data``'s test tracks, with both baselines beside them.
 
     No whole-pool ranking (``mixdesk eval`` has it): with the seed network it costs minutes on a CPU.
@@ -198,21 +219,33 @@ def heldout_metrics(model, configs: dict[str, Any], data, config: ExperimentConf
 def _chunk_stats(project, track_ids: np.ndarray) -> dict[str, Any]:
     wanted = set(int(t) for t in track_ids)
     lengths = np.array([c.end_ms - c.start_ms for c in project.chunks() if c.track_id in wanted] or [0.0])
-    return {"chunks": int((lengths > 0).sum()), "mean_chunk_s": round(lengths.mean() / 1000, 2),
-            "min_chunk_s": round(lengths.min() / 1000, 2)}
+    return {
+        "chunks": int((lengths > 0).sum()),
+        "mean_chunk_s": round(lengths.mean() / 1000, 2),
+        "min_chunk_s": round(lengths.min() / 1000, 2),
+    }
 
 
 def _data_summary(project, tracks: Sequence, splits: dict[str, np.ndarray], audio_dir: Path) -> dict[str, Any]:
     by_id = {t.id: t for t in project.tracks()}
     names = {k: [f"{by_id[int(i)].folder}/{Path(by_id[int(i)].path).name}" for i in ids] for k, ids in splits.items()}
-    return {"dir": str(audio_dir), "tracks": len(tracks), "hours": round(sum(t.duration_s for t in tracks) / 3600, 3),
-            "split": names}
+    return {
+        "dir": str(audio_dir),
+        "tracks": len(tracks),
+        "hours": round(sum(t.duration_s for t in tracks) / 3600, 3),
+        "split": names,
+    }
 
 
 # ----- question 2: chunking ----------------------------------------------------------------------
-def chunking_experiment(audio_dir: Path, config: ExperimentConfig = ExperimentConfig(),
-                        work_dir: Path | None = None, chunkings: dict[str, ChunkingConfig] | None = None,
-                        on_progress: ProgressFn | None = None, should_stop: StopFn | None = None) -> dict[str, Any]:
+def chunking_experiment(
+    audio_dir: Path,
+    config: ExperimentConfig = ExperimentConfig(),
+    work_dir: Path | None = None,
+    chunkings: dict[str, ChunkingConfig] | None = None,
+    on_progress: ProgressFn | None = None,
+    should_stop: StopFn | None = None,
+) -> dict[str, Any]:
     """Every chunking x architecture, trained and held out on the same tracks."""
     chunkings = chunkings or CHUNKINGS
     work_dir = Path(work_dir) if work_dir else default_work_dir(audio_dir)
@@ -228,19 +261,25 @@ def chunking_experiment(audio_dir: Path, config: ExperimentConfig = ExperimentCo
             if i == 0 or runs[i - 1][0] != name:
                 project.rechunk(chunkings[name], track_ids=used.tolist(), should_stop=should_stop)
             label = f"[{i + 1}/{len(runs)}] {name}, {arch}"
-            metrics = train_and_evaluate(project, splits, arch, config, work_dir / f"chunking-{i}.pt",
-                                         _stage(on_progress, label), should_stop)
+            metrics = train_and_evaluate(
+                project, splits, arch, config, work_dir / f"chunking-{i}.pt", _stage(on_progress, label), should_stop
+            )
             rows.append({"chunking": name, "arch": arch, **_chunk_stats(project, used), **metrics})
-        return {"experiment": "chunking", "data": _data_summary(project, tracks, splits, audio_dir),
-                "settings": config.to_dict(), "chunkings": {k: v.to_dict() for k, v in chunkings.items()},
-                "rows": rows}
+        return {
+            "experiment": "chunking",
+            "data": _data_summary(project, tracks, splits, audio_dir),
+            "settings": config.to_dict(),
+            "chunkings": {k: v.to_dict() for k, v in chunkings.items()},
+            "rows": rows,
+        }
     finally:
         project.close()
 
 
 # ----- question 3: genre -------------------------------------------------------------------------
-def genre_splits(per_genre: dict[str, dict[str, np.ndarray]], target: str, condition: str,
-                 seed: int) -> dict[str, np.ndarray]:
+def genre_splits(
+    per_genre: dict[str, dict[str, np.ndarray]], target: str, condition: str, seed: int
+) -> dict[str, np.ndarray]:
     """Training and validation tracks for one condition; always the target genre's held-out tracks.
 
     "mixed genres" and "other genres" train on as many tracks as "same genre" does, so the comparison
@@ -260,9 +299,14 @@ def genre_splits(per_genre: dict[str, dict[str, np.ndarray]], target: str, condi
     return {"train": train, "val": val, "test": mine["test"]}
 
 
-def genre_experiment(audio_dir: Path, config: ExperimentConfig = ExperimentConfig(archs=("cnn_lstm",)),
-                     work_dir: Path | None = None, targets: Sequence[str] | None = None,
-                     on_progress: ProgressFn | None = None, should_stop: StopFn | None = None) -> dict[str, Any]:
+def genre_experiment(
+    audio_dir: Path,
+    config: ExperimentConfig = ExperimentConfig(archs=("cnn_lstm",)),
+    work_dir: Path | None = None,
+    targets: Sequence[str] | None = None,
+    on_progress: ProgressFn | None = None,
+    should_stop: StopFn | None = None,
+) -> dict[str, Any]:
     """Per target genre (sub-folder): train on that genre, on a mix, on other genres; test on the genre."""
     work_dir = Path(work_dir) if work_dir else default_work_dir(audio_dir)
     project = open_experiment_project(audio_dir, work_dir, on_progress, should_stop)
@@ -282,13 +326,22 @@ def genre_experiment(audio_dir: Path, config: ExperimentConfig = ExperimentConfi
             check_stop(should_stop)
             splits = genre_splits(per_genre, target, condition, config.seed)
             label = f"[{i + 1}/{len(runs)}] {target}, {condition}, {arch}"
-            metrics = train_and_evaluate(project, splits, arch, config, work_dir / f"genre-{i}.pt",
-                                         _stage(on_progress, label), should_stop)
-            rows.append({"target": target, "condition": condition, "arch": arch,
-                         "train_tracks": int(splits["train"].size), "test_tracks": int(splits["test"].size),
-                         **metrics})
-        data = _data_summary(project, tracks, {"test": np.concatenate([per_genre[g]["test"] for g in targets])},
-                             audio_dir)
+            metrics = train_and_evaluate(
+                project, splits, arch, config, work_dir / f"genre-{i}.pt", _stage(on_progress, label), should_stop
+            )
+            rows.append(
+                {
+                    "target": target,
+                    "condition": condition,
+                    "arch": arch,
+                    "train_tracks": int(splits["train"].size),
+                    "test_tracks": int(splits["test"].size),
+                    **metrics,
+                }
+            )
+        data = _data_summary(
+            project, tracks, {"test": np.concatenate([per_genre[g]["test"] for g in targets])}, audio_dir
+        )
         data["genres"] = {g: int(sum(v.size for v in s.values())) for g, s in per_genre.items()}
         return {"experiment": "genre", "data": data, "settings": config.to_dict(), "rows": rows}
     finally:
@@ -302,8 +355,11 @@ def _fmt(value: Any) -> str:
 
 def markdown_table(result: dict[str, Any]) -> str:
     """The result as a markdown table: one row per run, the baselines' MRR beside the model's."""
-    first = ["chunking", "arch", "chunks", "mean_chunk_s"] if result["experiment"] == "chunking" \
+    first = (
+        ["chunking", "arch", "chunks", "mean_chunk_s"]
+        if result["experiment"] == "chunking"
         else ["target", "condition", "arch", "train_tracks"]
+    )
     header = first + ["train_acc", "accuracy", "auc", "hit1", "hit5", "mrr", "mrr similarity", "mrr random"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in result["rows"]:

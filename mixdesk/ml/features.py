@@ -57,7 +57,6 @@ class FeatureConfig(Settings):
     def raw_edge_samples(self) -> int:
         return max(1, int(round(self.raw_edge_s * SEED_SAMPLE_RATE)))
 
-
     def key(self) -> str:
         text = json.dumps(self.to_dict(), sort_keys=True)
         return hashlib.sha1(text.encode()).hexdigest()[:12]
@@ -111,8 +110,15 @@ def mel_power(samples: np.ndarray | torch.Tensor, config: FeatureConfig) -> torc
         wave = torch.nn.functional.pad(wave, (0, config.n_fft // 2 + 1 - wave.numel()))
     window = torch.hann_window(config.n_fft)
     spec = torch.stft(
-        wave, config.n_fft, config.hop_length, window=window, center=True, pad_mode="reflect",
-        normalized=False, onesided=True, return_complex=True,
+        wave,
+        config.n_fft,
+        config.hop_length,
+        window=window,
+        center=True,
+        pad_mode="reflect",
+        normalized=False,
+        onesided=True,
+        return_complex=True,
     )
     power = spec.abs().pow(2.0)
     return torch.matmul(power.transpose(0, 1), mel_filterbank(config)).transpose(0, 1)
@@ -190,9 +196,12 @@ class FeatureCache:
         try:
             with np.load(path) as data:
                 return ChunkFeatures(
-                    start=data["start"].astype(np.float32), end=data["end"].astype(np.float32),
-                    mean=data["mean"].astype(np.float32), raw_start=data["raw_start"].astype(np.float32),
-                    raw_end=data["raw_end"].astype(np.float32), raw_length=int(data["raw_length"]),
+                    start=data["start"].astype(np.float32),
+                    end=data["end"].astype(np.float32),
+                    mean=data["mean"].astype(np.float32),
+                    raw_start=data["raw_start"].astype(np.float32),
+                    raw_end=data["raw_end"].astype(np.float32),
+                    raw_length=int(data["raw_length"]),
                 )
         except (OSError, ValueError, KeyError):
             return None  # a damaged file is recomputed
@@ -205,9 +214,13 @@ class FeatureCache:
             with open(tmp, "wb") as handle:
                 # float16 halves the cache; log-mel values and audio in [-1, 1] lose nothing audible.
                 np.savez(
-                    handle, start=feats.start.astype(np.float16), end=feats.end.astype(np.float16),
-                    mean=feats.mean.astype(np.float32), raw_start=feats.raw_start.astype(np.float16),
-                    raw_end=feats.raw_end.astype(np.float16), raw_length=np.int64(feats.raw_length),
+                    handle,
+                    start=feats.start.astype(np.float16),
+                    end=feats.end.astype(np.float16),
+                    mean=feats.mean.astype(np.float32),
+                    raw_start=feats.raw_start.astype(np.float16),
+                    raw_end=feats.raw_end.astype(np.float16),
+                    raw_length=np.int64(feats.raw_length),
                 )
 
 

@@ -70,11 +70,19 @@ class ModelConfig(Settings):
 # Far beyond any model this project trains, and small enough that a damaged or hostile model file cannot
 # make building the network allocate gigabytes.
 _SIZE_LIMITS = (
-    ("n_mels", 8, 512), ("window_frames", 4, 4096), ("conv_channels", 1, 2048), ("hidden", 1, 2048),
-    ("pool", 1, 64), ("seam_steps", 0, 64), ("head_hidden", 1, 4096), ("descriptor_dim", 0, 4096),
-    ("edge_size", 0, 1_000_000), ("seed_filters", 1, 4096), ("seed_lstm", 1, 2048), ("seed_dense", 1, 4096),
+    ("n_mels", 8, 512),
+    ("window_frames", 4, 4096),
+    ("conv_channels", 1, 2048),
+    ("hidden", 1, 2048),
+    ("pool", 1, 64),
+    ("seam_steps", 0, 64),
+    ("head_hidden", 1, 4096),
+    ("descriptor_dim", 0, 4096),
+    ("edge_size", 0, 1_000_000),
+    ("seed_filters", 1, 4096),
+    ("seed_lstm", 1, 2048),
+    ("seed_dense", 1, 4096),
 )
-
 
 
 Encoding = tuple[torch.Tensor, ...]
@@ -153,8 +161,10 @@ class ConvFrontEnd(nn.Module):
         self.register_buffer("input_mean", torch.zeros(n_mels, 1))
         self.register_buffer("input_std", torch.ones(n_mels, 1))
         self.net = nn.Sequential(
-            nn.Conv1d(n_mels, channels, 3, padding=1), nn.ReLU(),
-            nn.Conv1d(channels, channels, 3, padding=1), nn.ReLU(),
+            nn.Conv1d(n_mels, channels, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv1d(channels, channels, 3, padding=1),
+            nn.ReLU(),
             nn.AvgPool1d(pool, pool),
         )
 
@@ -295,8 +305,13 @@ class CnnLstm(TransitionModel):
             c = torch.addcmul(gates[:, n : 2 * n] * c, gates[:, :n], g)
             h = gates[:, 2 * n : 3 * n] * (torch.sigmoid(c * 2.0) * 2.0 - 1.0)
         side_a = side_a.expand(side_b.shape[0], -1)
-        pre = (self.from_seam(h) + head_a + head_b + self.from_match(key * query)
-               + self.from_side(torch.cat([side_a * side_b, (side_a - side_b).abs()], dim=1)))
+        pre = (
+            self.from_seam(h)
+            + head_a
+            + head_b
+            + self.from_match(key * query)
+            + self.from_side(torch.cat([side_a * side_b, (side_a - side_b).abs()], dim=1))
+        )
         return self.out(self.dropout(torch.relu(pre))).squeeze(1)
 
 

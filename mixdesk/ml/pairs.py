@@ -38,7 +38,6 @@ class PairConfig(Settings):
     max_key_steps: int = 1
 
 
-
 @dataclass(frozen=True)
 class PairSet:
     """Rows into the feature table: pair i is (a[i] -> b[i]) with label[i] and kind index kind[i]."""
@@ -84,8 +83,7 @@ def tempo_key_from_analysis(analysis: Mapping[tuple[int, int | None], dict]) -> 
         if chunk_id is None:
             continue
         fallback = per_track.get(track_id, {})
-        result[int(chunk_id)] = (data.get("bpm") or fallback.get("bpm"),
-                                 data.get("camelot") or fallback.get("camelot"))
+        result[int(chunk_id)] = (data.get("bpm") or fallback.get("bpm"), data.get("camelot") or fallback.get("camelot"))
     return result
 
 
@@ -123,9 +121,13 @@ class PairData:
     are fixed; both are deterministic functions of the seed.
     """
 
-    def __init__(self, table: FeatureTable, config: PairConfig = PairConfig(),
-                 tempo_key: Mapping[int, tuple] | None = None,
-                 splits: Mapping[str, np.ndarray] | None = None):
+    def __init__(
+        self,
+        table: FeatureTable,
+        config: PairConfig = PairConfig(),
+        tempo_key: Mapping[int, tuple] | None = None,
+        splits: Mapping[str, np.ndarray] | None = None,
+    ):
         self.table = table
         self.config = config
         chosen = splits if splits is not None else split_tracks(table.track_ids, config)
@@ -169,8 +171,12 @@ class PairData:
                 pair = self._negative(int(row), int(choice) + 1, rows, by_track, rng)
                 if pair is not None:
                     a.append(pair[0]), b.append(pair[1]), label.append(0.0), kind.append(pair[2])
-        return PairSet(np.array(a, dtype=np.int64), np.array(b, dtype=np.int64),
-                       np.array(label, dtype=np.float32), np.array(kind, dtype=np.int8))
+        return PairSet(
+            np.array(a, dtype=np.int64),
+            np.array(b, dtype=np.int64),
+            np.array(label, dtype=np.float32),
+            np.array(kind, dtype=np.int8),
+        )
 
     def _negative(self, row: int, kind: int, rows: np.ndarray, by_track: dict, rng) -> tuple | None:
         """One negative for anchor ``row``; falls back to an easier kind when the split cannot supply it."""
@@ -197,9 +203,16 @@ class PairData:
         return (nxt, row, 3) if nxt >= 0 else None
 
 
-def augment_edges(x: torch.Tensor, at_start: bool, gain_db: float, shift: int,
-                  generator: torch.Generator | None, log_mel: bool,
-                  slots: torch.Tensor | None = None, total: int = 0) -> torch.Tensor:
+def augment_edges(
+    x: torch.Tensor,
+    at_start: bool,
+    gain_db: float,
+    shift: int,
+    generator: torch.Generator | None,
+    log_mel: bool,
+    slots: torch.Tensor | None = None,
+    total: int = 0,
+) -> torch.Tensor:
     """Random gain and a small gap at the seam, applied to a batch of edges (B, ..., T).
 
     With ``slots``, ``x`` is one process's share of a batch of ``total`` pairs split over data-parallel

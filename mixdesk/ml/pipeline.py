@@ -20,10 +20,16 @@ from mixdesk.ml.training import FitResult, TrainConfig, fit
 from mixdesk.progress import Cancelled, ProgressFn, StopFn
 
 
-def project_pair_data(project, feature_config: FeatureConfig = FeatureConfig(),
-                      pair_config: PairConfig = PairConfig(), use_descriptors: bool = False,
-                      chunk_ids: Sequence[int] | None = None, on_progress: ProgressFn | None = None,
-                      should_stop: StopFn | None = None, jobs: int = 1) -> PairData:
+def project_pair_data(
+    project,
+    feature_config: FeatureConfig = FeatureConfig(),
+    pair_config: PairConfig = PairConfig(),
+    use_descriptors: bool = False,
+    chunk_ids: Sequence[int] | None = None,
+    on_progress: ProgressFn | None = None,
+    should_stop: StopFn | None = None,
+    jobs: int = 1,
+) -> PairData:
     """Pair data over the project's chunks (or ``chunk_ids``), with hard negatives when tempo/key exist;
     ``jobs`` processes compute the features the cache lacks."""
     descriptors = project_descriptor_vectors(project) if use_descriptors else None
@@ -32,15 +38,30 @@ def project_pair_data(project, feature_config: FeatureConfig = FeatureConfig(),
     return PairData(table, pair_config, tempo_key or None)
 
 
-def train_on_project(project, config: TrainConfig, feature_config: FeatureConfig = FeatureConfig(),
-                     pair_config: PairConfig = PairConfig(), use_descriptors: bool = False,
-                     name: str | None = None, on_progress: ProgressFn | None = None,
-                     should_stop: StopFn | None = None, jobs: int = 1) -> FitResult:
+def train_on_project(
+    project,
+    config: TrainConfig,
+    feature_config: FeatureConfig = FeatureConfig(),
+    pair_config: PairConfig = PairConfig(),
+    use_descriptors: bool = False,
+    name: str | None = None,
+    on_progress: ProgressFn | None = None,
+    should_stop: StopFn | None = None,
+    jobs: int = 1,
+) -> FitResult:
     """Train on a project and record the run (and, with ``config.out``, the model) in the project."""
     group = distributed.current()
     with distributed.leader_first(group):
-        data = project_pair_data(project, feature_config, pair_config, use_descriptors, None,
-                                 on_progress if group.leader else None, should_stop, jobs)
+        data = project_pair_data(
+            project,
+            feature_config,
+            pair_config,
+            use_descriptors,
+            None,
+            on_progress if group.leader else None,
+            should_stop,
+            jobs,
+        )
     if use_descriptors and data.table.descriptors is not None and config.model.descriptor_dim == 0:
         config = replace(config, model=replace(config.model, descriptor_dim=int(data.table.descriptors.shape[1])))
     if not group.leader:
@@ -59,8 +80,11 @@ def train_on_project(project, config: TrainConfig, feature_config: FeatureConfig
     metrics = _fit_metrics(result)
     project.finish_run(run_id, "done", metrics)
     if config.out:
-        project.add_model(name or Path(config.out).stem, str(Path(config.out).resolve()),
-                          {"arch": config.model.arch, "run_id": run_id, **metrics})
+        project.add_model(
+            name or Path(config.out).stem,
+            str(Path(config.out).resolve()),
+            {"arch": config.model.arch, "run_id": run_id, **metrics},
+        )
     return result
 
 
@@ -68,12 +92,18 @@ def _fit_metrics(result: FitResult) -> dict[str, Any]:
     last = result.history[-1] if result.history else {}
     best = next((h for h in result.history if h["epoch"] == result.best_epoch), last)
     return {
-        "best_epoch": result.best_epoch, "epochs_run": len(result.history),
-        "val_loss": best.get("val_loss"), "val_acc": best.get("val_acc"),
-        "train_loss": best.get("train_loss"), "train_acc": best.get("train_acc"),
-        "stopped_early": result.stopped_early, "device": result.device, "threads": result.threads,
+        "best_epoch": result.best_epoch,
+        "epochs_run": len(result.history),
+        "val_loss": best.get("val_loss"),
+        "val_acc": best.get("val_acc"),
+        "train_loss": best.get("train_loss"),
+        "train_acc": best.get("train_acc"),
+        "stopped_early": result.stopped_early,
+        "device": result.device,
+        "threads": result.threads,
         "processes": result.meta.get("processes", 1),
-        "seconds": round(result.seconds, 2), "pairs_per_s": round(result.pairs_per_s, 1),
+        "seconds": round(result.seconds, 2),
+        "pairs_per_s": round(result.pairs_per_s, 1),
     }
 
 

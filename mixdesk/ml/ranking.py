@@ -56,8 +56,13 @@ def _resolve_model_path(model_path: str | Path | None) -> Path:
 class TransitionScorer:
     """A trained transition model plus per-chunk encodings of the chunks it has prepared."""
 
-    def __init__(self, model: TransitionModel, configs: Mapping[str, Any], device: str | torch.device = "cpu",
-                 path: Path | None = None):
+    def __init__(
+        self,
+        model: TransitionModel,
+        configs: Mapping[str, Any],
+        device: str | torch.device = "cpu",
+        path: Path | None = None,
+    ):
         self.model = model.to(resolve_device(device)).eval()
         self.configs = dict(configs)
         self.path = path
@@ -87,8 +92,14 @@ class TransitionScorer:
     def prepared_ids(self) -> list[int]:
         return list(self._rows)
 
-    def prepare(self, project, chunk_ids: Sequence[int] | None = None, on_progress: ProgressFn | None = None,
-                should_stop: StopFn | None = None, descriptors: Mapping[int, np.ndarray] | None = None) -> None:
+    def prepare(
+        self,
+        project,
+        chunk_ids: Sequence[int] | None = None,
+        on_progress: ProgressFn | None = None,
+        should_stop: StopFn | None = None,
+        descriptors: Mapping[int, np.ndarray] | None = None,
+    ) -> None:
         """Encode the project's chunks (all, or ``chunk_ids``) that are new or whose span changed."""
         self._project = project
         refs = project_chunk_refs(project, chunk_ids)
@@ -97,13 +108,15 @@ class TransitionScorer:
             return
         if descriptors is None and self.model.config.descriptor_dim > 0:
             descriptors = project_descriptor_vectors(project)
-        table = project_feature_table(project, self.feature_config, [r.id for r in stale], descriptors,
-                                      on_progress, should_stop)
+        table = project_feature_table(
+            project, self.feature_config, [r.id for r in stale], descriptors, on_progress, should_stop
+        )
         self.prepare_table(table, on_progress, should_stop)
         self._spans.update({r.id: (r.track_key, r.start_ms, r.end_ms) for r in stale})
 
-    def prepare_table(self, table: FeatureTable, on_progress: ProgressFn | None = None,
-                      should_stop: StopFn | None = None) -> None:
+    def prepare_table(
+        self, table: FeatureTable, on_progress: ProgressFn | None = None, should_stop: StopFn | None = None
+    ) -> None:
         """Encode every chunk of a feature table (replacing earlier encodings of the same ids)."""
         from mixdesk.ml.batches import DeviceTable
 
@@ -117,8 +130,9 @@ class TransitionScorer:
                 rows = torch.arange(lo, hi, device=device)
                 model = self.model
                 ends.append(model.encode_end(model.edges(dev_table, rows, "end"), model.descriptors(dev_table, rows)))
-                starts.append(model.encode_start(model.edges(dev_table, rows, "start"),
-                                                 model.descriptors(dev_table, rows)))
+                starts.append(
+                    model.encode_start(model.edges(dev_table, rows, "start"), model.descriptors(dev_table, rows))
+                )
                 report(on_progress, hi, len(table), "encoding chunks")
         self._append([int(c) for c in table.chunk_ids], _cat(ends), _cat(starts))
         for cid in table.chunk_ids:

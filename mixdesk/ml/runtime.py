@@ -22,7 +22,7 @@ class DeviceError(ValueError):
 
 
 def resolve_device(name: str | torch.device | None = "auto") -> torch.device:
-    """"auto" picks CUDA when torch sees a GPU, else the CPU; "cuda" without a GPU is an error."""
+    """ "auto" picks CUDA when torch sees a GPU, else the CPU; "cuda" without a GPU is an error."""
     if isinstance(name, torch.device):
         return name
     name = (name or "auto").lower()

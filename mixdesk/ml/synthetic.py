@@ -27,8 +27,9 @@ def _track(rng: np.random.Generator, seconds: float, sr: int) -> np.ndarray:
     return out.astype(np.float32)
 
 
-def synthetic_chunks(n_tracks: int = 4, chunks_per_track: int = 8, chunk_s: float = 2.0,
-                     sample_rate: int = 22050, seed: int = 0) -> tuple[list[ChunkRef], ArraySource]:
+def synthetic_chunks(
+    n_tracks: int = 4, chunks_per_track: int = 8, chunk_s: float = 2.0, sample_rate: int = 22050, seed: int = 0
+) -> tuple[list[ChunkRef], ArraySource]:
     """Chunk references and their audio; chunk ids are 1.., track ids 1.., lengths vary by +-25 %."""
     rng = np.random.default_rng(seed)
     refs: list[ChunkRef] = []

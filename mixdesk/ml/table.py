@@ -116,10 +116,18 @@ class FeatureTable:
         index = torch.as_tensor(rows)
         desc = None if self.descriptors is None else self.descriptors[index]
         return replace(
-            self, chunk_ids=self.chunk_ids[rows], track_ids=self.track_ids[rows],
-            positions=self.positions[rows], start=self.start[index], end=self.end[index],
-            mean=self.mean[index], raw_start=self.raw_start[index], raw_end=self.raw_end[index],
-            raw_length=self.raw_length[rows], descriptors=desc, _rows={},
+            self,
+            chunk_ids=self.chunk_ids[rows],
+            track_ids=self.track_ids[rows],
+            positions=self.positions[rows],
+            start=self.start[index],
+            end=self.end[index],
+            mean=self.mean[index],
+            raw_start=self.raw_start[index],
+            raw_end=self.raw_end[index],
+            raw_length=self.raw_length[rows],
+            descriptors=desc,
+            _rows={},
         )
 
     def with_descriptors(self, descriptors: Mapping[int, np.ndarray] | None, dim: int = 0) -> "FeatureTable":
@@ -136,8 +144,9 @@ class FeatureTable:
         return replace(self, descriptors=torch.from_numpy(stacked), _rows={})
 
 
-def _features_for(ref: ChunkRef, source: ChunkAudioSource, config: FeatureConfig,
-                  cache: FeatureCache | None) -> ChunkFeatures:
+def _features_for(
+    ref: ChunkRef, source: ChunkAudioSource, config: FeatureConfig, cache: FeatureCache | None
+) -> ChunkFeatures:
     feats = cache.load(ref.track_key, ref.start_ms, ref.end_ms) if cache else None
     if feats is None:
         audio = source.chunk_audio(ref.id, sample_rate=config.sample_rate, mono=True)
@@ -215,9 +224,15 @@ def project_feature_table(
 FILL_TASK_CHUNKS = 32  # chunks per task handed to a process: small enough for steady progress reports
 
 
-def fill_feature_cache(refs: Sequence[ChunkRef], project_path: Path | str, config: FeatureConfig,
-                       cache_root: Path | str, jobs: int, on_progress: ProgressFn | None = None,
-                       should_stop: StopFn | None = None) -> int:
+def fill_feature_cache(
+    refs: Sequence[ChunkRef],
+    project_path: Path | str,
+    config: FeatureConfig,
+    cache_root: Path | str,
+    jobs: int,
+    on_progress: ProgressFn | None = None,
+    should_stop: StopFn | None = None,
+) -> int:
     """Compute the features of ``refs`` that the cache lacks in ``jobs`` processes; returns how many.
 
     Each process opens the project read-only and writes to the cache (atomically, one file per
@@ -235,8 +250,10 @@ def fill_feature_cache(refs: Sequence[ChunkRef], project_path: Path | str, confi
     # spawn: forking a process that already runs torch's thread pools can deadlock the child.
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=context) as pool:
-        pending = {pool.submit(_fill_task, str(project_path), config.to_dict(), str(cache_root), task): len(task)
-                   for task in tasks}
+        pending = {
+            pool.submit(_fill_task, str(project_path), config.to_dict(), str(cache_root), task): len(task)
+            for task in tasks
+        }
         try:
             while pending:
                 check_stop(should_stop)

@@ -23,7 +23,14 @@ from torch.nn import functional as F
 
 from mixdesk.ml import distributed
 from mixdesk.ml.batches import (
-    Batch, DeviceTable, EpochStats, batch_count, evaluate_pairs, pair_batches, pair_logits, shard_pairs,
+    Batch,
+    DeviceTable,
+    EpochStats,
+    batch_count,
+    evaluate_pairs,
+    pair_batches,
+    pair_logits,
+    shard_pairs,
 )
 from mixdesk.ml.checkpoint import load_checkpoint, save_checkpoint
 from mixdesk.ml.models import ModelConfig, TransitionModel, build_model
@@ -215,8 +222,11 @@ class _Trainer:
         if last.get("cuda_rng") is not None and self.device.type == "cuda":
             torch.cuda.set_rng_state(last["cuda_rng"].cpu(), self.device)
         self.state = _State(
-            epoch=int(last["epoch"]), best_val=float(last["best_val"]), best_epoch=int(last["best_epoch"]),
-            bad_epochs=int(last["bad_epochs"]), best_weights={k: v.cpu() for k, v in payload["model"].items()},
+            epoch=int(last["epoch"]),
+            best_val=float(last["best_val"]),
+            best_epoch=int(last["best_epoch"]),
+            bad_epochs=int(last["bad_epochs"]),
+            best_weights={k: v.cpu() for k, v in payload["model"].items()},
             history=list(payload.get("history", [])),
         )
 
@@ -229,14 +239,22 @@ class _Trainer:
         stats = EpochStats()
         self.model.train()
         started = time.perf_counter()
-        batches = pair_batches(pairs, config.batch_size, self.device, config.seed * 1000 + epoch,
-                               config.max_pairs_per_epoch, self.group.rank, self.group.world)
+        batches = pair_batches(
+            pairs,
+            config.batch_size,
+            self.device,
+            config.seed * 1000 + epoch,
+            config.max_pairs_per_epoch,
+            self.group.rank,
+            self.group.world,
+        )
         for step, batch in enumerate(batches, start=1):
             check_stop(self.should_stop)
             self.optimizer.zero_grad(set_to_none=True)
             with torch.autocast("cuda", enabled=self.amp):
-                logits = pair_logits(self.forward, self.table, batch.a, batch.b, data.config, generator,
-                                     batch.slots, batch.total).float()
+                logits = pair_logits(
+                    self.forward, self.table, batch.a, batch.b, data.config, generator, batch.slots, batch.total
+                ).float()
                 loss, report_loss = self._loss(logits, batch)
             self.scaler.scale(loss).backward()
             if config.grad_clip > 0:
@@ -277,11 +295,20 @@ class _Trainer:
         self.last_report = now
         if self.group.world == 1:
             _check_finite(stats, "training", epoch)
-        self.on_progress(EpochReport(
-            done=done, total=total, message=f"epoch {epoch + 1}/{self.config.epochs} step {step}/{steps}",
-            epoch=epoch + 1, epochs=self.config.epochs, step=step, steps=steps, train_loss=stats.loss,
-            train_acc=stats.accuracy, eta_s=self._eta(done - self.steps_at_start, total - self.steps_at_start),
-        ))
+        self.on_progress(
+            EpochReport(
+                done=done,
+                total=total,
+                message=f"epoch {epoch + 1}/{self.config.epochs} step {step}/{steps}",
+                epoch=epoch + 1,
+                epochs=self.config.epochs,
+                step=step,
+                steps=steps,
+                train_loss=stats.loss,
+                train_acc=stats.accuracy,
+                eta_s=self._eta(done - self.steps_at_start, total - self.steps_at_start),
+            )
+        )
 
     def validate(self) -> EpochStats:
         """Validation loss over every worker's share of the validation pairs."""
@@ -326,34 +353,56 @@ class _Trainer:
         else:
             state.bad_epochs += 1
         state.epoch = epoch + 1
-        state.history.append({
-            "epoch": epoch + 1, "train_loss": float(train.loss), "train_acc": float(train.accuracy),
-            "val_loss": float(val.loss), "val_acc": float(val.accuracy), "seconds": float(seconds),
-        })
+        state.history.append(
+            {
+                "epoch": epoch + 1,
+                "train_loss": float(train.loss),
+                "train_acc": float(train.accuracy),
+                "val_loss": float(val.loss),
+                "val_acc": float(val.accuracy),
+                "seconds": float(seconds),
+            }
+        )
 
     def _report_epoch(self, epoch, train, val, steps, total) -> None:
         if self.on_progress is None:
             return
         done = steps * (epoch + 1)
-        self.on_progress(EpochReport(
-            done=done, total=total,
-            message=f"epoch {epoch + 1}/{self.config.epochs}: loss {train.loss:.3f}, val loss {val.loss:.3f}",
-            epoch=epoch + 1, epochs=self.config.epochs, step=steps, steps=steps, train_loss=train.loss,
-            train_acc=train.accuracy, val_loss=val.loss, val_acc=val.accuracy,
-            eta_s=self._eta(done - self.steps_at_start, total - self.steps_at_start),
-        ))
+        self.on_progress(
+            EpochReport(
+                done=done,
+                total=total,
+                message=f"epoch {epoch + 1}/{self.config.epochs}: loss {train.loss:.3f}, val loss {val.loss:.3f}",
+                epoch=epoch + 1,
+                epochs=self.config.epochs,
+                step=steps,
+                steps=steps,
+                train_loss=train.loss,
+                train_acc=train.accuracy,
+                val_loss=val.loss,
+                val_acc=val.accuracy,
+                eta_s=self._eta(done - self.steps_at_start, total - self.steps_at_start),
+            )
+        )
 
     def _payload(self, resume: bool) -> dict[str, Any]:
         state = self.state
         payload = {
-            "configs": self.configs, "model": state.best_weights, "history": state.history,
-            "split": _split_keys(self.data), "meta": self._meta(),
+            "configs": self.configs,
+            "model": state.best_weights,
+            "history": state.history,
+            "split": _split_keys(self.data),
+            "meta": self._meta(),
         }
         if resume:
             payload["last"] = {
-                "model": _cpu_weights(self.model), "optimizer": self.optimizer.state_dict(),
-                "scaler": self.scaler.state_dict() if self.amp else {}, "epoch": state.epoch,
-                "best_val": state.best_val, "best_epoch": state.best_epoch, "bad_epochs": state.bad_epochs,
+                "model": _cpu_weights(self.model),
+                "optimizer": self.optimizer.state_dict(),
+                "scaler": self.scaler.state_dict() if self.amp else {},
+                "epoch": state.epoch,
+                "best_val": state.best_val,
+                "best_epoch": state.best_epoch,
+                "bad_epochs": state.bad_epochs,
                 # Dropout draws from the global generator; restoring it makes a resumed run repeat an
                 # uninterrupted one exactly (on the CPU).
                 "rng": torch.get_rng_state(),
@@ -363,11 +412,16 @@ class _Trainer:
 
     def _meta(self) -> dict[str, Any]:
         return {
-            "device": str(self.device), "threads": torch.get_num_threads(), "processes": self.group.world,
-            "train_seconds": round(self.train_seconds, 3), "best_epoch": self.state.best_epoch,
+            "device": str(self.device),
+            "threads": torch.get_num_threads(),
+            "processes": self.group.world,
+            "train_seconds": round(self.train_seconds, 3),
+            "best_epoch": self.state.best_epoch,
             "pairs_per_s": round(self._pairs_per_s(), 1),
-            "train_tracks": int(self.data.splits["train"].size), "val_tracks": int(self.data.splits["val"].size),
-            "test_tracks": int(self.data.splits["test"].size), "torch": str(torch.__version__),
+            "train_tracks": int(self.data.splits["train"].size),
+            "val_tracks": int(self.data.splits["val"].size),
+            "test_tracks": int(self.data.splits["test"].size),
+            "torch": str(torch.__version__),
         }
 
     def _pairs_per_s(self) -> float:
@@ -383,16 +437,24 @@ class _Trainer:
         self.model.eval()
         configs = {**self.configs, "split": _split_keys(self.data)}
         return FitResult(
-            model=self.model, configs=configs, history=list(state.history), best_epoch=state.best_epoch,
-            best_val_loss=state.best_val, stopped_early=stopped_early, device=str(self.device),
-            threads=torch.get_num_threads(), seconds=self.train_seconds,
+            model=self.model,
+            configs=configs,
+            history=list(state.history),
+            best_epoch=state.best_epoch,
+            best_val_loss=state.best_val,
+            stopped_early=stopped_early,
+            device=str(self.device),
+            threads=torch.get_num_threads(),
+            seconds=self.train_seconds,
             pairs_per_s=self._pairs_per_s(),
-            checkpoint=out, meta=self._meta(),
+            checkpoint=out,
+            meta=self._meta(),
         )
 
 
-def fit(config: TrainConfig, data: PairData, on_progress: ProgressFn | None = None,
-        should_stop: StopFn | None = None) -> FitResult:
+def fit(
+    config: TrainConfig, data: PairData, on_progress: ProgressFn | None = None, should_stop: StopFn | None = None
+) -> FitResult:
     """Train a transition model on ``data``'s train split, early-stopping on its validation split.
 
     With ``config.out`` set, every finished epoch rewrites that file atomically (best weights + resume

@@ -80,8 +80,12 @@ def candidates(work: Path, package: str) -> list[tuple[str, Path]]:
     """(source, file) for every audio file in the package's music places; archive members are extracted
     to ``work/extracted/<package>/``."""
     root = work / package
-    found = [(str(p.relative_to(root)), p) for g in MUSIC_GLOBS.get(package, ()) for p in sorted(root.glob(g))
-             if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES]
+    found = [
+        (str(p.relative_to(root)), p)
+        for g in MUSIC_GLOBS.get(package, ())
+        for p in sorted(root.glob(g))
+        if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES
+    ]
     for archive, pattern in MUSIC_ARCHIVES.get(package, ()):
         out = work / "extracted" / package
         out.mkdir(parents=True, exist_ok=True)
@@ -99,8 +103,7 @@ def steadiness(path: Path, duration_s: float) -> tuple[float, float, float]:
     """(bpm, pulse, agreement) from librosa's onset strength, window by window."""
     import librosa
 
-    y, sr = librosa.load(str(path), sr=22050, mono=True, offset=min(20.0, 0.1 * duration_s),
-                         duration=ANALYSIS_S)
+    y, sr = librosa.load(str(path), sr=22050, mono=True, offset=min(20.0, 0.1 * duration_s), duration=ANALYSIS_S)
     hop = 256
     env = librosa.onset.onset_strength(y=y, sr=sr, hop_length=hop)
     fps = sr / hop
@@ -108,8 +111,8 @@ def steadiness(path: Path, duration_s: float) -> tuple[float, float, float]:
     lo, hi = int(fps * 60 / 200), int(np.ceil(fps * 60 / 60))
     peaks, bpms = [], []
     for start in range(0, len(env) - width + 1, step):
-        e = env[start:start + width] - env[start:start + width].mean()
-        ac = np.correlate(e, e, "full")[width - 1:]
+        e = env[start : start + width] - env[start : start + width].mean()
+        ac = np.correlate(e, e, "full")[width - 1 :]
         ac = ac / max(ac[0], 1e-12) * width / (width - np.arange(width))
         k = lo + int(np.argmax(ac[lo:hi]))
         # parabolic vertex: integer lags alone quantise the tempo more coarsely than the 2 % tested
@@ -139,7 +142,7 @@ def package_licence(work: Path, package: str, source: str) -> tuple[str, str]:
         return FREE_TEXT_LICENCE[package]
     stanzas = parse_copyright(work / package / "usr/share/doc" / package / "copyright")
     installed, upstream = UPSTREAM_PREFIX.get(package, ("", ""))
-    path = upstream + source[len(installed):] if installed and source.startswith(installed) else source
+    path = upstream + source[len(installed) :] if installed and source.startswith(installed) else source
     return licence_of(path, stanzas)
 
 
@@ -155,9 +158,15 @@ def select(work: Path, packages=PACKAGES, log=print) -> tuple[list[BeatTrack], l
             if info.duration < MIN_TRACK_S:
                 continue
             bpm, pulse, agreement = steadiness(path, info.duration)
-            row = {"package": package, "source": source, "duration_s": round(info.duration, 2),
-                   "bpm": round(bpm, 2), "pulse": round(pulse, 3), "agreement": round(agreement, 3),
-                   "kept": False}
+            row = {
+                "package": package,
+                "source": source,
+                "duration_s": round(info.duration, 2),
+                "bpm": round(bpm, 2),
+                "pulse": round(pulse, 3),
+                "agreement": round(agreement, 3),
+                "kept": False,
+            }
             judged.append(row)
             log(f"{package} {path.name}: {bpm:.1f} BPM, pulse {pulse:.2f}, agreement {agreement:.2f}")
             if pulse >= MIN_PULSE and agreement >= MIN_AGREEMENT:
@@ -167,9 +176,22 @@ def select(work: Path, packages=PACKAGES, log=print) -> tuple[list[BeatTrack], l
             licence, holder = package_licence(work, package, row["source"])
             dest = work / "beat" / package / path.name
             _link(path, dest)
-            kept.append(BeatTrack(package, row["source"], str(dest), row["duration_s"], info.samplerate,
-                                  info.channels, row["bpm"], row["pulse"], row["agreement"], licence, holder,
-                                  blake2b_of(dest)))
+            kept.append(
+                BeatTrack(
+                    package,
+                    row["source"],
+                    str(dest),
+                    row["duration_s"],
+                    info.samplerate,
+                    info.channels,
+                    row["bpm"],
+                    row["pulse"],
+                    row["agreement"],
+                    licence,
+                    holder,
+                    blake2b_of(dest),
+                )
+            )
     return kept, judged
 
 
@@ -183,8 +205,7 @@ def summary(tracks: list[BeatTrack]) -> dict:
             entry["licences"].append(t.licence)
     for entry in per_package.values():
         entry["minutes"] = round(entry["minutes"], 1)
-    return {"tracks": len(tracks), "minutes": round(sum(t.duration_s for t in tracks) / 60, 1),
-            "packages": per_package}
+    return {"tracks": len(tracks), "minutes": round(sum(t.duration_s for t in tracks) / 60, 1), "packages": per_package}
 
 
 def prepare(work: Path) -> list[BeatTrack]:
@@ -196,9 +217,14 @@ def prepare(work: Path) -> list[BeatTrack]:
     tracks, judged = select(work)
     manifest = {
         "summary": summary(tracks),
-        "rule": {"min_track_s": MIN_TRACK_S, "window_s": STEADY_WINDOW_S, "min_pulse": MIN_PULSE,
-                 "min_agreement": MIN_AGREEMENT, "tempo_agreement": TEMPO_AGREEMENT,
-                 "max_per_package": MAX_PER_PACKAGE},
+        "rule": {
+            "min_track_s": MIN_TRACK_S,
+            "window_s": STEADY_WINDOW_S,
+            "min_pulse": MIN_PULSE,
+            "min_agreement": MIN_AGREEMENT,
+            "tempo_agreement": TEMPO_AGREEMENT,
+            "max_per_package": MAX_PER_PACKAGE,
+        },
         "files": [asdict(t) for t in tracks],
         "judged": judged,
     }

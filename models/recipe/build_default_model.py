@@ -66,7 +66,7 @@ def grouped_split(project, seed: int, val_fraction: float, test_fraction: float)
         order = list(rng.permutation(groups))
         n_test = max(1, round(len(order) * test_fraction))
         n_val = max(1, round(len(order) * val_fraction))
-        parts = {"test": order[:n_test], "val": order[n_test:n_test + n_val], "train": order[n_test + n_val:]}
+        parts = {"test": order[:n_test], "val": order[n_test : n_test + n_val], "train": order[n_test + n_val :]}
         for split, chosen in parts.items():
             out[split] += [t.id for t in tracks if t.folder == folder and group_of[t.id] in set(chosen)]
     return {k: np.array(sorted(v), dtype=np.int64) for k, v in out.items()}
@@ -77,10 +77,15 @@ def hardware() -> dict:
 
     from mixdesk.ml.runtime import cpu_count
 
-    info = {"cpu": platform.processor() or platform.machine(), "cores_visible": cpu_count(),
-            "torch": torch.__version__, "python": platform.python_version(), "os": platform.platform()}
+    info = {
+        "cpu": platform.processor() or platform.machine(),
+        "cores_visible": cpu_count(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "os": platform.platform(),
+    }
     try:
-        model = [l for l in Path("/proc/cpuinfo").read_text().splitlines() if l.startswith("model name")]
+        model = [line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")]
         info["cpu"] = model[0].split(":", 1)[1].strip() if model else info["cpu"]
     except OSError:
         pass
@@ -111,18 +116,34 @@ def train(project, args):
         table = project_feature_table(project, on_progress=progress_printer("features"))
         if cuttings:
             cut = np.concatenate([real["train"], real["val"]]) if args.refit else real["train"]
-            extra = extra_cuts.extra_table(project, cut, cuttings, table.config,
-                                           Path(project.cache_dir) / "features", progress_printer("extra cuts"))
+            extra = extra_cuts.extra_table(
+                project,
+                cut,
+                cuttings,
+                table.config,
+                Path(project.cache_dir) / "features",
+                progress_printer("extra cuts"),
+            )
             table = extra_cuts.concat_tables([table, extra])
     splits = {**real, "train": with_cuts(real["train"], len(cuttings))}
-    pair_config = PairConfig(seed=args.seed, gain_db=args.gain_db, shift_frames=args.shift_frames,
-                             negatives_per_positive=args.negatives, val_fraction=args.val_fraction,
-                             test_fraction=args.test_fraction)
+    pair_config = PairConfig(
+        seed=args.seed,
+        gain_db=args.gain_db,
+        shift_frames=args.shift_frames,
+        negatives_per_positive=args.negatives,
+        val_fraction=args.val_fraction,
+        test_fraction=args.test_fraction,
+    )
     data = PairData(table, pair_config, splits=splits)
-    config = TrainConfig(model=ModelConfig(arch="cnn_lstm", conv_channels=args.channels, hidden=args.hidden,
-                                           head_hidden=args.hidden),
-                         epochs=args.epochs, patience=args.patience, lr=args.lr, seed=args.seed,
-                         device=args.device, out=str(args.checkpoint))
+    config = TrainConfig(
+        model=ModelConfig(arch="cnn_lstm", conv_channels=args.channels, hidden=args.hidden, head_hidden=args.hidden),
+        epochs=args.epochs,
+        patience=args.patience,
+        lr=args.lr,
+        seed=args.seed,
+        device=args.device,
+        out=str(args.checkpoint),
+    )
     result = fit(config, data, progress_printer("train", 15.0))
     selection = None
     if args.refit:
@@ -151,18 +172,24 @@ def auc_by_negative_kind(model_path: Path, project, test_ids: np.ndarray) -> dic
     similarity.prepare_table(table)
     empty = np.zeros(0, np.int64)
     # The same held-out pairs evaluate() draws: same table, config, seed and test tracks.
-    data = PairData(table, PairConfig.from_dict(scorer.configs["pairs"]),
-                    splits={"train": empty, "val": empty, "test": np.asarray(test_ids)})
+    data = PairData(
+        table,
+        PairConfig.from_dict(scorer.configs["pairs"]),
+        splits={"train": empty, "val": empty, "test": np.asarray(test_ids)},
+    )
     pairs = data.pairs("test")
     ids = table.chunk_ids
-    scores = {name: pair_scores(s, ids[pairs.a], ids[pairs.b]) for name, s in
-              (("model", scorer), ("similarity", similarity))}
+    scores = {
+        name: pair_scores(s, ids[pairs.a], ids[pairs.b]) for name, s in (("model", scorer), ("similarity", similarity))
+    }
     out = {}
     for kind in range(1, len(KINDS)):
         chosen = (pairs.kind == 0) | (pairs.kind == kind)
         if (pairs.kind == kind).any():
-            out[KINDS[kind]] = {"pairs": int((pairs.kind == kind).sum()),
-                                **{n: round(roc_auc(pairs.label[chosen], v[chosen]), 3) for n, v in scores.items()}}
+            out[KINDS[kind]] = {
+                "pairs": int((pairs.kind == kind).sum()),
+                **{n: round(roc_auc(pairs.label[chosen], v[chosen]), 3) for n, v in scores.items()},
+            }
     return out
 
 
@@ -170,9 +197,11 @@ def describe_split(project, splits) -> dict:
     by_id = {t.id: t for t in project.tracks()}
     out = {}
     for name, ids in splits.items():
-        out[name] = {"tracks": [f"{by_id[int(i)].folder}/{Path(by_id[int(i)].path).name}" for i in ids],
-                     "hours": round(sum(by_id[int(i)].duration_s for i in ids) / 3600, 3),
-                     "chunks": sum(1 for c in project.chunks() if c.track_id in set(ids.tolist()))}
+        out[name] = {
+            "tracks": [f"{by_id[int(i)].folder}/{Path(by_id[int(i)].path).name}" for i in ids],
+            "hours": round(sum(by_id[int(i)].duration_s for i in ids) / 3600, 3),
+            "chunks": sum(1 for c in project.chunks() if c.track_id in set(ids.tolist())),
+        }
     return out
 
 
@@ -195,44 +224,72 @@ def _metric_rows(metrics: dict) -> list[str]:
 def markdown_card(card: dict) -> str:
     data, split, metrics, training = card["data"], card["split"], card["metrics"], card["training"]
     lines = [
-        "# Default transition model", "",
+        "# Default transition model",
+        "",
         "Scores how well chunk B follows chunk A (P(B follows A)) from the last 1.5 s of A and the first",
-        "1.5 s of B as log-mel spectrograms. Bundled so suggestions work before a user trains a model.", "",
-        "## Data", "",
+        "1.5 s of B as log-mel spectrograms. Bundled so suggestions work before a user trains a model.",
+        "",
+        "## Data",
+        "",
         f"{data['tracks']} tracks, {data['hours']:.2f} hours of music from Debian packages, "
-        f"cut with the library's chunking (silence -16 dBFS / 300 ms, chunks 1-20 s): {data['chunks']} chunks.", "",
-        "| package | version | tracks | hours | licences |", "|---|---|---|---|---|",
+        f"cut with the library's chunking (silence -16 dBFS / 300 ms, chunks 1-20 s): {data['chunks']} chunks.",
+        "",
+        "| package | version | tracks | hours | licences |",
+        "|---|---|---|---|---|",
     ]
     for name, p in data["packages"].items():
         lic = ", ".join(f"{k} ({v})" for k, v in sorted(p["licences"].items()))
         lines.append(f"| {name} | {p.get('version', '')} | {p['tracks']} | {p['hours']:.2f} | {lic} |")
-    lines += ["", "Licences are read from each package's debian/copyright; the audio is not shipped, only",
-              "weights trained on it. `models/recipe/` rebuilds the model from the packages.", "",
-              "## Split (by track; related pieces on the same side)", ""]
+    lines += [
+        "",
+        "Licences are read from each package's debian/copyright; the audio is not shipped, only",
+        "weights trained on it. `models/recipe/` rebuilds the model from the packages.",
+        "",
+        "## Split (by track; related pieces on the same side)",
+        "",
+    ]
     for name in ("train", "val", "test"):
-        lines.append(f"- {name}: {len(split[name]['tracks'])} tracks, {split[name]['hours']:.2f} h, "
-                     f"{split[name]['chunks']} chunks")
+        lines.append(
+            f"- {name}: {len(split[name]['tracks'])} tracks, {split[name]['hours']:.2f} h, "
+            f"{split[name]['chunks']} chunks"
+        )
     if training.get("refit_on_train_and_val"):
-        lines.append(f"- the final weights were trained again on train + val tracks for {training['epochs_run']} "
-                     "epochs, the count at which the validation loss was lowest in a first run")
+        lines.append(
+            f"- the final weights were trained again on train + val tracks for {training['epochs_run']} "
+            "epochs, the count at which the validation loss was lowest in a first run"
+        )
     if training.get("extra_cuts"):
-        lines.append(f"- training tracks were also cut in extra ways ({training['extra_cuts']}; see "
-                     "models/recipe/extra_cuts.py) for more seams to learn from; val/test use the library cut")
-    lines += ["", "Held-out (test) tracks: " + ", ".join(split["test"]["tracks"]), "",
-              f"## Metrics on the held-out tracks ({metrics['n_pairs']} pairs; ranking: true successor among "
-              f"{metrics['n_candidates']} candidates and among the whole held-out pool of {metrics.get('pool_size')})", ""]
+        lines.append(
+            f"- training tracks were also cut in extra ways ({training['extra_cuts']}; see "
+            "models/recipe/extra_cuts.py) for more seams to learn from; val/test use the library cut"
+        )
+    lines += [
+        "",
+        "Held-out (test) tracks: " + ", ".join(split["test"]["tracks"]),
+        "",
+        f"## Metrics on the held-out tracks ({metrics['n_pairs']} pairs; ranking: true successor among "
+        f"{metrics['n_candidates']} candidates and among the whole held-out pool of {metrics.get('pool_size')})",
+        "",
+    ]
     lines += _metric_rows(metrics)
     by_kind = metrics.get("auc_by_negative_kind", {})
     if by_kind:
         lines += ["", "ROC-AUC of the positives against each kind of negative (model / similarity):", ""]
-        lines += [f"- {kind} ({v['pairs']} pairs): {v['model']:.3f} / {v['similarity']:.3f}" for kind, v in by_kind.items()]
-    lines += ["", "## Training", "",
-              f"- {training['epochs_run']} epochs in the final fit, {training['seconds']:.0f} s of training in all, "
-              f"{training['pairs_per_s']:.0f} pairs/s on {training['device']} "
-              f"({training['hardware']['cpu']}, {training['threads']} thread(s), torch {training['hardware']['torch']})",
-              f"- model config: `{json.dumps(card['config']['model'])}`",
-              f"- pairs: `{json.dumps(card['config']['pairs'])}`",
-              f"- file: transition.pt, {card['file_bytes'] / 1e6:.2f} MB", ""]
+        lines += [
+            f"- {kind} ({v['pairs']} pairs): {v['model']:.3f} / {v['similarity']:.3f}" for kind, v in by_kind.items()
+        ]
+    lines += [
+        "",
+        "## Training",
+        "",
+        f"- {training['epochs_run']} epochs in the final fit, {training['seconds']:.0f} s of training in all, "
+        f"{training['pairs_per_s']:.0f} pairs/s on {training['device']} "
+        f"({training['hardware']['cpu']}, {training['threads']} thread(s), torch {training['hardware']['torch']})",
+        f"- model config: `{json.dumps(card['config']['model'])}`",
+        f"- pairs: `{json.dumps(card['config']['pairs'])}`",
+        f"- file: transition.pt, {card['file_bytes'] / 1e6:.2f} MB",
+        "",
+    ]
     if card.get("shortfalls"):
         lines += ["## Where it falls short", ""] + [f"- {s}" for s in card["shortfalls"]] + [""]
     return "\n".join(lines)
@@ -268,16 +325,24 @@ def main(argv=None) -> int:
     parser.add_argument("--channels", type=int, default=64)
     parser.add_argument("--hidden", type=int, default=64)
     parser.add_argument("--negatives", type=int, default=2)
-    parser.add_argument("--extra-cuts", default=DEFAULT_CUTS, metavar="SPEC,...",
-                        help="extra cuttings of the training tracks: LEN@OFFSET (fixed, seconds) or "
-                             "sDB/MS, rDB/MS (silence, absolute or relative), e.g. 3@0.9,s-20/300")
+    parser.add_argument(
+        "--extra-cuts",
+        default=DEFAULT_CUTS,
+        metavar="SPEC,...",
+        help="extra cuttings of the training tracks: LEN@OFFSET (fixed, seconds) or "
+        "sDB/MS, rDB/MS (silence, absolute or relative), e.g. 3@0.9,s-20/300",
+    )
     parser.add_argument("--gain-db", type=float, default=6.0)
     parser.add_argument("--shift-frames", type=int, default=3)
     parser.add_argument("--val-fraction", type=float, default=0.15)
     parser.add_argument("--test-fraction", type=float, default=0.2)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--no-refit", dest="refit", action="store_false",
-                        help="keep the early-stopped weights instead of retraining on train + validation")
+    parser.add_argument(
+        "--no-refit",
+        dest="refit",
+        action="store_false",
+        help="keep the early-stopped weights instead of retraining on train + validation",
+    )
     parser.add_argument("--device", default="auto")
     args = parser.parse_args(argv)
     args.work = args.work.resolve()
@@ -297,38 +362,64 @@ def main(argv=None) -> int:
         from mixdesk.ml.checkpoint import export_model
         from mixdesk.ml.evaluation import evaluate
 
-        metrics = evaluate(args.checkpoint, project, candidates=50, seed=args.seed, device="cpu",
-                           on_progress=progress_printer("evaluate"))
+        metrics = evaluate(
+            args.checkpoint,
+            project,
+            candidates=50,
+            seed=args.seed,
+            device="cpu",
+            on_progress=progress_printer("evaluate"),
+        )
         metrics["auc_by_negative_kind"] = auc_by_negative_kind(args.checkpoint, project, splits["test"])
         versions = package_versions(args.work)
         for name, entry in summary["packages"].items():
             entry["version"] = versions.get(name, "")
         card = {
-            "name": "default", "arch": "cnn_lstm",
-            "data": {**summary, "chunks": len(project.chunks()), "chunking": LIBRARY_CHUNKING.to_dict(),
-                     "files": [{"package": f.package, "file": f.source, "duration_s": f.duration_s,
-                                "licence": f.licence} for f in files]},
+            "name": "default",
+            "arch": "cnn_lstm",
+            "data": {
+                **summary,
+                "chunks": len(project.chunks()),
+                "chunking": LIBRARY_CHUNKING.to_dict(),
+                "files": [
+                    {"package": f.package, "file": f.source, "duration_s": f.duration_s, "licence": f.licence}
+                    for f in files
+                ],
+            },
             "split": describe_split(project, splits),
             "metrics": {k: v for k, v in metrics.items() if k != "model"},
-            "training": {"epochs_run": len(result.history), "best_epoch": result.best_epoch,
-                         "stopped_early": result.stopped_early,
-                         "seconds": round(result.seconds + (selection.seconds if selection else 0.0), 1),
-                         "final_fit_seconds": round(result.seconds, 1),
-                         "wall_seconds": round(wall, 1), "pairs_per_s": round(result.pairs_per_s, 1),
-                         "device": result.device, "threads": result.threads, "hardware": hardware(),
-                         "extra_cuts": args.extra_cuts,
-                         "refit_on_train_and_val": bool(selection),
-                         "selection_history": selection.history if selection else None,
-                         "history": result.history},
+            "training": {
+                "epochs_run": len(result.history),
+                "best_epoch": result.best_epoch,
+                "stopped_early": result.stopped_early,
+                "seconds": round(result.seconds + (selection.seconds if selection else 0.0), 1),
+                "final_fit_seconds": round(result.seconds, 1),
+                "wall_seconds": round(wall, 1),
+                "pairs_per_s": round(result.pairs_per_s, 1),
+                "device": result.device,
+                "threads": result.threads,
+                "hardware": hardware(),
+                "extra_cuts": args.extra_cuts,
+                "refit_on_train_and_val": bool(selection),
+                "selection_history": selection.history if selection else None,
+                "history": result.history,
+            },
             "config": {k: v for k, v in result.configs.items() if k in ("feature", "model", "train", "pairs")},
             "recipe": "models/recipe/build_default_model.sh",
         }
         card["shortfalls"] = shortfalls(card["metrics"])
         args.out.mkdir(parents=True, exist_ok=True)
         # The trainer counts each extra cutting of a track as a track; the file states real tracks.
-        model_file = export_model(args.checkpoint, args.out / "transition.pt", {
-            "card": "model_card.json", "train_tracks": len(splits["train"]) + (len(splits["val"]) if selection else 0), "extra_cuts": args.extra_cuts,
-            "heldout_metrics": {k: card["metrics"][k] for k in ("auc", "accuracy", "hit1", "hit5", "mrr")}})
+        model_file = export_model(
+            args.checkpoint,
+            args.out / "transition.pt",
+            {
+                "card": "model_card.json",
+                "train_tracks": len(splits["train"]) + (len(splits["val"]) if selection else 0),
+                "extra_cuts": args.extra_cuts,
+                "heldout_metrics": {k: card["metrics"][k] for k in ("auc", "accuracy", "hit1", "hit5", "mrr")},
+            },
+        )
         card["file_bytes"] = os.path.getsize(model_file)
         write_card(args.out, card)
     print(json.dumps({k: card["metrics"][k] for k in ("auc", "accuracy", "hit1", "hit5", "mrr")}, indent=1))

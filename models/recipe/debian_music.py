@@ -75,8 +75,13 @@ def parse_copyright(path: Path) -> list[tuple[list[str], str, str]]:
     for line in path.read_text(errors="replace").splitlines() + [""]:
         if not line.strip():
             if "Files" in current:
-                stanzas.append((current["Files"].split(), current.get("License", "").split("\n")[0].strip(),
-                                " ".join(current.get("Copyright", "").split())))
+                stanzas.append(
+                    (
+                        current["Files"].split(),
+                        current.get("License", "").split("\n")[0].strip(),
+                        " ".join(current.get("Copyright", "").split()),
+                    )
+                )
             current, key = {}, None
         elif line[0] in " \t" and key:
             current[key] += "\n" + line.strip()
@@ -119,8 +124,11 @@ def select_music(work: Path, packages=PACKAGES, min_s: float = MIN_MUSIC_S) -> l
             licence, holder = licence_of(rel, stanzas)
             dest = work / "music" / package / src.name
             _link(src, dest)
-            chosen.append(MusicFile(package, rel, str(dest), round(info.duration, 2), info.samplerate,
-                                    info.channels, licence, holder))
+            chosen.append(
+                MusicFile(
+                    package, rel, str(dest), round(info.duration, 2), info.samplerate, info.channels, licence, holder
+                )
+            )
     return chosen
 
 
@@ -143,8 +151,7 @@ def summary(files: list[MusicFile]) -> dict:
         entry["licences"][f.licence] = entry["licences"].get(f.licence, 0) + 1
     for entry in per_package.values():
         entry["hours"] = round(entry["hours"], 3)
-    return {"tracks": len(files), "hours": round(sum(f.duration_s for f in files) / 3600, 3),
-            "packages": per_package}
+    return {"tracks": len(files), "hours": round(sum(f.duration_s for f in files) / 3600, 3), "packages": per_package}
 
 
 def prepare(work: Path) -> list[MusicFile]:

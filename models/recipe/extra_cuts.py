@@ -2,8 +2,9 @@
 
 A track cut on silence yields one positive pair per cut, a few hundred for the whole collection; the
 same audio cut again (on silence with other thresholds, or every few seconds from an offset) yields
-thousands more seams the model can learn continuity from. Each extra cutting of a track becomes a "virtual track" of its own, so
-successors never cross from one cutting into another; validation and test tracks are never re-cut.
+thousands more seams the model can learn continuity from. Each extra cutting of a track becomes a
+"virtual track" of its own, so successors never cross from one cutting into another; validation and
+test tracks are never re-cut.
 """
 
 from __future__ import annotations
@@ -37,8 +38,9 @@ class Cutting:
         from mixdesk.core.chunking import chunk_ranges
 
         thresh, min_silence = self.spec[1:].split("/")
-        config = LIBRARY_CHUNKING.with_(silence_thresh_db=float(thresh), min_silence_ms=int(min_silence),
-                                        relative=self.spec[0] == "r")
+        config = LIBRARY_CHUNKING.with_(
+            silence_thresh_db=float(thresh), min_silence_ms=int(min_silence), relative=self.spec[0] == "r"
+        )
         return [(int(s), int(e)) for s, e in chunk_ranges(project.envelope(track.id), config)]
 
 
@@ -53,11 +55,12 @@ class SpanSource:
         track_id, start_ms, end_ms = self.spans[chunk_id]
         audio = self.project.track_audio(track_id, sample_rate=sample_rate, mono=mono)
         rate = audio.sample_rate
-        return audio.samples[int(start_ms * rate / 1000): int(end_ms * rate / 1000)]
+        return audio.samples[int(start_ms * rate / 1000) : int(end_ms * rate / 1000)]
 
 
-def extra_table(project, track_ids: Sequence[int], cuttings: Sequence[Cutting], config: FeatureConfig,
-                cache_root, on_progress=None) -> FeatureTable:
+def extra_table(
+    project, track_ids: Sequence[int], cuttings: Sequence[Cutting], config: FeatureConfig, cache_root, on_progress=None
+) -> FeatureTable:
     refs, spans = [], {}
     tracks = {t.id: t for t in project.tracks()}
     for k, cutting in enumerate(cuttings, start=1):
@@ -65,8 +68,16 @@ def extra_table(project, track_ids: Sequence[int], cuttings: Sequence[Cutting], 
         for track_id in sorted(int(t) for t in track_ids):
             track = tracks[track_id]
             for index, (start, end) in enumerate(cutting.spans(project, track)):
-                refs.append(ChunkRef(next_id, k * VIRTUAL_TRACK_STRIDE + track_id, index, start, end,
-                                     track.hash or f"track{track_id}"))
+                refs.append(
+                    ChunkRef(
+                        next_id,
+                        k * VIRTUAL_TRACK_STRIDE + track_id,
+                        index,
+                        start,
+                        end,
+                        track.hash or f"track{track_id}",
+                    )
+                )
                 spans[next_id] = (track_id, start, end)
                 next_id += 1
     return build_feature_table(refs, SpanSource(project, spans), config, cache_root, on_progress=on_progress)
@@ -82,9 +93,11 @@ def concat_tables(tables: Sequence[FeatureTable]) -> FeatureTable:
         chunk_ids=np.concatenate([t.chunk_ids for t in tables]),
         track_ids=np.concatenate([t.track_ids for t in tables]),
         positions=np.concatenate([t.positions for t in tables]),
-        start=torch.cat([t.start for t in tables]), end=torch.cat([t.end for t in tables]),
+        start=torch.cat([t.start for t in tables]),
+        end=torch.cat([t.end for t in tables]),
         mean=torch.cat([t.mean for t in tables]),
-        raw_start=torch.cat([t.raw_start for t in tables]), raw_end=torch.cat([t.raw_end for t in tables]),
+        raw_start=torch.cat([t.raw_start for t in tables]),
+        raw_end=torch.cat([t.raw_end for t in tables]),
         raw_length=np.concatenate([t.raw_length for t in tables]),
         track_keys=keys,
     )

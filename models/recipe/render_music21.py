@@ -18,8 +18,23 @@ from pathlib import Path
 
 SOUNDFONT = "/usr/share/sounds/sf2/FluidR3_GM.sf2"
 # Collections with multi-minute pieces; Bach chorales and Palestrina masses are mostly too short.
-COMPOSERS = ("beethoven", "mozart", "haydn", "schumann_robert", "schumann_clara", "chopin", "joplin",
-             "handel", "corelli", "schubert", "cpebach", "beach", "verdi", "weber", "monteverdi")
+COMPOSERS = (
+    "beethoven",
+    "mozart",
+    "haydn",
+    "schumann_robert",
+    "schumann_clara",
+    "chopin",
+    "joplin",
+    "handel",
+    "corelli",
+    "schubert",
+    "cpebach",
+    "beach",
+    "verdi",
+    "weber",
+    "monteverdi",
+)
 
 LIST_SCORES = """
 import json, music21.corpus as c
@@ -56,16 +71,38 @@ def render_one(python: str, score: str, out_dir: Path, min_s: float, parse_s: in
         return {"score": score, "path": str(flac), "duration_s": sf.info(str(flac)).duration}
     midi, wav = out_dir / f".{stem}.mid", out_dir / f".{stem}.wav"
     try:
-        subprocess.run(["timeout", str(parse_s), python, "-c", TO_MIDI, score, str(midi)],
-                       check=True, capture_output=True)
-        subprocess.run(["timeout", str(synth_s), "fluidsynth", "-ni", "-q", "-g", "0.7", "-r", "22050",
-                        "-F", str(wav), SOUNDFONT, str(midi)], check=True, capture_output=True)
+        subprocess.run(
+            ["timeout", str(parse_s), python, "-c", TO_MIDI, score, str(midi)], check=True, capture_output=True
+        )
+        subprocess.run(
+            [
+                "timeout",
+                str(synth_s),
+                "fluidsynth",
+                "-ni",
+                "-q",
+                "-g",
+                "0.7",
+                "-r",
+                "22050",
+                "-F",
+                str(wav),
+                SOUNDFONT,
+                str(midi),
+            ],
+            check=True,
+            capture_output=True,
+        )
         audio, rate = sf.read(str(wav), dtype="float32")
         # Trailing reverb tails of silence say nothing about transitions.
-        loud = np.flatnonzero(np.abs(audio).max(axis=-1) > 1e-3) if audio.ndim > 1 else np.flatnonzero(np.abs(audio) > 1e-3)
+        loud = (
+            np.flatnonzero(np.abs(audio).max(axis=-1) > 1e-3)
+            if audio.ndim > 1
+            else np.flatnonzero(np.abs(audio) > 1e-3)
+        )
         if loud.size == 0 or (loud[-1] - loud[0]) / rate < min_s:
             return {"score": score, "skipped": "short or silent"}
-        audio = audio[loud[0]: loud[-1] + 1]
+        audio = audio[loud[0] : loud[-1] + 1]
         peak = float(np.abs(audio).max())
         sf.write(str(flac), audio * (0.89 / peak), rate)
         return {"score": score, "path": str(flac), "duration_s": len(audio) / rate}
@@ -90,8 +127,7 @@ def main(argv=None) -> int:
     for score in list_scores(args.python):
         if sum("path" in r for r in results) >= args.max_scores:
             break
-        result = render_one(args.python, score, args.out_dir, args.min_seconds,
-                            args.parse_timeout, args.synth_timeout)
+        result = render_one(args.python, score, args.out_dir, args.min_seconds, args.parse_timeout, args.synth_timeout)
         results.append(result)
         print(json.dumps(result), file=sys.stderr, flush=True)
     (args.out_dir / "renders.json").write_text(json.dumps(results, indent=1))

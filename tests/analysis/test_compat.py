@@ -56,8 +56,13 @@ def test_key_compatible():
 
 
 def test_filters():
-    docs = {1: {"bpm": 120, "camelot": "8A", "lufs": -10}, 2: {"bpm": 124, "camelot": "9A", "lufs": -20},
-            3: {"bpm": 60, "camelot": "3B", "lufs": -8}, 4: {"bpm": 100, "camelot": "8A"}, 5: {}}
+    docs = {
+        1: {"bpm": 120, "camelot": "8A", "lufs": -10},
+        2: {"bpm": 124, "camelot": "9A", "lufs": -20},
+        3: {"bpm": 60, "camelot": "3B", "lufs": -8},
+        4: {"bpm": 100, "camelot": "8A"},
+        5: {},
+    }
     assert filter_compatible(1, [2, 3, 4, 5], docs) == [2, 5]
     assert filter_compatible(1, [2, 3, 4], docs, max_key_steps=None) == [2, 3]
     assert filter_by_range([1, 2, 3, 4], docs, "lufs", low=-12) == [1, 3, 4]

@@ -37,8 +37,9 @@ def test_silence_and_noise_have_no_confident_tempo():
     assert estimate_tempo(noise, 43.07)[1] < 0.3
 
 
-@pytest.mark.parametrize("tonic,minor", [(0, False), (9, True), (7, False), (4, True), (3, False), (6, True),
-                                         (10, False), (1, True)])
+@pytest.mark.parametrize(
+    "tonic,minor", [(0, False), (9, True), (7, False), (4, True), (3, False), (6, True), (10, False), (1, True)]
+)
 def test_synthesised_cadences_give_their_key(tonic, minor):
     frames = TrackFrames.compute(key_piece(tonic, minor, seconds=8.0, sr=SR), SR)
     d = frames.describe()

@@ -15,8 +15,23 @@ def test_metadata_experiment_prints_a_row_per_variant(song_folder, tmp_path, cap
     torch.set_num_threads(1)
     parser = argparse.ArgumentParser()
     register_experiments(parser.add_subparsers(dest="experiment"))
-    args = parser.parse_args(["metadata", str(song_folder), "--epochs", "1", "--max-pairs", "96",
-                              "--candidates", "5", "--device", "cpu", "--work", str(tmp_path / "work"), "--quiet"])
+    args = parser.parse_args(
+        [
+            "metadata",
+            str(song_folder),
+            "--epochs",
+            "1",
+            "--max-pairs",
+            "96",
+            "--candidates",
+            "5",
+            "--device",
+            "cpu",
+            "--work",
+            str(tmp_path / "work"),
+            "--quiet",
+        ]
+    )
     assert args.handler(args) == 0
     out = capsys.readouterr().out
     table, _, payload = out.partition("\n\n")

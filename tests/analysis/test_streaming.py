@@ -47,9 +47,29 @@ def test_blocks_are_the_decoded_samples(tmp_path, suffix, subtype):
 def test_ffmpeg_blocks_are_the_decoded_samples(tmp_path):
     imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg")
     path = tmp_path / "tone.m4a"
-    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
-                    "-f", "lavfi", "-i", "sine=frequency=440:duration=3", "-ac", "2", "-c:a", "aac",
-                    "-f", "mp4", str(path)], check=True, timeout=60)
+    subprocess.run(
+        [
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            "-hide_banner",
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:duration=3",
+            "-ac",
+            "2",
+            "-c:a",
+            "aac",
+            "-f",
+            "mp4",
+            str(path),
+        ],
+        check=True,
+        timeout=60,
+    )
     np.testing.assert_array_equal(np.concatenate(list(read_blocks(path, 5000))), decode(path).samples)
     cut = tmp_path / "cut.m4a"  # an MP4 whose index (at its end) is missing
     cut.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
@@ -179,8 +199,9 @@ def test_frame_stream_gives_librosas_centred_frames(length):
     expected = np.abs(librosa.stft(np.pad(y, (0, max(0, 2048 - length))), n_fft=2048, hop_length=512))
     stream = FrameStream(2048, 512, min_length=2048)
     spans = [stream.push(piece) for piece in _pieces(y, rng, 20_000)] + [stream.finish()]
-    got = np.concatenate([np.abs(librosa.stft(s, n_fft=2048, hop_length=512, center=False)) for s in spans if s.size],
-                         axis=1)
+    got = np.concatenate(
+        [np.abs(librosa.stft(s, n_fft=2048, hop_length=512, center=False)) for s in spans if s.size], axis=1
+    )
     np.testing.assert_array_equal(got, expected)
 
 
@@ -241,8 +262,9 @@ def _assert_frames_close(streamed: TrackFrames, whole: TrackFrames) -> None:
     np.testing.assert_array_equal(streamed.loudness.k_sums, whole.loudness.k_sums)
 
 
-@pytest.mark.parametrize("seconds,sr,channels",
-                         [(0.01, 44100, 2), (7.0, 48000, 1), (30.0, 44100, 2), (110.0, 16000, 1)])
+@pytest.mark.parametrize(
+    "seconds,sr,channels", [(0.01, 44100, 2), (7.0, 48000, 1), (30.0, 44100, 2), (110.0, 16000, 1)]
+)
 def test_streamed_frames_equal_the_whole_array_frames(seconds, sr, channels):
     y = _music(seconds, sr) if seconds > 1 else np.full(int(seconds * sr), 0.1, np.float32)
     x = np.stack([y, 0.7 * y], axis=1) if channels == 2 else y
@@ -257,8 +279,9 @@ def test_long_track_is_cut_into_chroma_segments_with_the_same_result():
     # Longer than one chroma segment and its margins, so the segment joins are exercised.
     seconds = (descriptors.CHROMA_SEGMENT + 2 * descriptors.CHROMA_MARGIN) * descriptors.CHROMA_HOP / 22050 + 20
     y = np.concatenate([_music(seconds / 2, 22050), _music(seconds / 2, 22050, bpm=100, tonic=2)])
-    _assert_frames_close(TrackFrames.compute(ArrayBlocks(y, 22050, block_s=7.3), 22050),
-                         TrackFrames.compute_whole(y, 22050))
+    _assert_frames_close(
+        TrackFrames.compute(ArrayBlocks(y, 22050, block_s=7.3), 22050), TrackFrames.compute_whole(y, 22050)
+    )
 
 
 def test_analysis_of_a_file_equals_the_whole_array_analysis(tmp_path):
@@ -280,8 +303,9 @@ def test_analysis_of_a_file_equals_the_whole_array_analysis(tmp_path):
     track = frames.describe()
     assert streamed.descriptors == track
     assert streamed.chunk_descriptors == [frames.describe(s / 1000, e / 1000, track=track) for s, e in ranges]
-    tags, chunk_tags = tagger.tag_track(resample(samples.mean(axis=1), sr, tagger.SAMPLE_RATE),
-                                        [(s / 1000, e / 1000) for s, e in ranges])
+    tags, chunk_tags = tagger.tag_track(
+        resample(samples.mean(axis=1), sr, tagger.SAMPLE_RATE), [(s / 1000, e / 1000) for s, e in ranges]
+    )
     for got, expected in zip([streamed.tags, *streamed.chunk_tags], [tags, *chunk_tags]):
         assert max(abs(got[k] - expected[k]) for k in expected) <= 2e-4
     grid, expected_grid = tracker.finish(), track_beats(samples, sr)

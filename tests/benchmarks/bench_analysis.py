@@ -50,8 +50,12 @@ def tempo_accuracy() -> dict:
         errors.append(octave_error(est, bpm))
         exact += abs(est - bpm) <= 1.0
     errors = np.array(errors)
-    return {"n": len(tempi), "within_1_bpm_or_half_double": float((errors <= 1.0).mean()),
-            "same_octave": exact / len(tempi), "max_error_bpm": round(float(errors.max()), 3)}
+    return {
+        "n": len(tempi),
+        "within_1_bpm_or_half_double": float((errors <= 1.0).mean()),
+        "same_octave": exact / len(tempi),
+        "max_error_bpm": round(float(errors.max()), 3),
+    }
 
 
 def key_accuracy() -> dict:
@@ -113,9 +117,14 @@ def folder_speed(tracks: int, seconds: float) -> dict:
                 chunks = len(project.chunks())
             key = "descriptors_and_tags" if tags else "descriptors"
             # CPU time is what the work costs on one core; wall time also counts other processes' load.
-            out[key] = {"audio_s": audio_s, "wall_s": round(wall, 2), "cpu_s": round(cpu, 2),
-                        "x_realtime_wall": round(audio_s / wall, 1), "x_realtime_cpu": round(audio_s / cpu, 1),
-                        "chunks": chunks}
+            out[key] = {
+                "audio_s": audio_s,
+                "wall_s": round(wall, 2),
+                "cpu_s": round(cpu, 2),
+                "x_realtime_wall": round(audio_s / wall, 1),
+                "x_realtime_cpu": round(audio_s / cpu, 1),
+                "chunks": chunks,
+            }
     return out
 
 
@@ -126,8 +135,17 @@ def demo_accuracy() -> list[dict]:
     rows = []
     for track, path in zip(DEMO_TRACKS, ensure_demo_tracks()):
         est = analyse_file(path, top_k=3)
-        rows.append({"title": track.title, "bpm_true": track.bpm, "bpm": est["bpm"], "key_true": track.key,
-                     "key": est["key"], "lufs": est["lufs"], "tags": est.get("tags")})
+        rows.append(
+            {
+                "title": track.title,
+                "bpm_true": track.bpm,
+                "bpm": est["bpm"],
+                "key_true": track.key,
+                "key": est["key"],
+                "lufs": est["lufs"],
+                "tags": est.get("tags"),
+            }
+        )
     return rows
 
 
@@ -144,9 +162,13 @@ def real_folder(folder: Path) -> list[dict]:
             rows.append({"path": path.name, "error": exc.reason})
             continue
         elapsed = time.process_time() - start
-        rows.append({"path": path.name, **{k: est[k] for k in ("duration_s", "bpm", "bpm_confidence", "key",
-                                                                "camelot", "lufs", "lra", "tags")},
-                     "x_realtime_cpu": round(est["duration_s"] / elapsed, 1)})
+        rows.append(
+            {
+                "path": path.name,
+                **{k: est[k] for k in ("duration_s", "bpm", "bpm_confidence", "key", "camelot", "lufs", "lra", "tags")},
+                "x_realtime_cpu": round(est["duration_s"] / elapsed, 1),
+            }
+        )
     return rows
 
 
@@ -215,9 +237,12 @@ def measure_one(path: str, mode: str) -> dict:
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     traced = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    return {"tracemalloc_peak_mb": round(traced / 2**20, 1),
-            "rss_growth_mb": round((_peak_rss_kib() - base) / 1024, 1), "wall_s": round(wall, 1),
-            "cpu_s": round(cpu, 1)}
+    return {
+        "tracemalloc_peak_mb": round(traced / 2**20, 1),
+        "rss_growth_mb": round((_peak_rss_kib() - base) / 1024, 1),
+        "wall_s": round(wall, 1),
+        "cpu_s": round(cpu, 1),
+    }
 
 
 def memory_section(minutes: list[float], old_minutes: list[float]) -> list[dict]:
@@ -227,8 +252,9 @@ def memory_section(minutes: list[float], old_minutes: list[float]) -> list[dict]
             path = Path(tmp) / f"long{length:g}.flac"
             write_long_flac(path, length)
             for mode in (["old"] if length in old_minutes else []) + ["streaming"]:
-                proc = subprocess.run([sys.executable, __file__, "--measure-one", str(path), mode],
-                                      capture_output=True, text=True)
+                proc = subprocess.run(
+                    [sys.executable, __file__, "--measure-one", str(path), mode], capture_output=True, text=True
+                )
                 if proc.returncode != 0:
                     rows.append({"minutes": length, "path": mode, "error": proc.stderr.strip().splitlines()[-1:]})
                 else:
@@ -251,8 +277,13 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     parser.add_argument("--memory", action="store_true", help="only the peak memory of long tracks")
     parser.add_argument("--minutes", type=float, nargs="+", default=[10.0, 30.0, 60.0])
-    parser.add_argument("--old-minutes", type=float, nargs="*", default=[10.0],
-                        help="lengths also measured on the whole-array path (it needs about 110 MB a minute)")
+    parser.add_argument(
+        "--old-minutes",
+        type=float,
+        nargs="*",
+        default=[10.0],
+        help="lengths also measured on the whole-array path (it needs about 110 MB a minute)",
+    )
     parser.add_argument("--measure-one", nargs=2, metavar=("PATH", "MODE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)

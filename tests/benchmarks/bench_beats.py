@@ -60,13 +60,23 @@ def synth_set(seconds: float) -> list[tuple[str, np.ndarray, int, Truth]]:
 
 
 # ------------------------------------------------------------------------------------ scored music
-SCORES = ["joplin/maple_leaf_rag.mxl", "mozart/k545/movement1_exposition.mxl", "mozart/k155/movement1.mxl",
-          "haydn/opus74no1/movement1.mxl", "schumann_robert/opus41no1/movement2.mxl",
-          "schumann_clara/polonaise_op1n1.mxl", "schubert/Lindenbaum.xml", "verdi/laDonnaEMobile.mxl",
-          "haydn/opus1no1/movement1.mxl", "mozart/k80/movement4.mxl",
-          "beach/prayer_of_a_tired_child.musicxml", "cpebach/h186.mxl", "johnson_j_r/lift_every_voice.mxl"]
+SCORES = [
+    "joplin/maple_leaf_rag.mxl",
+    "mozart/k545/movement1_exposition.mxl",
+    "mozart/k155/movement1.mxl",
+    "haydn/opus74no1/movement1.mxl",
+    "schumann_robert/opus41no1/movement2.mxl",
+    "schumann_clara/polonaise_op1n1.mxl",
+    "schubert/Lindenbaum.xml",
+    "verdi/laDonnaEMobile.mxl",
+    "haydn/opus1no1/movement1.mxl",
+    "mozart/k80/movement4.mxl",
+    "beach/prayer_of_a_tired_child.musicxml",
+    "cpebach/h186.mxl",
+    "johnson_j_r/lift_every_voice.mxl",
+]
 
-SCORE_CHILD = r'''
+SCORE_CHILD = r"""
 import json, sys, music21
 s = music21.converter.parse(sys.argv[1])
 s.write("midi", fp=sys.argv[2])
@@ -90,7 +100,7 @@ for m in part.getElementsByClass("Measure"):
                 downs.append(q)
         k += 1
 print(json.dumps({"beats": beats, "downbeats": downs}))
-'''
+"""
 
 
 def _varlen(data: bytes, i: int) -> tuple[int, int]:
@@ -165,11 +175,33 @@ def render_score(rel: str, python: str) -> tuple[np.ndarray, int, Truth] | None:
         src = Path(music21.__file__).parent / "corpus" / rel
         midi = CACHE / f"{stem}.mid"
         try:
-            done = subprocess.run([python, "-c", SCORE_CHILD, str(src), str(midi)], capture_output=True,
-                                  text=True, check=True, timeout=180)
+            done = subprocess.run(
+                [python, "-c", SCORE_CHILD, str(src), str(midi)],
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=180,
+            )
             if not wav.exists():
-                subprocess.run(["timeout", "120", "fluidsynth", "-ni", "-q", "-g", "0.7", "-r", "44100", "-F",
-                                str(wav), SOUNDFONT, str(midi)], check=True, capture_output=True)
+                subprocess.run(
+                    [
+                        "timeout",
+                        "120",
+                        "fluidsynth",
+                        "-ni",
+                        "-q",
+                        "-g",
+                        "0.7",
+                        "-r",
+                        "44100",
+                        "-F",
+                        str(wav),
+                        SOUNDFONT,
+                        str(midi),
+                    ],
+                    check=True,
+                    capture_output=True,
+                )
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired, FileNotFoundError) as exc:
             # fluidsynth has been seen to render a score without end; its output is useless then.
             wav.unlink(missing_ok=True)
@@ -232,8 +264,7 @@ def evaluate(est_beats: np.ndarray, est_down: np.ndarray | None, est_bpm: float,
     }
     # The same F after removing the tracker's own median offset: beat-level correctness apart from
     # a constant latency (slow string and voice attacks put every tracker late against note-on).
-    out["F_unbiased"] = (mir_eval.beat.f_measure(ref, est_beats - np.median(errs), 0.07)
-                         if errs else out["F"])
+    out["F_unbiased"] = mir_eval.beat.f_measure(ref, est_beats - np.median(errs), 0.07) if errs else out["F"]
     if est_down is not None:
         out["down_F"] = mir_eval.beat.f_measure(truth.downbeats, est_down, 0.07) if est_down.size else 0.0
     return out
@@ -252,20 +283,26 @@ def run_set(title: str, cases, verbose: bool = True) -> None:
         ours.append(a)
         theirs.append(b)
         if verbose:
-            print(f"{name[:36]:36s} {a['F']:.3f} {grid.bpm:6.1f}/{truth.bpm:5.1f} {a['down_F']:.2f} "
-                  f"{a['err_ms']:5.1f} {a['bias_ms']:+5.1f} {a['conf']:.2f} | {b['F']:.3f} {lt:6.1f} "
-                  f"{b['err_ms']:5.1f} {b['bias_ms']:+5.1f}")
+            print(
+                f"{name[:36]:36s} {a['F']:.3f} {grid.bpm:6.1f}/{truth.bpm:5.1f} {a['down_F']:.2f} "
+                f"{a['err_ms']:5.1f} {a['bias_ms']:+5.1f} {a['conf']:.2f} | {b['F']:.3f} {lt:6.1f} "
+                f"{b['err_ms']:5.1f} {b['bias_ms']:+5.1f}"
+            )
 
     def mean(rows, key):
         vals = [r[key] for r in rows if not np.isnan(r[key])]
         return float(np.mean(vals)) if vals else float("nan")
 
-    print(f"{'MEAN':36s} F={mean(ours, 'F'):.3f} (bias removed {mean(ours, 'F_unbiased'):.3f}) "
-          f"tempo={mean(ours, 'tempo'):.2f} (oct {mean(ours, 'tempo_oct'):.2f}) "
-          f"downF={mean(ours, 'down_F'):.3f} err={np.nanmedian([r['err_ms'] for r in ours]):.1f} ms")
-    print(f"{'librosa MEAN':36s} F={mean(theirs, 'F'):.3f} (bias removed {mean(theirs, 'F_unbiased'):.3f}) "
-          f"tempo={mean(theirs, 'tempo'):.2f} (oct {mean(theirs, 'tempo_oct'):.2f}) "
-          f"err={np.nanmedian([r['err_ms'] for r in theirs]):.1f} ms")
+    print(
+        f"{'MEAN':36s} F={mean(ours, 'F'):.3f} (bias removed {mean(ours, 'F_unbiased'):.3f}) "
+        f"tempo={mean(ours, 'tempo'):.2f} (oct {mean(ours, 'tempo_oct'):.2f}) "
+        f"downF={mean(ours, 'down_F'):.3f} err={np.nanmedian([r['err_ms'] for r in ours]):.1f} ms"
+    )
+    print(
+        f"{'librosa MEAN':36s} F={mean(theirs, 'F'):.3f} (bias removed {mean(theirs, 'F_unbiased'):.3f}) "
+        f"tempo={mean(theirs, 'tempo'):.2f} (oct {mean(theirs, 'tempo_oct'):.2f}) "
+        f"err={np.nanmedian([r['err_ms'] for r in theirs]):.1f} ms"
+    )
 
 
 def negatives() -> None:
@@ -295,8 +332,12 @@ def negatives() -> None:
         rubato[i : i + m] += np.sin(2 * np.pi * f * np.arange(m) / sr) * np.exp(-np.arange(m) / sr / 0.3)
         pos += rng.uniform(0.2, 0.9)
     print("\n== confidence on pulse-less material (want < 0.5)")
-    for name, y in (("white noise", noise), ("sustained chord", tone), ("speech-like bursts", speech),
-                    ("random-interval notes", rubato)):
+    for name, y in (
+        ("white noise", noise),
+        ("sustained chord", tone),
+        ("speech-like bursts", speech),
+        ("random-interval notes", rubato),
+    ):
         g = track_beats(y.astype(np.float32), sr)
         print(f"{name:24s} confidence {g.confidence:.2f}  bpm {g.bpm:.1f}")
 
@@ -308,11 +349,14 @@ def speed_and_memory() -> None:
     track_beats(stereo, SR)
     dt = time.perf_counter() - t0
     import librosa  # noqa: F401  (import cost out of the timing)
+
     t0 = time.perf_counter()
     librosa_grid(stereo, SR)
     dl = time.perf_counter() - t0
-    print(f"\n== speed, 4-minute stereo 44.1 kHz track: ours {dt:.2f} s ({240 / dt:.0f}x realtime), "
-          f"librosa (incl. resampling) {dl:.2f} s ({240 / dl:.0f}x realtime)")
+    print(
+        f"\n== speed, 4-minute stereo 44.1 kHz track: ours {dt:.2f} s ({240 / dt:.0f}x realtime), "
+        f"librosa (incl. resampling) {dl:.2f} s ({240 / dl:.0f}x realtime)"
+    )
     loop, _ = drum_track(124, seconds=60.0, sr=SR)
     t0 = time.perf_counter()
     tracker = BeatTracker(SR)
@@ -331,8 +375,10 @@ def speed_and_memory() -> None:
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         full_stft = minutes * 60 * SR / 220 * 513 * 8
-        print(f"{minutes:3d} min: peak {peak / 2**20:6.1f} MiB (a full 5 ms complex STFT would be "
-              f"{full_stft / 2**20:,.0f} MiB); bpm {grid.bpm:.2f}; conf {grid.confidence:.2f}")
+        print(
+            f"{minutes:3d} min: peak {peak / 2**20:6.1f} MiB (a full 5 ms complex STFT would be "
+            f"{full_stft / 2**20:,.0f} MiB); bpm {grid.bpm:.2f}; conf {grid.confidence:.2f}"
+        )
 
 
 def main(argv=None) -> int:

@@ -111,8 +111,10 @@ def main(argv=None) -> int:
         print(f"skipped: no manifest at {path}")
         return 0
     files = json.loads(path.read_text())["files"]
-    print(f"{'track':28s} {'ref':>7s} {'bpm':>7s} {'oct':>4s} {'conf':>5s} {'pulse':>5s} "
-          f"{'meter':>5s} {'half':>4s} {'kick':>5s} {'s':>5s}")
+    print(
+        f"{'track':28s} {'ref':>7s} {'bpm':>7s} {'oct':>4s} {'conf':>5s} {'pulse':>5s} "
+        f"{'meter':>5s} {'half':>4s} {'kick':>5s} {'s':>5s}"
+    )
     n_ok = n_conf = n_pulse = 0
     for item in files:
         name = Path(item["path"]).stem
@@ -128,13 +130,21 @@ def main(argv=None) -> int:
         if item["pulse"] >= PULSE_FOR_CONFIDENCE:
             n_pulse += 1
             n_conf += grid.confidence >= CONFIDENT
-        ph = ({"meter": float("nan"), "half": 0, "kick": float("nan")} if args.no_phase
-              else phase_checks(x, sr, grid.beats, args.windows, args.window_seconds))
-        print(f"{name[:28]:28s} {item['bpm']:7.2f} {grid.bpm:7.2f} {'ok' if ok else 'NO':>4s} "
-              f"{grid.confidence:5.2f} {item['pulse']:5.2f} {ph['meter']:5.2f} {ph['half']:4d} {ph['kick']:5.2f} "
-              f"{took:5.1f}", flush=True)
-    print(f"\ntempo within {TEMPO_TOLERANCE:.0%}: {n_ok}/{len(files)}; confidence >= {CONFIDENT} on tracks with "
-          f"pulse >= {PULSE_FOR_CONFIDENCE}: {n_conf}/{n_pulse}")
+        ph = (
+            {"meter": float("nan"), "half": 0, "kick": float("nan")}
+            if args.no_phase
+            else phase_checks(x, sr, grid.beats, args.windows, args.window_seconds)
+        )
+        print(
+            f"{name[:28]:28s} {item['bpm']:7.2f} {grid.bpm:7.2f} {'ok' if ok else 'NO':>4s} "
+            f"{grid.confidence:5.2f} {item['pulse']:5.2f} {ph['meter']:5.2f} {ph['half']:4d} {ph['kick']:5.2f} "
+            f"{took:5.1f}",
+            flush=True,
+        )
+    print(
+        f"\ntempo within {TEMPO_TOLERANCE:.0%}: {n_ok}/{len(files)}; confidence >= {CONFIDENT} on tracks with "
+        f"pulse >= {PULSE_FOR_CONFIDENCE}: {n_conf}/{n_pulse}"
+    )
     return 0
 
 

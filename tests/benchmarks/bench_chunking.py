@@ -61,8 +61,10 @@ def folder_throughput(folder: Path) -> None:
         chunk_ranges(Envelope.from_audio(audio), ChunkingConfig())
         audio_s += audio.duration_s
     elapsed = time.perf_counter() - start
-    print(f"decode + chunk over {len(files)} FLAC files ({audio_s / 60:.1f} min): {elapsed:.2f} s, "
-          f"{audio_s / elapsed:.0f}x realtime")
+    print(
+        f"decode + chunk over {len(files)} FLAC files ({audio_s / 60:.1f} min): {elapsed:.2f} s, "
+        f"{audio_s / elapsed:.0f}x realtime"
+    )
 
 
 def main() -> None:

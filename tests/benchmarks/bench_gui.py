@@ -90,8 +90,13 @@ def first_window() -> tuple[float, float]:
     settings = Path(tempfile.mkdtemp()) / "desk.ini"
     times = []
     for _ in range(2):
-        out = subprocess.run([sys.executable, "-c", FIRST_WINDOW_SCRIPT, str(settings)], capture_output=True,
-                             text=True, timeout=120, env=os.environ.copy())
+        out = subprocess.run(
+            [sys.executable, "-c", FIRST_WINDOW_SCRIPT, str(settings)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=os.environ.copy(),
+        )
         line = [ln for ln in out.stdout.splitlines() if ln.strip()][-1]
         times.append(tuple(float(v) for v in line.split()))
     return min(times, key=lambda t: t[1])

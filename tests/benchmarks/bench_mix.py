@@ -69,8 +69,9 @@ def synthetic_pool(n_chunks: int = 10_000, per_track: int = 40, seed: int = 0) -
     index = (ids - 1) % per_track
     lengths = rng.integers(1000, 6000, n_chunks)  # the library's silence cut gives 1-20 s, mostly short
     starts = index * 6500
-    return ChunkPool(ids, tracks, index, starts, starts + lengths,
-                     {int(t): f"/music/{t}.flac" for t in np.unique(tracks)})
+    return ChunkPool(
+        ids, tracks, index, starts, starts + lengths, {int(t): f"/music/{t}.flac" for t in np.unique(tracks)}
+    )
 
 
 def bench_sequencing(minutes: float) -> dict:
@@ -81,9 +82,12 @@ def bench_sequencing(minutes: float) -> dict:
         config = SequenceConfig(minutes=minutes, strategy=strategy, beam_width=width, seed=1, min_chunk_ms=0)
         started, cpu = time.perf_counter(), time.process_time()
         playlist = sequence_pool(pool, scorer, config)
-        out[strategy] = {"seconds": round(time.perf_counter() - started, 3),
-                         "cpu_seconds": round(time.process_time() - cpu, 3), "items": len(playlist),
-                         "minutes": round(playlist.duration_ms / 60000, 2)}
+        out[strategy] = {
+            "seconds": round(time.perf_counter() - started, 3),
+            "cpu_seconds": round(time.process_time() - cpu, 3),
+            "items": len(playlist),
+            "minutes": round(playlist.duration_ms / 60000, 2),
+        }
     return out
 
 
@@ -108,14 +112,21 @@ def mix_of(project, minutes: float):
 def bench_export(project, minutes: float, folder: Path) -> dict:
     playlist = mix_of(project, minutes)
     out = {}
-    for label, config in (("mp3 ffmpeg 192k", ExportConfig(encoder="ffmpeg")),
-                          ("mp3 soundfile 192k", ExportConfig(encoder="soundfile")),
-                          ("flac", ExportConfig(format="flac")), ("wav", ExportConfig(format="wav"))):
+    for label, config in (
+        ("mp3 ffmpeg 192k", ExportConfig(encoder="ffmpeg")),
+        ("mp3 soundfile 192k", ExportConfig(encoder="soundfile")),
+        ("flac", ExportConfig(format="flac")),
+        ("wav", ExportConfig(format="wav")),
+    ):
         started, cpu = time.perf_counter(), time.process_time()
         result = export_mix(project, playlist, folder / f"bench.{config.format}", config)
         wall = time.perf_counter() - started
-        out[label] = {"x_realtime": round(result.duration_s / wall, 1), "seconds": round(wall, 2),
-                      "process_cpu_s": round(time.process_time() - cpu, 2), "audio_s": round(result.duration_s, 1)}
+        out[label] = {
+            "x_realtime": round(result.duration_s / wall, 1),
+            "seconds": round(wall, 2),
+            "process_cpu_s": round(time.process_time() - cpu, 2),
+            "audio_s": round(result.duration_s, 1),
+        }
     started = time.perf_counter()
     frames = sum(len(b) for b in Renderer(project, playlist).blocks())
     out["render only"] = {"x_realtime": round(frames / 44100 / (time.perf_counter() - started), 1)}
@@ -132,8 +143,12 @@ def render_memory(project, minutes: float) -> dict:
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"minutes": round(frames / 44100 / 60, 1), "items": len(playlist),
-            "traced_peak_mb": round(peak / 2**20, 1), "maxrss_growth_mb": round((rss_after - rss_before) / 1024, 1)}
+    return {
+        "minutes": round(frames / 44100 / 60, 1),
+        "items": len(playlist),
+        "traced_peak_mb": round(peak / 2**20, 1),
+        "maxrss_growth_mb": round((rss_after - rss_before) / 1024, 1),
+    }
 
 
 def build_drum_project(folder: Path, tempi: tuple[float, ...], seconds: float):
@@ -156,15 +171,21 @@ def bench_beat_sync(project, minutes: float) -> dict:
 
     playlist = mix_of(project, minutes)
     out = {}
-    for label, config in (("beat-synchronous (stretched)", RenderConfig()),
-                          ("plain (no stretching)", RenderConfig(beat_sync=False))):
+    for label, config in (
+        ("beat-synchronous (stretched)", RenderConfig()),
+        ("plain (no stretching)", RenderConfig(beat_sync=False)),
+    ):
         renderer = Renderer(project, playlist, config)
         started = time.perf_counter()
         frames = sum(len(b) for b in renderer.blocks())
         wall = time.perf_counter() - started
         stretched = sum(1 for t in renderer.timings if t.synced and abs(t.ratio - 1) > 1e-4)
-        out[label] = {"x_realtime": round(frames / 44100 / wall, 1), "seconds": round(wall, 2),
-                      "items": len(playlist), "stretched_items": stretched}
+        out[label] = {
+            "x_realtime": round(frames / 44100 / wall, 1),
+            "seconds": round(wall, 2),
+            "items": len(playlist),
+            "stretched_items": stretched,
+        }
     first, second = out.values()
     out["speed ratio (stretched / plain)"] = round(first["x_realtime"] / second["x_realtime"], 3)
     return out

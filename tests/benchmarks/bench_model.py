@@ -54,26 +54,43 @@ def train_speed(arch: str, device: str, threads: int, epochs: int, batch_size: i
     """batch_size 0 takes the training default for the device (larger on a GPU)."""
     data = PairData(random_table(20, 30), PairConfig())
     limit = 256 if arch == "seed" and device == "cpu" else 0
-    config = TrainConfig(model=ModelConfig(arch=arch), epochs=epochs, device=device, num_threads=threads,
-                         max_pairs_per_epoch=limit, patience=100, batch_size=batch_size)
+    config = TrainConfig(
+        model=ModelConfig(arch=arch),
+        epochs=epochs,
+        device=device,
+        num_threads=threads,
+        max_pairs_per_epoch=limit,
+        patience=100,
+        batch_size=batch_size,
+    )
     fit(TrainConfig(**{**config.__dict__, "epochs": 1, "max_pairs_per_epoch": 128}), data)  # warm-up
     result = fit(config, data)
-    return {"arch": arch, "device": result.device, "threads": threads if device == "cpu" else None,
-            "batch_size": result.configs["train"]["batch_size"],
-            "pairs_per_s": round(result.pairs_per_s, 1), "pairs": int(result.pairs_per_s * result.seconds)}
+    return {
+        "arch": arch,
+        "device": result.device,
+        "threads": threads if device == "cpu" else None,
+        "batch_size": result.configs["train"]["batch_size"],
+        "pairs_per_s": round(result.pairs_per_s, 1),
+        "pairs": int(result.pairs_per_s * result.seconds),
+    }
 
 
 def _ddp_worker(arch: str, device: str, epochs: int, batch_size: int) -> dict | None:
     """One worker of the data-parallel benchmark (module level: the launcher imports it by name)."""
     with distributed.worker_group(device) as group:
         data = PairData(random_table(20, 30), PairConfig())
-        config = TrainConfig(model=ModelConfig(arch=arch), epochs=epochs, device=device, patience=100,
-                             batch_size=batch_size)
+        config = TrainConfig(
+            model=ModelConfig(arch=arch), epochs=epochs, device=device, patience=100, batch_size=batch_size
+        )
         result = fit(config, data)
         if not group.leader:
             return None
-        return {"pairs_per_s": round(result.pairs_per_s, 1), "threads_per_process": result.threads,
-                "device": result.device, "batch_size": result.configs["train"]["batch_size"]}
+        return {
+            "pairs_per_s": round(result.pairs_per_s, 1),
+            "threads_per_process": result.threads,
+            "device": result.device,
+            "batch_size": result.configs["train"]["batch_size"],
+        }
 
 
 def ddp_speed(nproc: int, arch: str, device: str, epochs: int, batch_size: int) -> dict:
@@ -105,12 +122,16 @@ def ranking_speed(pool: int, device: str, repeats: int = 15) -> dict:
         cpu_times.append(time.process_time() - c0)
     assert len(top) == 10
     # The scorer picks its own CPU thread count (mixdesk.ml.runtime.default_threads).
-    return {"pool": pool, "device": str(scorer.device), "threads": default_threads(),
-            "encode_pool_s": round(encode_s, 2),
-            "rank_top10_ms_median": round(1000 * statistics.median(times), 2),
-            "rank_top10_ms_min": round(1000 * min(times), 2),
-            # CPU time of this process: what the ranking costs when no other process competes for the cores
-            "rank_top10_cpu_ms_median": round(1000 * statistics.median(cpu_times), 2)}
+    return {
+        "pool": pool,
+        "device": str(scorer.device),
+        "threads": default_threads(),
+        "encode_pool_s": round(encode_s, 2),
+        "rank_top10_ms_median": round(1000 * statistics.median(times), 2),
+        "rank_top10_ms_min": round(1000 * min(times), 2),
+        # CPU time of this process: what the ranking costs when no other process competes for the cores
+        "rank_top10_cpu_ms_median": round(1000 * statistics.median(cpu_times), 2),
+    }
 
 
 def main() -> None:

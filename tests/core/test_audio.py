@@ -27,14 +27,17 @@ def dominant_freq(x: np.ndarray, sr: int) -> float:
     return float(np.argmax(spectrum) * sr / len(x))
 
 
-@pytest.mark.parametrize("suffix, fmt, subtype, lossless", [
-    (".wav", "WAV", "PCM_16", True),
-    (".flac", "FLAC", "PCM_16", True),
-    (".aiff", "AIFF", "PCM_16", True),
-    (".ogg", "OGG", "VORBIS", False),
-    (".opus", "OGG", "OPUS", False),
-    (".mp3", "MP3", "MPEG_LAYER_III", False),
-])
+@pytest.mark.parametrize(
+    "suffix, fmt, subtype, lossless",
+    [
+        (".wav", "WAV", "PCM_16", True),
+        (".flac", "FLAC", "PCM_16", True),
+        (".aiff", "AIFF", "PCM_16", True),
+        (".ogg", "OGG", "VORBIS", False),
+        (".opus", "OGG", "OPUS", False),
+        (".mp3", "MP3", "MPEG_LAYER_III", False),
+    ],
+)
 def test_round_trip_through_soundfile(tmp_path, suffix, fmt, subtype, lossless):
     sr = 48000 if subtype == "OPUS" else SR
     original = tone(1.0, sr)
@@ -66,8 +69,22 @@ def test_m4a_goes_through_ffmpeg(tmp_path):
 
     wav = write_wav(tmp_path / "src.wav", tone(1.0))
     m4a = tmp_path / "song.m4a"
-    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error", "-i", str(wav), "-c:a", "aac",
-                    "-b:a", "128k", str(m4a)], check=True)
+    subprocess.run(
+        [
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            "-y",
+            "-loglevel",
+            "error",
+            "-i",
+            str(wav),
+            "-c:a",
+            "aac",
+            "-b:a",
+            "128k",
+            str(m4a),
+        ],
+        check=True,
+    )
     audio = decode(m4a)
     assert audio.channels == 2 and audio.sample_rate == SR
     assert abs(audio.duration_s - 1.0) < 0.1
@@ -80,14 +97,17 @@ def _put(path, data):
     return path
 
 
-@pytest.mark.parametrize("make, reason", [
-    (lambda p: p / "missing.wav", "not found"),
-    (lambda p: _put(p / "empty.wav", b""), "empty"),
-    (lambda p: _put(p / "noise.wav", np.random.default_rng(0).bytes(5000)), "not a readable WAV"),
-    (lambda p: _put(p / "notes.txt", b"hello"), "unsupported file type"),
-    (lambda p: _put(p / "fake.flac", b"RIFF" + bytes(100)), "not a readable FLAC"),
-    (lambda p: _put(p / "broken.m4a", b"\x00\x00\x00\x18ftypM4A " + bytes(64)), "audio stream"),
-])
+@pytest.mark.parametrize(
+    "make, reason",
+    [
+        (lambda p: p / "missing.wav", "not found"),
+        (lambda p: _put(p / "empty.wav", b""), "empty"),
+        (lambda p: _put(p / "noise.wav", np.random.default_rng(0).bytes(5000)), "not a readable WAV"),
+        (lambda p: _put(p / "notes.txt", b"hello"), "unsupported file type"),
+        (lambda p: _put(p / "fake.flac", b"RIFF" + bytes(100)), "not a readable FLAC"),
+        (lambda p: _put(p / "broken.m4a", b"\x00\x00\x00\x18ftypM4A " + bytes(64)), "audio stream"),
+    ],
+)
 def test_bad_files_raise_one_clear_error(tmp_path, make, reason):
     path = make(tmp_path)
     with pytest.raises(AudioError) as err:
@@ -101,8 +121,9 @@ def test_info_cli_reports_good_and_bad_files(tmp_path):
     good = write_wav(tmp_path / "good.wav", make_track([(1.5, -10.0)], channels=1))
     bad = tmp_path / "bad.mp3"
     bad.write_bytes(b"this is not audio" * 10)
-    proc = subprocess.run([sys.executable, "-m", "mixdesk", "info", str(good), str(bad), "--json"],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "mixdesk", "info", str(good), str(bad), "--json"], capture_output=True, text=True
+    )
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
     records = [json.loads(line) for line in proc.stdout.splitlines()]

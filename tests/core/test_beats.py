@@ -21,8 +21,9 @@ def _max_error(est: np.ndarray, ref: np.ndarray) -> float:
     return float(np.max(np.min(np.abs(est[None, :] - ref[:, None]), axis=1)))
 
 
-@pytest.mark.parametrize("bpm,pattern", [(90, "onethree"), (124, "four"), (128, "four"), (140, "onethree"),
-                                         (174, "four")])
+@pytest.mark.parametrize(
+    "bpm,pattern", [(90, "onethree"), (124, "four"), (128, "four"), (140, "onethree"), (174, "four")]
+)
 def test_drum_tracks_give_tempo_phase_and_bars(bpm, pattern):
     y, truth = drum_track(bpm, seconds=20.0, sr=SR, pattern=pattern, seed=bpm)
     grid = track_beats(y, SR)
@@ -117,8 +118,12 @@ def test_no_steady_pulse_gives_low_confidence(kind):
 
 
 def test_silence_and_short_input_give_no_grid():
-    for y in (np.zeros(10 * SR, np.float32), np.zeros((5 * SR, 2), np.float32), np.zeros(0, np.float32),
-              drum_track(120, seconds=1.0, sr=SR)[0]):
+    for y in (
+        np.zeros(10 * SR, np.float32),
+        np.zeros((5 * SR, 2), np.float32),
+        np.zeros(0, np.float32),
+        drum_track(120, seconds=1.0, sr=SR)[0],
+    ):
         grid = track_beats(y, SR)
         assert grid.confidence == 0.0 and not grid.confident
 

@@ -26,14 +26,21 @@ def as_segment(samples: np.ndarray, sr: int) -> tuple[AudioSegment, np.ndarray]:
     return seg, ints.astype(np.float32) / 32768
 
 
-sections = st.lists(st.tuples(st.floats(0.02, 1.2), st.one_of(st.just(-200.0), st.floats(-60.0, -3.0))),
-                    min_size=1, max_size=8)
+sections = st.lists(
+    st.tuples(st.floats(0.02, 1.2), st.one_of(st.just(-200.0), st.floats(-60.0, -3.0))), min_size=1, max_size=8
+)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(sections=sections, sr=st.sampled_from([8000, 11025, 22050, 44100, 48000]), channels=st.sampled_from([1, 2]),
-       min_silence=st.integers(1, 700), thresh=st.floats(-50.0, -3.0), step=st.integers(1, 40),
-       seed=st.integers(0, 1000))
+@given(
+    sections=sections,
+    sr=st.sampled_from([8000, 11025, 22050, 44100, 48000]),
+    channels=st.sampled_from([1, 2]),
+    min_silence=st.integers(1, 700),
+    thresh=st.floats(-50.0, -3.0),
+    step=st.integers(1, 40),
+    seed=st.integers(0, 1000),
+)
 def test_detect_nonsilent_equals_pydub(sections, sr, channels, min_silence, thresh, step, seed):
     seg, floats = as_segment(make_track(sections, sr=sr, channels=channels, seed=seed), sr)
     ours = detect_nonsilent(Envelope.from_samples(floats, sr), min_silence, thresh, step)
@@ -102,20 +109,43 @@ def test_chunk_cli_json_equals_pydub(tmp_path):
     path = write_wav(tmp_path / "song.wav", samples, sr)
     seg = AudioSegment.from_wav(str(path))
     expected = silence.detect_nonsilent(seg, 300, -16, seek_step=1)
-    proc = subprocess.run([sys.executable, "-m", "mixdesk", "chunk", str(path), "--mode", "silence",
-                           "--silence-thresh", "-16", "--min-silence", "300", "--keep-silence", "0", "--json"],
-                          capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mixdesk",
+            "chunk",
+            str(path),
+            "--mode",
+            "silence",
+            "--silence-thresh",
+            "-16",
+            "--min-silence",
+            "300",
+            "--keep-silence",
+            "0",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert json.loads(proc.stdout) == [{"start_ms": s, "end_ms": e} for s, e in expected]
-    fixed = subprocess.run([sys.executable, "-m", "mixdesk", "chunk", str(path), "--mode", "fixed", "--length", "3",
-                            "--json"], capture_output=True, text=True, check=True)
+    fixed = subprocess.run(
+        [sys.executable, "-m", "mixdesk", "chunk", str(path), "--mode", "fixed", "--length", "3", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert json.loads(fixed.stdout)[0] == {"start_ms": 0, "end_ms": 3000}
 
 
 def test_chunk_cli_reports_bad_file_without_traceback(tmp_path):
     bad = tmp_path / "x.wav"
     bad.write_bytes(b"junk")
-    proc = subprocess.run([sys.executable, "-m", "mixdesk", "chunk", str(bad), "--json"], capture_output=True,
-                          text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "mixdesk", "chunk", str(bad), "--json"], capture_output=True, text=True
+    )
     assert proc.returncode == 1 and "Traceback" not in proc.stderr and str(bad) in proc.stderr
 
 

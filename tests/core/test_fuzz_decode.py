@@ -108,19 +108,19 @@ def _mutate(data: bytes, rng: np.random.Generator) -> bytes:
         pos = int(rng.integers(0, max(1, _header_span(data) - width)))
         value = int(rng.choice(EXTREMES)) & ((1 << (8 * width)) - 1)
         order = "big" if data[:4] in (b"fLaC", b"FORM") else "little"
-        buf[pos:pos + width] = value.to_bytes(width, order)
+        buf[pos : pos + width] = value.to_bytes(width, order)
     elif kind == 3:  # random bytes over a span of the header
         pos = int(rng.integers(0, _header_span(data)))
         span = int(rng.integers(1, 9))
-        buf[pos:pos + span] = rng.integers(0, 256, span, dtype=np.uint8).tobytes()
+        buf[pos : pos + span] = rng.integers(0, 256, span, dtype=np.uint8).tobytes()
     elif kind == 4:  # a span zeroed (a hole left by a failed copy)
         pos = int(rng.integers(len(buf)))
         span = int(rng.integers(1, 4096))
-        buf[pos:pos + span] = bytes(min(span, len(buf) - pos))
+        buf[pos : pos + span] = bytes(min(span, len(buf) - pos))
     else:  # a span duplicated (a sector written twice)
         pos = int(rng.integers(len(buf)))
         span = int(rng.integers(1, 2048))
-        buf[pos:pos] = buf[pos:pos + span]
+        buf[pos:pos] = buf[pos : pos + span]
     return bytes(buf)
 
 
@@ -159,11 +159,15 @@ def test_mutated_files_decode_to_finite_samples_or_raise_audio_error(tmp_path):
     started: list[str] = []
     outcomes: list[dict] = []
     try:
-        proc = subprocess.run([sys.executable, "-c", _WORKER, *map(str, paths)], capture_output=True, text=True,
-                              timeout=TIME_LIMIT_S)
+        proc = subprocess.run(
+            [sys.executable, "-c", _WORKER, *map(str, paths)], capture_output=True, text=True, timeout=TIME_LIMIT_S
+        )
     except subprocess.TimeoutExpired as exc:
-        lines = (exc.stdout or b"").decode(errors="replace").splitlines() if isinstance(exc.stdout, bytes) \
+        lines = (
+            (exc.stdout or b"").decode(errors="replace").splitlines()
+            if isinstance(exc.stdout, bytes)
             else (exc.stdout or "").splitlines()
+        )
         last = [json.loads(line)["start"] for line in lines if '"start"' in line][-1:]
         pytest.fail(f"decoding hung (over {TIME_LIMIT_S} s); last file started: {last}")
     for line in proc.stdout.splitlines():

@@ -144,8 +144,9 @@ def test_analyze_reports_a_read_only_project_in_one_line(analysed_project, monke
 
     path, _ = analysed_project
     real_access = os.access
-    monkeypatch.setattr(project_module.os, "access",
-                        lambda p, mode: False if str(p) == str(path) else real_access(p, mode))
+    monkeypatch.setattr(
+        project_module.os, "access", lambda p, mode: False if str(p) == str(path) else real_access(p, mode)
+    )
     assert main(["analyze", "--project", str(path), "--no-tags", "--quiet"]) == 1
     err = capsys.readouterr().err
     assert len(_lines(err)) == 1 and "read-only" in err and "not a mixdesk project" not in err

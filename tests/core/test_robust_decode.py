@@ -60,7 +60,7 @@ def test_import_skips_a_nan_file_with_its_reason(tmp_path):
     with Project.open(tmp_path / "p.mixdesk") as project:
         result = project.import_paths([folder])
         assert [os.path.basename(p) for p in result.added] == ["good.wav"]
-        (path, reason), = project.import_errors()
+        ((path, reason),) = project.import_errors()
         assert path.endswith("nan.wav") and reason.startswith("non-finite samples")
 
 
@@ -115,9 +115,23 @@ def test_import_of_a_folder_with_a_named_pipe_finishes(tmp_path):
     os.mkfifo(tmp_path / "named.mp3")
     project = tmp_path / "p.mixdesk"
     # A child process, so that a regression hangs only it, and the timeout ends the test.
-    proc = subprocess.run([sys.executable, "-m", "mixdesk", "import", str(folder), str(tmp_path / "named.mp3"),
-                           "--project", str(project), "--quiet", "--json"],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mixdesk",
+            "import",
+            str(folder),
+            str(tmp_path / "named.mp3"),
+            "--project",
+            str(project),
+            "--quiet",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "stuck.wav" not in proc.stdout + proc.stderr  # a pipe inside a folder is passed over quietly
     assert f"skipped {tmp_path / 'named.mp3'}: not a regular file" in proc.stderr

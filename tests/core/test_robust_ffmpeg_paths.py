@@ -58,9 +58,27 @@ def _ffmpeg() -> str:
 
 
 def _m4a(path: Path) -> Path:
-    subprocess.run([_ffmpeg(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi",
-                    "-i", "sine=frequency=440:duration=3", "-c:a", "aac", "-f", "mp4", str(path.resolve())],
-                   check=True, timeout=60)
+    subprocess.run(
+        [
+            _ffmpeg(),
+            "-hide_banner",
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:duration=3",
+            "-c:a",
+            "aac",
+            "-f",
+            "mp4",
+            str(path.resolve()),
+        ],
+        check=True,
+        timeout=60,
+    )
     return path
 
 

@@ -45,10 +45,18 @@ def bar_items_playlist(project, tempo_bpm: float | None = None, beats: float | N
     items = []
     for i, chunk in enumerate(order):
         track = project.track(chunk.track_id)
-        items.append(PlaylistItem(chunk_id=chunk.id, track_id=track.id, source_path=str(track.path),
-                                  in_ms=chunk.start_ms, out_ms=chunk.end_ms,
-                                  transition=Transition("crossfade", 400, beats),
-                                  score=None if i == 0 else 0.5, tempo_bpm=tempo_bpm))
+        items.append(
+            PlaylistItem(
+                chunk_id=chunk.id,
+                track_id=track.id,
+                source_path=str(track.path),
+                in_ms=chunk.start_ms,
+                out_ms=chunk.end_ms,
+                transition=Transition("crossfade", 400, beats),
+                score=None if i == 0 else 0.5,
+                tempo_bpm=tempo_bpm,
+            )
+        )
     return Playlist(items=tuple(items), name="beats")
 
 

@@ -45,10 +45,17 @@ def playlist_of(project, chunk_ids, crossfade_ms: int = 400):
     for i, cid in enumerate(chunk_ids):
         chunk = project.chunk(int(cid))
         track = project.track(chunk.track_id)
-        items.append(PlaylistItem(chunk_id=chunk.id, track_id=track.id, source_path=str(track.path),
-                                  in_ms=chunk.start_ms, out_ms=chunk.end_ms,
-                                  transition=Transition("crossfade", crossfade_ms),
-                                  score=None if i == 0 else 0.5))
+        items.append(
+            PlaylistItem(
+                chunk_id=chunk.id,
+                track_id=track.id,
+                source_path=str(track.path),
+                in_ms=chunk.start_ms,
+                out_ms=chunk.end_ms,
+                transition=Transition("crossfade", crossfade_ms),
+                score=None if i == 0 else 0.5,
+            )
+        )
     return Playlist(items=tuple(items), name="test")
 
 

@@ -43,8 +43,9 @@ def _check_known_grid(qtbot, desk_state, drum_project, track, grid):
     assert bars == grid.downbeats.size == 12
     assert beats == grid.beats.size - grid.downbeats.size
     assert labels == bars
-    assert sorted(int(label.textItem.toPlainText()) for label in view.bar_labels if label.isVisible()) == \
-        list(range(1, 13))
+    assert sorted(int(label.textItem.toPlainText()) for label in view.bar_labels if label.isVisible()) == list(
+        range(1, 13)
+    )
     assert "120.0 BPM" in view.title.text() and "confidence 0.90" in view.title.text()
     # zoomed in on two bars only their marks are drawn
     view.wave_plot.setXRange(float(grid.downbeats[2]) - 0.01, float(grid.downbeats[4]) - 0.01, padding=0)
@@ -67,8 +68,11 @@ def test_uncovered_audio_is_shaded(qtbot, desk_state, drum_project):
     from mixdesk.gui.track_picture import uncovered_spans
     from mixdesk.gui.track_view import TrackView
 
-    assert uncovered_spans([(500, 1000), (1000, 2000), (3000, 4000)], 5000) == \
-        [(0.0, 500.0), (2000.0, 3000.0), (4000.0, 5000.0)]
+    assert uncovered_spans([(500, 1000), (1000, 2000), (3000, 4000)], 5000) == [
+        (0.0, 500.0),
+        (2000.0, 3000.0),
+        (4000.0, 5000.0),
+    ]
     view = TrackView(desk_state)
     qtbot.addWidget(view)
     desk_state.set_project(drum_project)

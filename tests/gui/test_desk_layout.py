@@ -58,6 +58,5 @@ def test_silence_buttons_and_pool_columns_fit_at_1366(qtbot, window):
         assert fully_shown(button, area), button.text()
     pool = window.panel("poolView")
     assert pool.table.horizontalScrollBar().maximum() == 0  # every column in view
-    columns = [pool.model.columns[i].key for i in range(pool.model.columnCount())
-               if not pool.table.isColumnHidden(i)]
+    columns = [pool.model.columns[i].key for i in range(pool.model.columnCount()) if not pool.table.isColumnHidden(i)]
     assert {"track", "index", "length", "wave"} <= set(columns)

@@ -15,7 +15,7 @@ def body_heights(image) -> np.ndarray:
     """Per pixel column, how many pixels are drawn at full strength (the solid body of the waveform)."""
     ptr = image.constBits()
     rgba = np.frombuffer(ptr, dtype=np.uint8).reshape(image.height(), image.bytesPerLine() // 4, 4)
-    return (rgba[:, :image.width(), 3] >= 230).sum(axis=0)
+    return (rgba[:, : image.width(), 3] >= 230).sum(axis=0)
 
 
 def test_pool_thumbnail_of_loud_music_shows_its_beats(qtbot, desk_state, tagged_project):
@@ -28,8 +28,7 @@ def test_pool_thumbnail_of_loud_music_shows_its_beats(qtbot, desk_state, tagged_
     qtbot.addWidget(pool)
     desk_state.set_project(tagged_project)
     loud = next(t for t in tagged_project.tracks() if t.title == "Night Drive")
-    row = next(r for r in range(pool.proxy.rowCount())
-               if pool.proxy.index(r, 0).data() == "Night Drive")
+    row = next(r for r in range(pool.proxy.rowCount()) if pool.proxy.index(r, 0).data() == "Night Drive")
     wave = pool.model.column_of("wave")
     pool.proxy.index(row, wave).data(STRIP_ROLE)  # asking paints it later, as the view does
     qtbot.waitUntil(lambda: pool.proxy.index(row, wave).data(STRIP_ROLE) is not None, timeout=10000)
@@ -48,8 +47,7 @@ def test_playing_a_chunk_names_title_and_artist_or_the_file(qtbot, desk_state, t
     qtbot.addWidget(transport)
     desk_state.set_project(tagged_project)
     for track, expected in (("Night Drive", "Night Drive - Lena K"), ("", "untitled take.flac")):
-        chunk = next(c for c in tagged_project.chunks()
-                     if tagged_project.track(c.track_id).title == track)
+        chunk = next(c for c in tagged_project.chunks() if tagged_project.track(c.track_id).title == track)
         with qtbot.waitSignal(desk_state.player.state_changed, timeout=5000):
             transport.play_chunk(chunk.id)
         assert transport.now_playing.text() == f"{expected} · chunk {chunk.index + 1}"

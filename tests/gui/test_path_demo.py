@@ -91,8 +91,7 @@ def take_suggestion(qtbot, window, generated):
 def adjust_transition(qtbot, window):
     state, view = window.state, window.panel("transitionView")
     state.select_playlist_item(0)
-    qtbot.waitUntil(lambda: view.seam is not None and view.row == 0 and not view.job.is_running(),
-                    timeout=20000)
+    qtbot.waitUntil(lambda: view.seam is not None and view.row == 0 and not view.job.is_running(), timeout=20000)
     assert view.plots.image.image is not None
     assert view.in_beats  # the demo tracks have beat grids: the crossfade is set in beats
     with qtbot.waitSignal(view.rendered, timeout=20000) as rendered:

@@ -96,8 +96,10 @@ def test_regenerate_from_here_keeps_head_and_locked_items(qtbot, desk, view):
     view.seed_spin.setValue(99)
     view.strategy_combo.setCurrentIndex(view.strategy_combo.findData("sample"))
     view.regenerate_from(2)
-    qtbot.waitUntil(lambda: desk.playlist is not None and desk.playlist is not before
-                    and view.generate_button.isEnabled(), timeout=10000)
+    qtbot.waitUntil(
+        lambda: desk.playlist is not None and desk.playlist is not before and view.generate_button.isEnabled(),
+        timeout=10000,
+    )
     after = desk.playlist
     assert after.chunk_ids[:2] == before.chunk_ids[:2]
     # the same chunk may also appear earlier, further back than the repeat window; the kept one is locked
@@ -118,7 +120,6 @@ def test_reopening_the_project_restores_the_last_playlist(qtbot, small_project, 
     assert view.model.rowCount() == 4
     assert view.model.index(0, COL_LOCK).data(Qt.CheckStateRole) == Qt.Checked
     fresh.jobs.shutdown(2000)
-
 
 
 def test_generating_from_an_empty_project_says_why(qtbot, tmp_path, desk_state):

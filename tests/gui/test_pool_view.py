@@ -58,15 +58,15 @@ def test_waveform_strips_arrive(qtbot, desk_state, small_project):
 
 
 def test_parse_filter():
-    assert parse_filter("deep bpm>120 len<=8 key:8a") == (["deep", "8a"], [("bpm", ">", 120.0),
-                                                                           ("len", "<=", 8.0)])
+    assert parse_filter("deep bpm>120 len<=8 key:8a") == (["deep", "8a"], [("bpm", ">", 120.0), ("len", "<=", 8.0)])
 
 
 def test_analysis_columns_sort_and_filter(qtbot, desk_state, small_project):
     chunks = small_project.chunks()
     for i, chunk in enumerate(chunks):
-        small_project.put_analysis("descriptors", {"bpm": 100.0 + i, "camelot": "8A" if i % 2 else "9B"},
-                                   chunk.track_id, chunk.id)
+        small_project.put_analysis(
+            "descriptors", {"bpm": 100.0 + i, "camelot": "8A" if i % 2 else "9B"}, chunk.track_id, chunk.id
+        )
     view = PoolView(desk_state)
     qtbot.addWidget(view)
     desk_state.set_project(small_project)

@@ -14,8 +14,12 @@ def desk(qtbot, desk_state, small_project):
     from mixdesk.gui.suggestions_view import SuggestionsView
     from mixdesk.gui.track_view import TrackView
 
-    panels = {"silence": SilencePanel(desk_state), "suggestions": SuggestionsView(desk_state),
-              "track": TrackView(desk_state), "pool": PoolView(desk_state)}
+    panels = {
+        "silence": SilencePanel(desk_state),
+        "suggestions": SuggestionsView(desk_state),
+        "track": TrackView(desk_state),
+        "pool": PoolView(desk_state),
+    }
     for panel in panels.values():
         qtbot.addWidget(panel)
     desk_state.set_project(small_project)
@@ -105,14 +109,20 @@ def test_failed_ranking_shows_a_sentence_not_the_exception(qtbot, desk, desk_sta
     assert "no longer in the project" in text
 
 
-@pytest.mark.parametrize("exc, shown", [
-    (KeyError(48), "no longer in the project"),
-    (IndexError("index 7 is out of bounds for axis 0 with size 3"), "no longer in the project"),
-    (FileNotFoundError(2, "No such file or directory", "/music/a.flac"), "No such file or directory: /music/a.flac"),
-    (ValueError("the project has no tracks\nmore detail"), "the project has no tracks"),
-    (RuntimeError("CUDA error: device-side assert triggered"), "unexpected error"),
-    (TypeError("'NoneType' object is not subscriptable"), "unexpected error"),
-])
+@pytest.mark.parametrize(
+    "exc, shown",
+    [
+        (KeyError(48), "no longer in the project"),
+        (IndexError("index 7 is out of bounds for axis 0 with size 3"), "no longer in the project"),
+        (
+            FileNotFoundError(2, "No such file or directory", "/music/a.flac"),
+            "No such file or directory: /music/a.flac",
+        ),
+        (ValueError("the project has no tracks\nmore detail"), "the project has no tracks"),
+        (RuntimeError("CUDA error: device-side assert triggered"), "unexpected error"),
+        (TypeError("'NoneType' object is not subscriptable"), "unexpected error"),
+    ],
+)
 def test_job_failures_reach_panels_as_one_human_line(exc, shown):
     from mixdesk.gui.jobs import user_message
 
@@ -129,7 +139,8 @@ def test_panel_that_fails_to_start_says_so_without_its_exception(qtbot, desk_sta
             raise AttributeError("'NoneType' object has no attribute 'chunks'")
 
     monkeypatch.setattr(suggestions_view, "SuggestionsView", Broken)
-    note = main_window.make_panel(desk_state, "suggestionsView", "Suggestions", "mixdesk.gui.suggestions_view",
-                                  "SuggestionsView")
+    note = main_window.make_panel(
+        desk_state, "suggestionsView", "Suggestions", "mixdesk.gui.suggestions_view", "SuggestionsView"
+    )
     qtbot.addWidget(note)
     assert note.text() == "The suggestions panel could not start; the details are in the log."

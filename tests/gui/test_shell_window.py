@@ -27,8 +27,18 @@ def window(qtbot, desk_state):
 
 def test_window_has_every_panel_by_name(window, small_project):
     assert window.welcome.isVisible()
-    assert sorted(PANEL_NAMES) == sorted(["poolView", "trackView", "silencePanel", "trainingPanel", "playlistView",
-                                          "suggestionsView", "transitionView", "transport"])
+    assert sorted(PANEL_NAMES) == sorted(
+        [
+            "poolView",
+            "trackView",
+            "silencePanel",
+            "trainingPanel",
+            "playlistView",
+            "suggestionsView",
+            "transitionView",
+            "transport",
+        ]
+    )
     window.actions_.set_project(small_project)
     for name in PANEL_NAMES:
         dock = window.findChild(QDockWidget, name)
@@ -109,8 +119,9 @@ def test_drop_folder_imports_as_job(qtbot, window, tmp_path, song_folder):
     assert window.panel("poolView").proxy.rowCount() == 0
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(song_folder))])
-    event = QDropEvent(QPointF(20, 20), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
-                       Qt.KeyboardModifier.NoModifier)
+    event = QDropEvent(
+        QPointF(20, 20), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier
+    )
     window.dropEvent(event)
     qtbot.waitUntil(lambda: window.panel("poolView").proxy.rowCount() > 0, timeout=20000)
     assert window.panel("poolView").proxy.rowCount() == len(project.chunks())
@@ -120,8 +131,9 @@ def test_drop_folder_imports_as_job(qtbot, window, tmp_path, song_folder):
 def test_save_as_copies_and_opens_the_copy(qtbot, window, small_project, tmp_path):
     window.actions_.set_project(small_project)
     job = window.actions_.save_as(tmp_path / "copy")
-    qtbot.waitUntil(lambda: window.state.project is not small_project and window.state.project is not None,
-                    timeout=10000)
+    qtbot.waitUntil(
+        lambda: window.state.project is not small_project and window.state.project is not None, timeout=10000
+    )
     copy = window.state.project
     assert Path(copy.path).name == "copy.mixdesk" and job.state == "finished"
     assert len(copy.chunks()) == len(small_project.chunks())
@@ -144,13 +156,23 @@ def test_headless_demo_run_saves_a_screenshot_and_exits_cleanly(tmp_path):
 
     shot = tmp_path / "demo.png"
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-    proc = subprocess.run([sys.executable, "-m", "mixdesk", "gui", "--demo", "--screenshot", str(shot),
-                           "--quit-after-ms", "20"], env=env, capture_output=True, text=True, timeout=240)
+    proc = subprocess.run(
+        [sys.executable, "-m", "mixdesk", "gui", "--demo", "--screenshot", str(shot), "--quit-after-ms", "20"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert shot.is_file() and shot.stat().st_size > 50000
     # Closing right after start must not leave a job thread running into interpreter exit (Qt aborts then).
-    quick = subprocess.run([sys.executable, "-m", "mixdesk", "gui", "--demo", "--quit-after-ms", "1"], env=env,
-                           capture_output=True, text=True, timeout=240)
+    quick = subprocess.run(
+        [sys.executable, "-m", "mixdesk", "gui", "--demo", "--quit-after-ms", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert quick.returncode == 0 and "Destroyed while thread" not in quick.stderr
 
 
@@ -159,8 +181,7 @@ def test_cli_registers_gui_command(monkeypatch):
     from mixdesk.cli import build_parser
     from mixdesk.cli.gui import open_desk
 
-    args = build_parser().parse_args(["gui", "--project", "p.mixdesk", "--screenshot", "s.png",
-                                      "--quit-after-ms", "5"])
+    args = build_parser().parse_args(["gui", "--project", "p.mixdesk", "--screenshot", "s.png", "--quit-after-ms", "5"])
     calls = []
     monkeypatch.setattr(app_module, "run_desk", lambda **kw: calls.append(kw) or 0)
     assert args.handler(args) == 0

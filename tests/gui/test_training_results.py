@@ -10,8 +10,15 @@ from panel_fixtures import shared_project  # noqa: F401 - fixture
 
 torch = pytest.importorskip("torch")
 
-BELOW = {"auc": 0.70, "accuracy": 0.6, "hit1": 0.2, "hit5": 0.5, "mrr": 0.30, "heldout_tracks": 2,
-         "baselines": {"random": {"auc": 0.5, "mrr": 0.1}, "similarity": {"auc": 0.75, "mrr": 0.45}}}
+BELOW = {
+    "auc": 0.70,
+    "accuracy": 0.6,
+    "hit1": 0.2,
+    "hit5": 0.5,
+    "mrr": 0.30,
+    "heldout_tracks": 2,
+    "baselines": {"random": {"auc": 0.5, "mrr": 0.1}, "similarity": {"auc": 0.75, "mrr": 0.45}},
+}
 ABOVE = {**BELOW, "auc": 0.90, "mrr": 0.60}
 
 

@@ -62,8 +62,9 @@ def test_crossfade_change_updates_the_item_and_the_render(qtbot, desk_state, vie
 
 def test_play_sends_the_rendered_seam_to_the_player(qtbot, desk_state, view, monkeypatch):
     played = []
-    monkeypatch.setattr(desk_state.player, "play_samples",
-                        lambda samples, sr, label="": played.append((samples, sr, label)))
+    monkeypatch.setattr(
+        desk_state.player, "play_samples", lambda samples, sr, label="": played.append((samples, sr, label))
+    )
     with qtbot.waitSignal(view.rendered, timeout=10000):
         desk_state.select_playlist_item(2)
     view.play()

@@ -50,8 +50,7 @@ def test_delete_is_undone_and_redone_with_the_keys(qtbot, window, desk_state):
     assert playlist.model.rowCount() == len(ids)
     assert not undo.isEnabled() and redo.text().replace("&", "") == "Redo delete item 2"
 
-    qtbot.keyClick(playlist.table, Qt.Key_Z,
-                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClick(playlist.table, Qt.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
     assert desk_state.playlist.chunk_ids == ids[:1] + ids[2:]
     assert saved_ids(desk_state) == desk_state.playlist.chunk_ids
     assert undo.isEnabled() and not redo.isEnabled()

@@ -117,8 +117,10 @@ def test_analysis_documents_are_dropped_when_chunks_change(small_project):
     chunk = small_project.chunks(track.id)[0]
     small_project.put_analysis("descriptors", {"bpm": 120.0}, track.id)
     small_project.put_analysis("descriptors", {"bpm": 121.0}, track.id, chunk.id)
-    assert small_project.analysis("descriptors") == {(track.id, None): {"bpm": 120.0},
-                                                     (track.id, chunk.id): {"bpm": 121.0}}
+    assert small_project.analysis("descriptors") == {
+        (track.id, None): {"bpm": 120.0},
+        (track.id, chunk.id): {"bpm": 121.0},
+    }
     small_project.rechunk(LIBRARY_CHUNKING.with_(min_silence_ms=200), [track.id])
     assert small_project.analysis("descriptors") == {(track.id, None): {"bpm": 120.0}}
 
@@ -135,8 +137,9 @@ def test_killed_import_leaves_a_valid_project(tmp_path):
     for i in range(24):
         write_wav(folder / f"t{i:02d}.wav", make_track(song_sections(i, seconds=40.0), seed=i))
     project_path = tmp_path / "killed.mixdesk"
-    proc = subprocess.Popen([sys.executable, "-m", "mixdesk", "import", str(folder), "--project", str(project_path),
-                             "--quiet"])
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mixdesk", "import", str(folder), "--project", str(project_path), "--quiet"]
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.05)
@@ -176,8 +179,10 @@ def test_demo_project_drops_tracks_of_an_older_recipe():
     with open_demo_project() as project:
         current = {t.path for t in project.tracks()}
         with project.transaction() as conn:
-            conn.execute("INSERT INTO tracks(path, hash, size, mtime_ns, duration_s, sample_rate, channels, format,"
-                         " chunking) VALUES ('/gone/demo-v0-01-old.flac', 'x', 1, 1, 1.0, 44100, 2, 'flac', '{}')")
+            conn.execute(
+                "INSERT INTO tracks(path, hash, size, mtime_ns, duration_s, sample_rate, channels, format,"
+                " chunking) VALUES ('/gone/demo-v0-01-old.flac', 'x', 1, 1, 1.0, 44100, 2, 'flac', '{}')"
+            )
     with open_demo_project() as project:
         assert {t.path for t in project.tracks()} == current and len(current) == 4
 

@@ -39,6 +39,7 @@ def _track_paths(path: Path) -> list[str]:
 
 # ----- two imports of one folder at the same time
 
+
 def test_an_import_racing_another_on_the_same_files_finishes(tmp_path, monkeypatch):
     import mixdesk.library.importer as importer
 
@@ -78,6 +79,7 @@ def test_two_import_processes_on_one_folder_both_succeed(tmp_path):
 
 # ----- a full disk
 
+
 def _fail_on_second(monkeypatch, module, name, error):
     real = getattr(module, name)
     calls = []
@@ -106,8 +108,7 @@ def test_disk_full_while_writing_the_cache_stops_the_import_in_one_line(tmp_path
 
     folder = _folder(tmp_path)
     path = tmp_path / "p.mixdesk"
-    _fail_on_second(monkeypatch, envelopes.np, "savez_compressed",
-                    OSError(errno.ENOSPC, "No space left on device"))
+    _fail_on_second(monkeypatch, envelopes.np, "savez_compressed", OSError(errno.ENOSPC, "No space left on device"))
     assert main(["import", str(folder), "--project", str(path), "--quiet"]) == 1
     _assert_stopped_once_for_a_full_disk(tmp_path, capsys, path)
 
@@ -115,8 +116,7 @@ def test_disk_full_while_writing_the_cache_stops_the_import_in_one_line(tmp_path
 def test_disk_full_in_the_database_stops_the_import_in_one_line(tmp_path, monkeypatch, capsys):
     folder = _folder(tmp_path)
     path = tmp_path / "p.mixdesk"
-    _fail_on_second(monkeypatch, Project, "replace_chunks",
-                    sqlite3.OperationalError("database or disk is full"))
+    _fail_on_second(monkeypatch, Project, "replace_chunks", sqlite3.OperationalError("database or disk is full"))
     assert main(["import", str(folder), "--project", str(path), "--quiet"]) == 1
     _assert_stopped_once_for_a_full_disk(tmp_path, capsys, path)
 
@@ -134,6 +134,7 @@ def test_finishing_a_run_on_a_full_disk_raises_disk_full(tmp_path, monkeypatch):
 
 
 # ----- a read-only project
+
 
 @pytest.fixture
 def read_only(monkeypatch):
@@ -169,13 +170,42 @@ def test_mix_reads_a_read_only_project(small_project, read_only, capsys, tmp_pat
     read_only(path)
     read_only(small_project.cache_dir)
     out = tmp_path / "out" / "mix.wav"
-    code = main(["mix", "--project", str(path), "--similarity", "--minutes", "0.2", "--out", str(out),
-                 "--seed", "1", "--quiet", "--json"])
+    code = main(
+        [
+            "mix",
+            "--project",
+            str(path),
+            "--similarity",
+            "--minutes",
+            "0.2",
+            "--out",
+            str(out),
+            "--seed",
+            "1",
+            "--quiet",
+            "--json",
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     assert sf.info(str(out)).duration > 5
     # Saving the playlist is a write: it fails in one line naming the reason.
-    code = main(["mix", "--project", str(path), "--similarity", "--minutes", "0.2", "--out", str(out),
-                 "--seed", "1", "--quiet", "--save-playlist", "keep"])
+    code = main(
+        [
+            "mix",
+            "--project",
+            str(path),
+            "--similarity",
+            "--minutes",
+            "0.2",
+            "--out",
+            str(out),
+            "--seed",
+            "1",
+            "--quiet",
+            "--save-playlist",
+            "keep",
+        ]
+    )
     err = capsys.readouterr().err.strip()
     assert code == 1 and "read-only" in err and len(err.splitlines()) == 1
 
@@ -187,8 +217,21 @@ def test_eval_reads_a_read_only_project(small_project, read_only, capsys):
     read_only(path)
     read_only(cache)
     before = sorted(cache.rglob("*"))
-    code = main(["eval", "--project", str(path), "--candidates", "5", "--max-queries", "10", "--device", "cpu",
-                 "--json", "--quiet"])
+    code = main(
+        [
+            "eval",
+            "--project",
+            str(path),
+            "--candidates",
+            "5",
+            "--max-queries",
+            "10",
+            "--device",
+            "cpu",
+            "--json",
+            "--quiet",
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     assert json.loads(capsys.readouterr().out)["n_pairs"] > 0
     assert sorted(cache.rglob("*")) == before  # its features were cached elsewhere
@@ -207,6 +250,7 @@ def test_project_with_read_only_permissions_opens_for_reading(small_project):
 
 
 # ----- after kill -9
+
 
 def _age(path: Path, seconds: float) -> None:
     old = time.time() - seconds
@@ -232,12 +276,14 @@ def test_opening_a_project_removes_stale_temp_files_from_its_cache(tmp_path):
 def test_a_run_whose_process_was_killed_is_marked_interrupted(tmp_path):
     path = tmp_path / "p.mixdesk"
     Project.open(path).close()
-    code = ("import sys, time\n"
-            "from mixdesk.library.project import Project\n"
-            "p = Project.open(sys.argv[1])\n"
-            "p.add_run('train', {'epochs': 3})\n"
-            "print('started', flush=True)\n"
-            "time.sleep(120)\n")
+    code = (
+        "import sys, time\n"
+        "from mixdesk.library.project import Project\n"
+        "p = Project.open(sys.argv[1])\n"
+        "p.add_run('train', {'epochs': 3})\n"
+        "print('started', flush=True)\n"
+        "time.sleep(120)\n"
+    )
     proc = subprocess.Popen([sys.executable, "-c", code, str(path)], stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout.readline().strip() == "started"

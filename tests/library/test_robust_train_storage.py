@@ -28,8 +28,22 @@ def test_train_on_a_full_disk_reports_it_in_one_line(small_project, tmp_path, mo
     path = small_project.path
     small_project.close()
     out = tmp_path / "model.pt"
-    code = main(["train", "--project", str(path), "--epochs", "1", "--device", "cpu", "--threads", "1",
-                 "--quiet", "--out", str(out)])
+    code = main(
+        [
+            "train",
+            "--project",
+            str(path),
+            "--epochs",
+            "1",
+            "--device",
+            "cpu",
+            "--threads",
+            "1",
+            "--quiet",
+            "--out",
+            str(out),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 1
     lines = [line for line in err.splitlines() if line.strip()]

@@ -44,8 +44,7 @@ def make_pool(n_tracks: int, per_track: int, duration_ms: int = 2000, seed: int 
 
 
 def scorer_for_pool(pool: ChunkPool) -> IndexDistanceScorer:
-    return IndexDistanceScorer({int(c): (int(t), int(i)) for c, t, i in
-                                zip(pool.ids, pool.track_ids, pool.indices)})
+    return IndexDistanceScorer({int(c): (int(t), int(i)) for c, t, i in zip(pool.ids, pool.track_ids, pool.indices)})
 
 
 def scorer_for_project(project) -> IndexDistanceScorer:

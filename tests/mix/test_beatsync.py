@@ -65,7 +65,7 @@ def test_native_tempo_items_are_not_stretched():
     playlist = bar_playlist(grids, [1], bars=4, tempo_bpm=None)
     audio, renderer = _render(tracks, grids, playlist)
     item = playlist.items[0]
-    source = tracks[1][int(round(item.in_ms * SR / 1000)):][:len(audio)]
+    source = tracks[1][int(round(item.in_ms * SR / 1000)) :][: len(audio)]
     middle = slice(len(audio) // 4, 3 * len(audio) // 4)  # away from the edge fades
     assert np.allclose(audio[middle], source[middle], atol=1e-5)
 
@@ -82,7 +82,7 @@ def test_a_stretched_tone_keeps_its_pitch(ratio):
     tone = (0.5 * np.sin(2 * np.pi * 440.0 * t)).astype(np.float32)
     out = stretch(tone[:, None], SR, ratio)
     assert len(out) == round(len(tone) / ratio)
-    middle = out[len(out) // 4: 3 * len(out) // 4, 0]
+    middle = out[len(out) // 4 : 3 * len(out) // 4, 0]
     assert _pitch(middle, SR) == pytest.approx(440.0, rel=0.01)
 
 
@@ -114,7 +114,8 @@ def test_long_stretched_render_keeps_flat_memory():
         items = bar_playlist(grids, [1, 2] * 40, bars=8, tempo_bpm=121.0).items
         count = int(np.ceil(minutes * 60 / 14.0))
         playlist = bar_playlist(grids, [1, 2], bars=8, tempo_bpm=121.0).replace_items(
-            [items[k % len(items)] for k in range(count)])
+            [items[k % len(items)] for k in range(count)]
+        )
         renderer = Renderer(ArraySource(tracks, sr, 1), playlist, RenderConfig(sample_rate=sr, channels=1), grids)
         tracemalloc.start()
         frames = sum(len(block) for block in renderer.blocks())
@@ -129,13 +130,11 @@ def test_long_stretched_render_keeps_flat_memory():
 
 def test_a_capped_join_keeps_the_bar_and_swaps_on_a_whole_beat():
     a = ItemTiming(ratio=1.0, synced=True, source_bpm=120, mix_bpm=120, start_beat=8.0, beats=16.0, bar_phase=0.0)
-    b = ItemTiming(ratio=1.0, synced=True, source_bpm=120, mix_bpm=120, start_beat=24.0, beats=15.0,
-                   bar_phase=0.0)
+    b = ItemTiming(ratio=1.0, synced=True, source_bpm=120, mix_bpm=120, start_beat=24.0, beats=15.0, bar_phase=0.0)
     join = plan_join(a, b, 32.0)  # far more than half the shorter item (7 beats)
     assert join.overlap_beats == pytest.approx(4.0)  # the longest bar-locked overlap within the cap
     assert (a.bar_phase + join.start_beat) % 4 == pytest.approx(0.0)
-    off = ItemTiming(ratio=1.0, synced=True, source_bpm=120, mix_bpm=120, start_beat=8.3, beats=16.0,
-                     bar_phase=0.3)
+    off = ItemTiming(ratio=1.0, synced=True, source_bpm=120, mix_bpm=120, start_beat=8.3, beats=16.0, bar_phase=0.3)
     join = plan_join(off, b, 7.0)
     assert (off.start_beat + join.swap_beat) % 1.0 == pytest.approx(0.0, abs=1e-9)  # a beat of its track
     assert join.start_beat <= join.swap_beat <= off.beats

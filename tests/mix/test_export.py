@@ -36,19 +36,41 @@ def noisy_tracks(seconds=6, n=3):
 
 
 def short_playlist(count=4, length_ms=1500):
-    items = [PlaylistItem(chunk_id=i + 1, track_id=i % 3 + 1, source_path=f"/music/t{i % 3 + 1}.wav",
-                          in_ms=500 + 100 * i, out_ms=500 + 100 * i + length_ms,
-                          transition=Transition("crossfade", 300), score=0.5) for i in range(count)]
+    items = [
+        PlaylistItem(
+            chunk_id=i + 1,
+            track_id=i % 3 + 1,
+            source_path=f"/music/t{i % 3 + 1}.wav",
+            in_ms=500 + 100 * i,
+            out_ms=500 + 100 * i + length_ms,
+            transition=Transition("crossfade", 300),
+            score=0.5,
+        )
+        for i in range(count)
+    ]
     return Playlist(tuple(items))
 
 
-@pytest.mark.parametrize("fmt,mode,kbps,encoder", [
-    ("mp3", "cbr", 128, "soundfile"), ("mp3", "cbr", 320, "ffmpeg"), ("mp3", "vbr", 192, "auto"),
-    ("wav", "cbr", 192, "auto"), ("flac", "cbr", 192, "auto"),
-])
+@pytest.mark.parametrize(
+    "fmt,mode,kbps,encoder",
+    [
+        ("mp3", "cbr", 128, "soundfile"),
+        ("mp3", "cbr", 320, "ffmpeg"),
+        ("mp3", "vbr", 192, "auto"),
+        ("wav", "cbr", 192, "auto"),
+        ("flac", "cbr", 192, "auto"),
+    ],
+)
 def test_export_decodes_back_to_the_rendered_length_with_tags(tmp_path, fmt, mode, kbps, encoder):
-    config = ExportConfig(format=fmt, bitrate_mode=mode, bitrate_kbps=kbps, encoder=encoder,
-                          title="Night Mix", artist="Desk", comment="made from chunks")
+    config = ExportConfig(
+        format=fmt,
+        bitrate_mode=mode,
+        bitrate_kbps=kbps,
+        encoder=encoder,
+        title="Night Mix",
+        artist="Desk",
+        comment="made from chunks",
+    )
     target = tmp_path / f"mix.{fmt}"
     result = export_mix(ArraySource(noisy_tracks()), short_playlist(), target, config)
     expected = int(round(result.duration_s * SR))
@@ -62,8 +84,7 @@ def test_export_decodes_back_to_the_rendered_length_with_tags(tmp_path, fmt, mod
     if fmt == "flac":
         tags = {k: raw.tags[k] for k in ("title", "artist", "comment")}
     else:
-        tags = {"title": raw.tags["TIT2"].text, "artist": raw.tags["TPE1"].text,
-                "comment": raw.tags["COMM::eng"].text}
+        tags = {"title": raw.tags["TIT2"].text, "artist": raw.tags["TPE1"].text, "comment": raw.tags["COMM::eng"].text}
     assert tags == {"title": ["Night Mix"], "artist": ["Desk"], "comment": ["made from chunks"]}
     if fmt == "mp3":
         assert str(raw.info.bitrate_mode).endswith("CBR" if mode == "cbr" else "VBR")
@@ -77,15 +98,26 @@ def test_cue_sheet_is_well_formed_and_times_are_in_cd_frames():
     assert cue_time(61_500) == "01:01:37"
     assert cue_time(3_725_990) == "62:05:74"
     for count in (5, 250):
-        items = [{"chunk_id": i, "source_path": f"/m/song {i}.wav", "source_start_ms": 1000.0 * i,
-                  "source_end_ms": 1000.0 * i + 2500, "mix_start_ms": 2000.0 * i} for i in range(count)]
+        items = [
+            {
+                "chunk_id": i,
+                "source_path": f"/m/song {i}.wav",
+                "source_start_ms": 1000.0 * i,
+                "source_end_ms": 1000.0 * i + 2500,
+                "mix_start_ms": 2000.0 * i,
+            }
+            for i in range(count)
+        ]
         cue = cue_sheet({"title": 'A "quoted" title', "artist": "x", "audio": "mix.mp3", "items": items})
         lines = cue.splitlines()
         assert re.fullmatch(r'FILE "mix\.mp3" MP3', lines[3])
         tracks = [int(m.group(1)) for m in (re.fullmatch(r"  TRACK (\d\d) AUDIO", ln) for ln in lines) if m]
         assert tracks == list(range(1, len(tracks) + 1)) and len(tracks) <= 99
-        indices = [re.fullmatch(r"    INDEX (\d\d) (\d\d+):(\d\d):(\d\d)", ln) for ln in lines
-                   if ln.strip().startswith("INDEX")]
+        indices = [
+            re.fullmatch(r"    INDEX (\d\d) (\d\d+):(\d\d):(\d\d)", ln)
+            for ln in lines
+            if ln.strip().startswith("INDEX")
+        ]
         assert len(indices) == count and all(indices)
         frames = [(int(m[2]) * 60 + int(m[3])) * 75 + int(m[4]) for m in indices]
         assert all(int(m[4]) < 75 and int(m[3]) < 60 for m in indices)
@@ -102,8 +134,7 @@ def test_project_export_writes_tracklist_with_sources(tmp_path, small_project):
     result = export_mix(small_project, playlist, target, ExportConfig(bitrate_kbps=128))
     tracklist = read_tracklist(result.tracklist_path)
     assert len(tracklist["items"]) == len(playlist)
-    keys = {"chunk_id", "source_path", "source_start_ms", "source_end_ms", "mix_start_ms", "mix_end_ms",
-            "score"}
+    keys = {"chunk_id", "source_path", "source_start_ms", "source_end_ms", "mix_start_ms", "mix_end_ms", "score"}
     assert keys <= set(tracklist["items"][0])
     starts = [it["mix_start_ms"] for it in tracklist["items"]]
     assert starts == sorted(starts)

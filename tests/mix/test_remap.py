@@ -17,8 +17,16 @@ class Chunk:
 
 
 def item(chunk_id, track_id, in_ms, out_ms, score=0.5):
-    return PlaylistItem(chunk_id=chunk_id, track_id=track_id, source_path=f"/t{track_id}.wav", in_ms=in_ms,
-                        out_ms=out_ms, transition=Transition("crossfade", 300), score=score, locked=True)
+    return PlaylistItem(
+        chunk_id=chunk_id,
+        track_id=track_id,
+        source_path=f"/t{track_id}.wav",
+        in_ms=in_ms,
+        out_ms=out_ms,
+        transition=Transition("crossfade", 300),
+        score=score,
+        locked=True,
+    )
 
 
 def test_items_on_removed_chunks_move_to_the_chunk_sharing_most_audio():

@@ -18,8 +18,14 @@ def sine(freq, seconds, phase, level=0.5):
 
 
 def item(track, in_ms, out_ms, kind="crossfade", length=0):
-    return PlaylistItem(chunk_id=track * 100 + in_ms, track_id=track, source_path=f"t{track}.wav",
-                        in_ms=in_ms, out_ms=out_ms, transition=Transition(kind, length))
+    return PlaylistItem(
+        chunk_id=track * 100 + in_ms,
+        track_id=track,
+        source_path=f"t{track}.wav",
+        in_ms=in_ms,
+        out_ms=out_ms,
+        transition=Transition(kind, length),
+    )
 
 
 def render_all(source, playlist, **cfg):
@@ -40,7 +46,7 @@ def test_seam_between_sines_of_different_phase_has_no_click(kind, length):
     mix, renderer = render_all(source, playlist, gain_match=False)
     smooth = 2 * np.pi * 440 / SR * 0.5  # the largest step a 0.5-amplitude 440 Hz sine takes
     assert max_step(mix) <= 1.3 * smooth
-    naive = np.concatenate([sine(440, 2, 0.0)[:int(1.003 * SR)], sine(440, 2, 2.0)[int(0.508 * SR):]])
+    naive = np.concatenate([sine(440, 2, 0.0)[: int(1.003 * SR)], sine(440, 2, 2.0)[int(0.508 * SR) :]])
     assert max_step(naive) > 5 * smooth  # the test material does click when glued naively
     overlap = length if kind == "crossfade" else 3
     assert abs(renderer.placements[1].mix_start_ms - (1003 - overlap)) <= 7
@@ -52,20 +58,21 @@ def test_equal_power_crossfade_keeps_the_level_of_uncorrelated_noise():
     a = rng.standard_normal((n, 2)).astype(np.float32) * 0.1
     b = rng.standard_normal((n, 2)).astype(np.float32) * 0.1
     mixed = crossfade(a, b)
-    middle = mixed[n // 2 - 2000:n // 2 + 2000]
-    level_db = 20 * np.log10(np.sqrt(np.mean(middle ** 2)) / 0.1)
+    middle = mixed[n // 2 - 2000 : n // 2 + 2000]
+    level_db = 20 * np.log10(np.sqrt(np.mean(middle**2)) / 0.1)
     assert abs(level_db) < 0.5
     linear = a * np.linspace(1, 0, n)[:, None] + b * np.linspace(0, 1, n)[:, None]
-    dip_db = 20 * np.log10(np.sqrt(np.mean(linear[n // 2 - 2000:n // 2 + 2000] ** 2)) / 0.1)
+    dip_db = 20 * np.log10(np.sqrt(np.mean(linear[n // 2 - 2000 : n // 2 + 2000] ** 2)) / 0.1)
     assert -3.5 < dip_db < -2.5
     out, inn = equal_power_curves(1000)
-    assert np.allclose(out ** 2 + inn ** 2, 1.0, atol=1e-6)
+    assert np.allclose(out**2 + inn**2, 1.0, atol=1e-6)
 
 
 def test_rendered_length_matches_the_plan_and_placements_are_contiguous():
     source = ArraySource({1: sine(220, 5, 0.3), 2: sine(330, 5, 1.0), 3: sine(550, 5, 2.0)})
-    playlist = Playlist((item(1, 0, 2000, "crossfade", 300), item(2, 1000, 3000, "cut"),
-                         item(3, 500, 2500, "crossfade", 300)))
+    playlist = Playlist(
+        (item(1, 0, 2000, "crossfade", 300), item(2, 1000, 3000, "cut"), item(3, 500, 2500, "crossfade", 300))
+    )
     mix, renderer = render_all(source, playlist, block_frames=4096)
     expected_ms = 6000 - 300 - 3
     assert abs(len(mix) / SR * 1000 - expected_ms) < 10
@@ -81,9 +88,9 @@ def test_gain_matching_brings_the_next_item_to_the_outgoing_level():
     source = ArraySource({1: sine(300, 4, 0.0, level=0.4), 2: sine(300, 4, 1.0, level=0.1)})
     playlist = Playlist((item(1, 0, 3000, "crossfade", 100), item(2, 0, 3000)))
     mix, renderer = render_all(source, playlist, gain_match=True, max_gain_db=12.0, gain_ramp_ms=2000)
-    after = mix[int(3.0 * SR):int(3.2 * SR), 0]
-    before = mix[int(2.6 * SR):int(2.8 * SR), 0]
-    jump_db = 20 * np.log10(np.sqrt(np.mean(after ** 2)) / np.sqrt(np.mean(before ** 2)))
+    after = mix[int(3.0 * SR) : int(3.2 * SR), 0]
+    before = mix[int(2.6 * SR) : int(2.8 * SR), 0]
+    jump_db = 20 * np.log10(np.sqrt(np.mean(after**2)) / np.sqrt(np.mean(before**2)))
     assert abs(jump_db) < 1.5
     assert renderer.placements[1].gain_db == pytest.approx(12.0, abs=0.5)
 
@@ -133,7 +140,7 @@ def test_file_source_reads_the_same_frames_as_a_whole_decode(tmp_path, rate):
         got = source.frames(entry, start, stop)
         want = np.zeros((stop - start, 2), np.float32)
         lo, hi = max(start, 0), min(stop, len(whole))
-        want[lo - start:hi - start] = whole[lo:hi]
+        want[lo - start : hi - start] = whole[lo:hi]
         assert got.shape == want.shape
         inside = slice(lo - start, hi - start)  # outside the file only the resampler's ringing differs
         assert np.max(np.abs(got[inside] - want[inside])) < 2e-3

@@ -30,8 +30,9 @@ def test_the_excerpt_keeps_the_join_of_the_full_playlist(drums, beats, tempo):
     playlist = bar_playlist(grids, [1, 2], bars=8, tempo_bpm=tempo, beats=beats)
     a = playlist.items[0]
     start = grids[1].position(a.in_ms / 1000.0) + 1
-    playlist = playlist.replace_items([a.with_(in_ms=int(round(grids[1].time_at(start) * 1000)))] +
-                                      list(playlist.items[1:]))
+    playlist = playlist.replace_items(
+        [a.with_(in_ms=int(round(grids[1].time_at(start) * 1000)))] + list(playlist.items[1:])
+    )
     config = RenderConfig(sample_rate=SR)
     full = Renderer(ArraySource({}, SR), playlist, config, grids)
     excerpt = Renderer(ArraySource({}, SR), seam_playlist(playlist, 0, 1000, grids, config), config, grids)
@@ -73,9 +74,11 @@ def test_beat_marks_put_each_item_beats_on_the_mix_grid(drums):
 
 def test_tempo_read_outs(drums):
     _, grids = drums
-    chunks = [SimpleNamespace(track_id=1, start_ms=2000, end_ms=10000),
-              SimpleNamespace(track_id=2, start_ms=2000, end_ms=2200),  # shorter than a beat
-              SimpleNamespace(track_id=3, start_ms=0, end_ms=1000)]  # no grid
+    chunks = [
+        SimpleNamespace(track_id=1, start_ms=2000, end_ms=10000),
+        SimpleNamespace(track_id=2, start_ms=2000, end_ms=2200),  # shorter than a beat
+        SimpleNamespace(track_id=3, start_ms=0, end_ms=1000),
+    ]  # no grid
     tempi = chunk_tempi(chunks, grids)
     assert tempi[0] == pytest.approx(120.0, abs=0.1) and tempi[1] == pytest.approx(126.0, abs=0.5)
     assert np.isnan(tempi[2]) and tempi[1] == chunk_bpm(grids[2], 2000, 2200)

@@ -1,8 +1,15 @@
 import numpy as np
 import pytest
 
-from mixdesk.mix.seam_rhythm import (CONFIDENT, boundary_rhythm, rhythm_summaries, rhythm_summary,
-                                     signal_boundary_rhythm, tempo_relation, tracklist_key_steps)
+from mixdesk.mix.seam_rhythm import (
+    CONFIDENT,
+    boundary_rhythm,
+    rhythm_summaries,
+    rhythm_summary,
+    signal_boundary_rhythm,
+    tempo_relation,
+    tracklist_key_steps,
+)
 
 SR = 22050
 
@@ -18,7 +25,7 @@ def clicks(bpm, seconds, first=0.1, sr=SR, seed=0, level=0.5):
     for t in np.arange(first, seconds, 60.0 / bpm):
         i = int(round(t * sr))
         m = min(length, n - i)
-        x[i:i + m] += burst[:m]
+        x[i : i + m] += burst[:m]
     return x
 
 
@@ -88,10 +95,18 @@ def test_too_little_audio_gives_no_grid():
 
 
 def test_summary_shares_and_key_steps():
-    rows = [{"beat_phase_error": e, "tempo_jump_pct": j, "tempo_jump_folded_pct": j, "tempo_relation": "same",
-             "loudness_step_lu": 1.0, "rhythm_confidence": 0.9} for e, j in [(0.02, 0.5), (0.3, 4.0)]]
-    items = [{"mix_start_ms": 0, "camelot": "8A"}, {"mix_start_ms": 10, "camelot": "9B"},
-             {"mix_start_ms": 20}]
+    rows = [
+        {
+            "beat_phase_error": e,
+            "tempo_jump_pct": j,
+            "tempo_jump_folded_pct": j,
+            "tempo_relation": "same",
+            "loudness_step_lu": 1.0,
+            "rhythm_confidence": 0.9,
+        }
+        for e, j in [(0.02, 0.5), (0.3, 4.0)]
+    ]
+    items = [{"mix_start_ms": 0, "camelot": "8A"}, {"mix_start_ms": 10, "camelot": "9B"}, {"mix_start_ms": 20}]
     for row, steps in zip(rows, tracklist_key_steps(items)):
         row["key_steps"] = steps
     summary = rhythm_summaries({"mix": rows})["mix"]

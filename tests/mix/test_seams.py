@@ -18,14 +18,16 @@ def tone(freq, seconds, level_db, phase=0.0, seed=0, noise=0.05):
     t = np.arange(int(seconds * SR)) / SR
     rng = np.random.default_rng(seed)
     mono = np.sin(2 * np.pi * freq * t + phase) + noise * rng.standard_normal(len(t))
-    mono *= 10 ** (level_db / 20) / np.sqrt(np.mean(mono ** 2))
+    mono *= 10 ** (level_db / 20) / np.sqrt(np.mean(mono**2))
     return np.stack([mono, mono], axis=1).astype(np.float32)
 
 
 def items_at(boundaries_s):
     edges = [0.0, *boundaries_s]
-    return [{"chunk_id": i, "mix_start_ms": 1000 * a, "mix_end_ms": 1000 * b, "score": 0.5}
-            for i, (a, b) in enumerate(zip(edges, edges[1:]))]
+    return [
+        {"chunk_id": i, "mix_start_ms": 1000 * a, "mix_end_ms": 1000 * b, "score": 0.5}
+        for i, (a, b) in enumerate(zip(edges, edges[1:]))
+    ]
 
 
 @pytest.mark.parametrize("noise", [0.0, 0.05])
@@ -47,10 +49,20 @@ def test_naive_splice_clicks_and_level_jump_are_measured(tmp_path, noise):
 
 
 def test_rendered_mix_has_no_clicks_and_small_level_jumps(tmp_path):
-    source = ArraySource({1: tone(330, 4, -12), 2: tone(415, 4, -20, phase=2.0, seed=2),
-                          3: tone(262, 4, -15, phase=1.0, seed=3)})
-    items = tuple(PlaylistItem(i, i % 3 + 1, f"t{i % 3 + 1}.wav", 300 + 37 * i, 2300 + 37 * i,
-                               Transition("cut" if i % 2 else "crossfade", 300)) for i in range(6))
+    source = ArraySource(
+        {1: tone(330, 4, -12), 2: tone(415, 4, -20, phase=2.0, seed=2), 3: tone(262, 4, -15, phase=1.0, seed=3)}
+    )
+    items = tuple(
+        PlaylistItem(
+            i,
+            i % 3 + 1,
+            f"t{i % 3 + 1}.wav",
+            300 + 37 * i,
+            2300 + 37 * i,
+            Transition("cut" if i % 2 else "crossfade", 300),
+        )
+        for i in range(6)
+    )
     target = tmp_path / "mix.wav"
     config = ExportConfig(format="wav", render=RenderConfig(max_gain_db=9.0, gain_ramp_ms=1500))
     result = export_mix(source, Playlist(items), target, config)
@@ -80,7 +92,7 @@ def test_a_short_noise_burst_is_not_a_click_but_a_lone_step_is():
     burst = base.copy()
     rng = np.random.default_rng(0)
     at = SR // 2
-    burst[at:at + 220] += (0.3 * rng.standard_normal((220, 1))).astype(np.float32)  # a 5 ms hi-hat
+    burst[at : at + 220] += (0.3 * rng.standard_normal((220, 1))).astype(np.float32)  # a 5 ms hi-hat
     spike = base.copy()
     spike[at:] += 0.3  # a DC step: one lone discontinuity
     settings = SeamSettings()

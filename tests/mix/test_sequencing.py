@@ -17,7 +17,7 @@ def assert_limits_hold(playlist: Playlist, repeat: int, max_run: int) -> None:
     for j, item in enumerate(playlist.items):
         if item.relaxed or item.locked:
             continue
-        window = chunks[max(0, j - repeat):j]
+        window = chunks[max(0, j - repeat) : j]
         assert item.chunk_id not in window, f"chunk {item.chunk_id} repeats within {repeat} at {j}"
         run = 1
         while j - run >= 0 and tracks[j - run] == item.track_id:
@@ -26,13 +26,26 @@ def assert_limits_hold(playlist: Playlist, repeat: int, max_run: int) -> None:
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(n_tracks=st.integers(2, 5), per_track=st.integers(2, 12), repeat=st.integers(0, 12),
-       max_run=st.integers(1, 4), strategy=st.sampled_from(["greedy", "beam", "sample"]),
-       seed=st.integers(0, 1000), minutes=st.floats(0.2, 1.5))
+@given(
+    n_tracks=st.integers(2, 5),
+    per_track=st.integers(2, 12),
+    repeat=st.integers(0, 12),
+    max_run=st.integers(1, 4),
+    strategy=st.sampled_from(["greedy", "beam", "sample"]),
+    seed=st.integers(0, 1000),
+    minutes=st.floats(0.2, 1.5),
+)
 def test_limits_hold_on_generated_playlists(n_tracks, per_track, repeat, max_run, strategy, seed, minutes):
     pool = make_pool(n_tracks, per_track, seed=seed)
-    config = SequenceConfig(minutes=minutes, strategy=strategy, beam_width=4, seed=seed,
-                            no_repeat_within=repeat, max_same_track=max_run, min_chunk_ms=0)
+    config = SequenceConfig(
+        minutes=minutes,
+        strategy=strategy,
+        beam_width=4,
+        seed=seed,
+        no_repeat_within=repeat,
+        max_same_track=max_run,
+        min_chunk_ms=0,
+    )
     playlist = sequence_pool(pool, scorer_for_pool(pool), config)
     assert playlist.duration_ms >= config.target_ms
     assert_limits_hold(playlist, repeat, max_run)
@@ -118,18 +131,19 @@ def test_playlist_round_trips_through_the_project(small_project):
 def test_sequencing_can_be_cancelled():
     pool = make_pool(3, 10)
     with pytest.raises(Cancelled):
-        sequence_pool(pool, scorer_for_pool(pool), SequenceConfig(minutes=5, min_chunk_ms=0),
-                      should_stop=lambda: True)
+        sequence_pool(pool, scorer_for_pool(pool), SequenceConfig(minutes=5, min_chunk_ms=0), should_stop=lambda: True)
 
 
 def test_tempo_limit_uses_analysis_descriptors():
     compat = pytest.importorskip("mixdesk.analysis.compat")
     pool = make_pool(4, 8)
     bpms = {1: 90.0, 2: 120.0, 3: 126.0, 4: 174.0}
-    attach_descriptors(pool, {(int(t), None): {"bpm": bpms[int(t)], "camelot": "8A"}
-                              for t in np.unique(pool.track_ids)})
-    config = SequenceConfig(minutes=0.5, max_bpm_diff_pct=6.0, max_same_track=2, no_repeat_within=4,
-                            min_chunk_ms=0, seed=0)
+    attach_descriptors(
+        pool, {(int(t), None): {"bpm": bpms[int(t)], "camelot": "8A"} for t in np.unique(pool.track_ids)}
+    )
+    config = SequenceConfig(
+        minutes=0.5, max_bpm_diff_pct=6.0, max_same_track=2, no_repeat_within=4, min_chunk_ms=0, seed=0
+    )
     playlist = sequence_pool(pool, scorer_for_pool(pool), config, start_chunk=9)
     for a, b in zip(playlist.items, playlist.items[1:]):
         if not b.relaxed:
@@ -137,13 +151,18 @@ def test_tempo_limit_uses_analysis_descriptors():
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 10_000), n_locked=st.integers(1, 4), from_index=st.integers(0, 6),
-       strategy=st.sampled_from(["greedy", "beam", "sample"]))
+@given(
+    seed=st.integers(0, 10_000),
+    n_locked=st.integers(1, 4),
+    from_index=st.integers(0, 6),
+    strategy=st.sampled_from(["greedy", "beam", "sample"]),
+)
 def test_regeneration_keeps_locked_items_and_the_prefix(seed, n_locked, from_index, strategy):
     pool = make_pool(5, 10, seed=seed)
     scorer = scorer_for_pool(pool)
-    config = SequenceConfig(minutes=0.8, seed=seed, no_repeat_within=6, max_same_track=2, min_chunk_ms=0,
-                            strategy=strategy, beam_width=3)
+    config = SequenceConfig(
+        minutes=0.8, seed=seed, no_repeat_within=6, max_same_track=2, min_chunk_ms=0, strategy=strategy, beam_width=3
+    )
     first = sequence_pool(pool, scorer, config.with_(strategy="sample"))
     rng = np.random.default_rng(seed)
     locked_at = sorted(rng.choice(len(first), size=min(n_locked, len(first)), replace=False).tolist())
@@ -161,8 +180,7 @@ def test_key_limit_uses_analysis_descriptors():
     pool = make_pool(4, 8)
     keys = {1: "8A", 2: "9A", 3: "3B", 4: "8B"}
     attach_descriptors(pool, {(int(t), None): {"camelot": keys[int(t)]} for t in np.unique(pool.track_ids)})
-    config = SequenceConfig(minutes=0.5, max_key_steps=1, max_same_track=2, no_repeat_within=4,
-                            min_chunk_ms=0, seed=0)
+    config = SequenceConfig(minutes=0.5, max_key_steps=1, max_same_track=2, no_repeat_within=4, min_chunk_ms=0, seed=0)
     playlist = sequence_pool(pool, scorer_for_pool(pool), config, start_chunk=1)
     pairs = list(zip(playlist.items, playlist.items[1:]))
     assert any(a.track_id != b.track_id for a, b in pairs)

@@ -55,8 +55,7 @@ def test_the_scorer_encodes_on_the_models_device(synthetic_table, tiny_model_con
     assert scorer.device == META and all(t.device == META for t in scorer._ends + scorer._starts)
 
 
-def test_a_nan_loss_stops_training_and_keeps_the_last_good_epoch(tiny_data, tiny_model_config, tmp_path,
-                                                                   monkeypatch):
+def test_a_nan_loss_stops_training_and_keeps_the_last_good_epoch(tiny_data, tiny_model_config, tmp_path, monkeypatch):
     import mixdesk.ml.training as training
 
     steps = (len(tiny_data.pairs("train", 0)) + 15) // 16
@@ -69,8 +68,9 @@ def test_a_nan_loss_stops_training_and_keeps_the_last_good_epoch(tiny_data, tiny
         return logits * float("nan") if calls["n"] > 2 * steps else logits
 
     monkeypatch.setattr(training, "pair_logits", poisoned_in_epoch_three)
-    config = TrainConfig(model=tiny_model_config, epochs=4, batch_size=16, num_threads=1, patience=50,
-                         out=str(tmp_path / "model.pt"))
+    config = TrainConfig(
+        model=tiny_model_config, epochs=4, batch_size=16, num_threads=1, patience=50, out=str(tmp_path / "model.pt")
+    )
     with pytest.raises(NonFiniteLossError, match="epoch 3"):
         fit(config, tiny_data)
     saved = torch.load(tmp_path / "model.pt", weights_only=True)

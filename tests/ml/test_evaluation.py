@@ -34,8 +34,9 @@ class SuccessorOracle:
 
 
 def test_evaluate_table_with_perfect_scorer_and_baselines(synthetic_table):
-    result = evaluate_table(synthetic_table, [1, 2], SuccessorOracle(synthetic_table), candidates=8,
-                            calibration_tracks=[3, 4, 5])
+    result = evaluate_table(
+        synthetic_table, [1, 2], SuccessorOracle(synthetic_table), candidates=8, calibration_tracks=[3, 4, 5]
+    )
     assert METRIC_KEYS <= set(result) and set(result["baselines"]) == {"random", "similarity"}
     assert result["auc"] == 1.0 and result["accuracy"] == 1.0 and result["hit1"] == 1.0 and result["mrr"] == 1.0
     assert result["n_candidates"] == 8 and result["pool_size"] == 11 and result["n_queries"] == 10

@@ -17,8 +17,10 @@ from mixdesk.ml.experiments import CHUNKINGS, GENRE_CONDITIONS, genre_splits
 def _per_genre() -> dict[str, dict[str, np.ndarray]]:
     ids = iter(range(1, 100))
     sizes = {"ambient": (6, 2, 2), "house": (5, 1, 2), "classical": (8, 2, 3)}
-    return {g: {k: np.array([next(ids) for _ in range(n)]) for k, n in zip(("train", "val", "test"), s)}
-            for g, s in sizes.items()}
+    return {
+        g: {k: np.array([next(ids) for _ in range(n)]) for k, n in zip(("train", "val", "test"), s)}
+        for g, s in sizes.items()
+    }
 
 
 @pytest.mark.parametrize("condition", GENRE_CONDITIONS)
@@ -50,11 +52,29 @@ def test_chunking_experiment_prints_one_row_per_chunking_and_architecture(tmp_pa
     parser = argparse.ArgumentParser()
     register_chunking_and_genre(parser.add_subparsers(dest="experiment"))
     out = tmp_path / "result.json"
-    args = parser.parse_args([
-        "chunking", str(song_folder), "--epochs", "1", "--max-pairs", "48", "--candidates", "5",
-        "--seed-edge", "0.05", "--max-queries", "8", "--device", "cpu", "--work", str(tmp_path / "work"),
-        "--out", str(out), "--quiet",
-    ])
+    args = parser.parse_args(
+        [
+            "chunking",
+            str(song_folder),
+            "--epochs",
+            "1",
+            "--max-pairs",
+            "48",
+            "--candidates",
+            "5",
+            "--seed-edge",
+            "0.05",
+            "--max-queries",
+            "8",
+            "--device",
+            "cpu",
+            "--work",
+            str(tmp_path / "work"),
+            "--out",
+            str(out),
+            "--quiet",
+        ]
+    )
     assert args.handler(args) == 0
     table = capsys.readouterr().out.strip().splitlines()
     assert len(table) == 2 + len(CHUNKINGS) * 2
@@ -62,7 +82,8 @@ def test_chunking_experiment_prints_one_row_per_chunking_and_architecture(tmp_pa
     result = json.loads(out.read_text())
     assert result["experiment"] == "chunking"
     assert {(r["chunking"], r["arch"]) for r in result["rows"]} == {
-        (name, arch) for name in CHUNKINGS for arch in ("cnn_lstm", "seed")}
+        (name, arch) for name in CHUNKINGS for arch in ("cnn_lstm", "seed")
+    }
     held_out = set(result["data"]["split"]["test"])
     assert held_out and not held_out & set(result["data"]["split"]["train"])
     for row in result["rows"]:

@@ -15,8 +15,9 @@ def test_filterbank_matches_librosa(scale, norm):
     librosa = pytest.importorskip("librosa")
     config = FeatureConfig(mel_scale=scale, mel_norm=norm)
     ours = mel_filterbank(config).numpy().T
-    theirs = librosa.filters.mel(sr=22050, n_fft=2048, n_mels=128, htk=scale == "htk", norm=norm,
-                                 fmin=0.0, fmax=11025.0)
+    theirs = librosa.filters.mel(
+        sr=22050, n_fft=2048, n_mels=128, htk=scale == "htk", norm=norm, fmin=0.0, fmax=11025.0
+    )
     assert np.allclose(ours, theirs, atol=1e-4 * theirs.max())
 
 
@@ -26,7 +27,12 @@ def test_mel_matches_torchaudio_defaults():
     for scale, norm in [("htk", None), ("slaney", "slaney")]:
         config = FeatureConfig(mel_scale=scale, mel_norm=norm)
         ref = torchaudio.transforms.MelSpectrogram(
-            sample_rate=22050, n_fft=2048, hop_length=512, n_mels=128, mel_scale=scale, norm=norm,
+            sample_rate=22050,
+            n_fft=2048,
+            hop_length=512,
+            n_mels=128,
+            mel_scale=scale,
+            norm=norm,
         )(torch.from_numpy(x))
         assert torch.allclose(mel_power(x, config), ref, rtol=1e-4, atol=1e-6)
 
@@ -34,8 +40,18 @@ def test_mel_matches_torchaudio_defaults():
 def test_mel_power_matches_librosa_spectrogram():
     librosa = pytest.importorskip("librosa")
     x = _noise(1.0, seed=2)
-    theirs = librosa.feature.melspectrogram(y=x, sr=22050, n_fft=2048, hop_length=512, n_mels=128, htk=True,
-                                            norm=None, center=True, pad_mode="reflect", power=2.0)
+    theirs = librosa.feature.melspectrogram(
+        y=x,
+        sr=22050,
+        n_fft=2048,
+        hop_length=512,
+        n_mels=128,
+        htk=True,
+        norm=None,
+        center=True,
+        pad_mode="reflect",
+        power=2.0,
+    )
     ours = mel_power(x, FeatureConfig()).numpy()
     assert ours.shape == theirs.shape
     assert np.allclose(ours, theirs, rtol=1e-3, atol=1e-3 * theirs.max())

@@ -9,8 +9,22 @@ from mixdesk.cli import main
 def trained(small_project, tmp_path):
     out = tmp_path / "model.pt"
     small_project.close()
-    code = main(["train", "--project", str(small_project.path), "--epochs", "2", "--device", "cpu",
-                 "--threads", "1", "--quiet", "--out", str(out)])
+    code = main(
+        [
+            "train",
+            "--project",
+            str(small_project.path),
+            "--epochs",
+            "2",
+            "--device",
+            "cpu",
+            "--threads",
+            "1",
+            "--quiet",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     return small_project.path, out
 
@@ -23,8 +37,10 @@ def test_train_records_the_model_and_eval_prints_the_metrics(trained, capsys):
         assert [m["path"] for m in project.models()] == [str(model.resolve())]
         assert project.runs()[-1]["status"] == "done"
     capsys.readouterr()
-    assert main(["eval", "--project", str(project_path), "--model", str(model), "--candidates", "5",
-                 "--json", "--quiet"]) == 0
+    assert (
+        main(["eval", "--project", str(project_path), "--model", str(model), "--candidates", "5", "--json", "--quiet"])
+        == 0
+    )
     result = json.loads(capsys.readouterr().out)
     keys = {"auc", "accuracy", "hit1", "hit5", "mrr", "n_pairs", "n_candidates"}
     assert keys <= set(result)

@@ -77,8 +77,12 @@ def test_hard_negatives_have_compatible_tempo_and_key(synthetic_table):
     far = {3: (100.0, "1B"), 4: (140.0, "4B"), 5: (170.0, "11B")}
     info = {int(c): ((120.0, "8A") if t in (1, 2) else far[int(t)]) for c, t in zip(ids, tracks)}
     config = PairConfig(neg_other_track=0, neg_same_track=0, neg_reversed=0, neg_hard=1, seed=1)
-    data = PairData(synthetic_table, config, info, splits={"train": np.array([1, 2, 3, 4, 5]),
-                                                             "val": np.array([], int), "test": np.array([], int)})
+    data = PairData(
+        synthetic_table,
+        config,
+        info,
+        splits={"train": np.array([1, 2, 3, 4, 5]), "val": np.array([], int), "test": np.array([], int)},
+    )
     pairs = data.pairs("train")
     hard = pairs.kind == KINDS.index("hard")
     assert hard.any()

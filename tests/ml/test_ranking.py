@@ -108,7 +108,8 @@ def test_prepare_on_a_project_follows_rechunking(small_project, tiny_model_confi
     scorer.prepare(small_project)
     fresh = TransitionScorer(model, configs, "cpu")
     fresh.prepare(small_project)
-    assert np.allclose(scorer.successor_scores(new_ids[0], new_ids[1:]),
-                       fresh.successor_scores(new_ids[0], new_ids[1:]), atol=1e-6)
+    assert np.allclose(
+        scorer.successor_scores(new_ids[0], new_ids[1:]), fresh.successor_scores(new_ids[0], new_ids[1:]), atol=1e-6
+    )
     top = rank_successors(new_ids[0], new_ids, 3, scorer)
     assert len(top) == 3 and new_ids[0] not in [c for c, _ in top]

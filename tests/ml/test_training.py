@@ -11,8 +11,7 @@ from mixdesk.progress import Cancelled, Progress
 
 def _config(tiny_model_config, tmp_path=None, **kw) -> TrainConfig:
     # These tests compare runs number for number, which only the CPU promises; the GPU has its own tests.
-    base = dict(model=tiny_model_config, epochs=3, batch_size=16, lr=5e-3, num_threads=1, patience=50,
-                device="cpu")
+    base = dict(model=tiny_model_config, epochs=3, batch_size=16, lr=5e-3, num_threads=1, patience=50, device="cpu")
     if tmp_path is not None:
         base["out"] = str(tmp_path / "model.pt")
     return TrainConfig(**{**base, **kw})
@@ -24,8 +23,9 @@ def _outputs(model, table):
 
     rows = torch.arange(len(table))
     with torch.no_grad():
-        return pair_logits(model.eval(), DeviceTable(table, torch.device("cpu"), model.config.descriptor_dim),
-                           rows, rows.flip(0)).cpu()
+        return pair_logits(
+            model.eval(), DeviceTable(table, torch.device("cpu"), model.config.descriptor_dim), rows, rows.flip(0)
+        ).cpu()
 
 
 def test_fit_reports_progress_and_writes_a_self_contained_checkpoint(tiny_data, tiny_model_config, tmp_path):
