@@ -127,8 +127,10 @@ def pair_logits(
     generator: torch.Generator | None = None,
     slots: torch.Tensor | None = None,
     total: int = 0,
-) -> torch.Tensor:
-    """Logits of pairs (table rows ``a[i]`` -> ``b[i]``), computed on the model's device.
+    grid: torch.Tensor | None = None,
+):
+    """Logits of pairs (table rows ``a[i]`` -> ``b[i]``), computed on the model's device; with ``grid``
+    (batch indices) also the grid of logits among those pairs (see ``TransitionModel.forward``).
 
     ``model`` may be a ``DistributedDataParallel`` wrapper: inputs come from the wrapped model, the
     forward pass goes through the wrapper so that gradients are averaged across processes.
@@ -140,7 +142,9 @@ def pair_logits(
         mel = core.input_kind == "mel"
         xa = augment_edges(xa, False, augment.gain_db, augment.shift_frames, generator, mel, slots, total)
         xb = augment_edges(xb, True, augment.gain_db, augment.shift_frames, generator, mel, slots, total)
-    return model(xa, xb, core.descriptors(table, a), core.descriptors(table, b))
+    if grid is None:
+        return model(xa, xb, core.descriptors(table, a), core.descriptors(table, b))
+    return model(xa, xb, core.descriptors(table, a), core.descriptors(table, b), grid=grid)
 
 
 class EpochStats:

@@ -107,8 +107,28 @@ class TransitionModel(nn.Module):
         """Logits (N,); ``end`` may hold one chunk, broadcast against N starts."""
         raise NotImplementedError
 
-    def forward(self, a_end, b_start, desc_a=None, desc_b=None) -> torch.Tensor:
-        return self.seam(self.encode_end(a_end, desc_a), self.encode_start(b_start, desc_b))
+    # Whether ``forward`` can score every A of a batch against every B (``grid``) at a cost that
+    # training can afford; the seed network's seam is a whole conv + LSTM pass per pair.
+    grid_capable = False
+
+    def forward(self, a_end, b_start, desc_a=None, desc_b=None, grid=None):
+        """Logits of the pairs (a_end[i], b_start[i]); with ``grid`` (indices into the batch) also the
+        K x K logits of every A in ``grid`` followed by every B in ``grid``, from the same encodings.
+
+        Both come from one call so that a data-parallel wrapper sees one forward pass per step.
+        """
+        end, start = self.encode_end(a_end, desc_a), self.encode_start(b_start, desc_b)
+        logits = self.seam(end, start)
+        if grid is None:
+            return logits
+        return logits, self.seam_grid(tuple(t[grid] for t in end), tuple(t[grid] for t in start))
+
+    def seam_grid(self, end: Encoding, start: Encoding) -> torch.Tensor:
+        """Logits (K, K): row i is end i followed by each of the K starts."""
+        k = end[0].shape[0]
+        ends = tuple(t.repeat_interleave(k, dim=0) for t in end)
+        starts = tuple(t.repeat(k, *([1] * (t.dim() - 1))) for t in start)
+        return self.seam(ends, starts).reshape(k, k)
 
     @property
     def device(self) -> torch.device:
@@ -233,6 +253,8 @@ class CnnLstm(TransitionModel):
     Encodings: end = (h, c, head_a, query, side), start = (proj, head_b, key, side), where ``side``
     holds the edge statistics followed by the descriptors.
     """
+
+    grid_capable = True
 
     def __init__(self, config: ModelConfig):
         super().__init__(config)

@@ -59,6 +59,11 @@ class TrainConfig:
     cuda_batch_size: int = 256
     lr: float = 1e-3
     weight_decay: float = 1e-5
+    # In-batch ranking beside the pair loss: every true pair of a batch is scored against the other
+    # true pairs' starts (and ends), and the truth must win in both directions (cross-entropy over the
+    # grid's rows and columns). It trains the scores to rank a successor above many plausible chunks,
+    # which is how suggestions use them; 0 turns it off. Models without a cheap grid ignore it.
+    contrastive_weight: float = 0.5
     seed_lr: float = 1e-3  # RMSprop learning rate of the seed network (Keras' default)
     grad_clip: float = 5.0
     patience: int = 8  # epochs without a better validation loss before stopping
@@ -119,6 +124,13 @@ class FitResult:
     pairs_per_s: float
     checkpoint: Path | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+
+
+def in_batch_ranking_loss(grid: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of the diagonal of a K x K grid of logits (end i followed by start j) over its
+    rows (which start follows end i?) and its columns (which end leads into start j?), averaged."""
+    target = torch.arange(grid.shape[0], device=grid.device)
+    return 0.5 * (F.cross_entropy(grid, target) + F.cross_entropy(grid.t(), target))
 
 
 def resolve_model_config(config: TrainConfig, data: PairData) -> ModelConfig:
@@ -252,10 +264,23 @@ class _Trainer:
             check_stop(self.should_stop)
             self.optimizer.zero_grad(set_to_none=True)
             with torch.autocast("cuda", enabled=self.amp):
-                logits = pair_logits(
-                    self.forward, self.table, batch.a, batch.b, data.config, generator, batch.slots, batch.total
-                ).float()
+                grid = self._grid(batch)
+                out = pair_logits(
+                    self.forward,
+                    self.table,
+                    batch.a,
+                    batch.b,
+                    data.config,
+                    generator,
+                    batch.slots,
+                    batch.total,
+                    grid=grid,
+                )
+                logits, matrix = (out, None) if grid is None else out
+                logits = logits.float()
                 loss, report_loss = self._loss(logits, batch)
+                if matrix is not None:
+                    loss = loss + config.contrastive_weight * in_batch_ranking_loss(matrix.float())
             self.scaler.scale(loss).backward()
             if config.grad_clip > 0:
                 self.scaler.unscale_(self.optimizer)
@@ -272,6 +297,16 @@ class _Trainer:
             self._report_step(epoch, step, steps, stats, steps_before + step, total_steps, started)
         self.train_seconds += time.perf_counter() - started
         return stats
+
+    def _grid(self, batch: Batch) -> torch.Tensor | None:
+        """Batch indices of the true pairs to rank against each other, or None."""
+        if self.config.contrastive_weight <= 0 or not self.model.grid_capable:
+            return None
+        real = batch.label > 0.5
+        if batch.weight is not None:
+            real &= batch.weight > 0
+        grid = torch.nonzero(real).squeeze(1)
+        return grid if grid.numel() >= 2 else None
 
     def _loss(self, logits: torch.Tensor, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
         """(loss to differentiate, loss to report) for a batch or a worker's share of one."""

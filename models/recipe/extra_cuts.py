@@ -24,12 +24,25 @@ VIRTUAL_CHUNK_STRIDE = 100_000_000
 
 @dataclass(frozen=True)
 class Cutting:
-    """``LEN@OFFSET`` (fixed lengths in seconds from an offset) or ``sDB/MS`` (silence cut at DB dBFS,
-    MS ms of silence; ``rDB/MS`` relative to the track's loudness), with the library's length guards."""
+    """``LEN@OFFSET`` (fixed lengths in seconds from an offset), ``sDB/MS`` (silence cut at DB dBFS,
+    MS ms of silence; ``rDB/MS`` relative to the track's loudness), with the library's length guards, or
+    ``bN+K`` (N-bar chunks from the K-th downbeat: the library's bar cut, shifted by K bars)."""
 
     spec: str
 
     def spans(self, project, track) -> list[tuple[int, int]]:
+        if self.spec.startswith("b"):
+            # bN+K: N-bar chunks from the K-th downbeat on; only where the track has a confident grid.
+            from mixdesk.core.chunking import bar_ranges
+
+            bars, offset = (int(v) for v in self.spec[1:].split("+"))
+            grid = project.beat_grid(track.id)
+            if grid is None or not grid.confident:
+                return []
+            lines = grid.bar_lines_ms()[offset:]
+            spans = bar_ranges(int(track.duration_s * 1000), lines, bars)
+            # The audio before the first cut is not a bar group: leave it out.
+            return [(s, e) for s, e in spans if s >= (lines[0] if len(lines) else 0) - 1]
         if "@" in self.spec:
             length_s, offset_s = (float(v) for v in self.spec.split("@"))
             length, start, end_ms = int(length_s * 1000), int(offset_s * 1000), int(track.duration_s * 1000)

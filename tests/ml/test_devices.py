@@ -64,8 +64,11 @@ def test_a_nan_loss_stops_training_and_keeps_the_last_good_epoch(tiny_data, tiny
 
     def poisoned_in_epoch_three(*args, **kwargs):
         calls["n"] += 1
-        logits = real(*args, **kwargs)
-        return logits * float("nan") if calls["n"] > 2 * steps else logits
+        out = real(*args, **kwargs)
+        if calls["n"] <= 2 * steps:
+            return out
+        # With the in-batch ranking grid the call returns (pair logits, grid logits).
+        return tuple(x * float("nan") for x in out) if isinstance(out, tuple) else out * float("nan")
 
     monkeypatch.setattr(training, "pair_logits", poisoned_in_epoch_three)
     config = TrainConfig(
