@@ -11,22 +11,24 @@ CHUNK_MODES = ("bars", "silence", "fixed")
 BARS_PER_CHUNK_CHOICES = (1, 2, 4, 8, 16)
 
 
+@dataclass(frozen=True)
 class Settings:
     """Base of every frozen settings dataclass: plain-dict round trip that ignores unknown keys.
 
     Unknown keys are dropped so that files written by a newer mixdesk (projects, checkpoints) still load.
+    A frozen dataclass without fields itself, so every subclass must be a frozen dataclass too.
     """
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)  # type: ignore[call-overload]
+        return asdict(self)
 
     @classmethod
     def from_dict(cls: type[_T], data: Mapping[str, Any]) -> _T:
-        known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+        known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
 
     def with_(self: _T, **changes: Any) -> _T:
-        return replace(self, **changes)  # type: ignore[type-var]
+        return replace(self, **changes)
 
 
 @dataclass(frozen=True)

@@ -42,12 +42,15 @@ class DiskFullError(OSError):
     a user can act on, without the errno prefix.
     """
 
+    # What a long job (an import) had finished before this stopped it, for the caller's summary.
+    report: object | None = None
+
     def __init__(self, where: Path | str) -> None:
         super().__init__(errno.ENOSPC, f"disk full: no space left to write {where}")
         self.where = str(where)
 
     def __str__(self) -> str:
-        return self.strerror
+        return str(self.strerror)
 
 
 _FULL_ERRNOS = frozenset({errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)})

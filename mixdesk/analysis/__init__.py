@@ -6,9 +6,10 @@
 - ``descriptors``: tempo, key/Camelot, LUFS, loudness range, RMS, spectral centroid, onset rate.
 - ``blocks``: audio as blocks (from arrays or files) and the block-wise resampler and STFT framing.
 - ``compat``: tempo and key compatibility (``tempo_ratio_ok``, ``camelot_distance``,
-  ``key_compatible``) and filters for the sequencer and the suggestion list.
+  ``key_compatible``), a chunk's tempo and key inherited from its track (``chunk_tempo_key``), and
+  filters for the sequencer and the suggestion list.
 - ``tagger``: the musicnn genre/mood taggers (MSD and MagnaTagATune) ported to torch.
 - ``genre_data`` / ``genre_models``: a genre classifier trained on the user's own labels
   (CNN, bidirectional LSTM, PCA + kNN baseline), evaluated on held-out tracks.
-- ``experiment_metadata``: does descriptor input improve the transition model on held-out tracks?
+- ``options``: tagger and genre-model names and the analysis defaults, without torch (for the command line).
 """

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from math import gcd
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -39,9 +39,25 @@ def block_mono(block: np.ndarray) -> np.ndarray:
     return np.true_divide(total, block.shape[1], out=total, casting="unsafe")
 
 
-def as_source(samples, sample_rate: int):
+@runtime_checkable
+class BlockSource(Protocol):
+    """Audio that can be read, more than once, as float32 (frames, channels) blocks."""
+
+    @property
+    def sample_rate(self) -> int: ...
+
+    @property
+    def channels(self) -> int: ...
+
+    @property
+    def shape(self) -> tuple[int, int]: ...
+
+    def __iter__(self) -> Iterator[np.ndarray]: ...
+
+
+def as_source(samples: np.ndarray | BlockSource, sample_rate: int) -> BlockSource:
     """`samples` itself if it is a block source, else the array wrapped in :class:`ArrayBlocks`."""
-    if hasattr(samples, "channels") and hasattr(samples, "__iter__"):  # an array has no channels
+    if isinstance(samples, BlockSource):  # an array has no channels
         return samples
     return ArrayBlocks(samples, sample_rate)
 
@@ -61,7 +77,8 @@ class ArrayBlocks:
 
     @property
     def shape(self) -> tuple[int, int]:
-        return self.samples.shape
+        frames, channels = self.samples.shape
+        return int(frames), int(channels)
 
     def __iter__(self) -> Iterator[np.ndarray]:
         for start in range(0, self.samples.shape[0], self.block):

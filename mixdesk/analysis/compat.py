@@ -7,23 +7,58 @@ that cannot be checked is treated as met, so analysis gaps do not empty the sequ
 from __future__ import annotations
 
 import math
-from typing import Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence, TypeGuard
+
+import numpy as np
 
 from mixdesk.analysis.tonal import parse_camelot
+from mixdesk.library.project import Project
 
 _HALF_DOUBLE = (1.0, 0.5, 2.0)
 
+# ``project.analysis("descriptors")``: (track id, chunk id or None for the whole track) -> descriptor dict
+Descriptors = Mapping[tuple[int, int | None], Mapping[str, Any]]
 
-def _known_tempo(bpm: object) -> bool:
+
+def _known_tempo(bpm: object) -> TypeGuard[float]:
     return isinstance(bpm, (int, float)) and math.isfinite(bpm) and bpm > 0
 
 
-def tempo_ratio_ok(bpm_a, bpm_b, tolerance_pct: float = 6.0, allow_half_double: bool = True) -> bool:
+def tempo_ratio_ok(
+    bpm_a: float | None, bpm_b: float | None, tolerance_pct: float = 6.0, allow_half_double: bool = True
+) -> bool:
     """True when `bpm_b` is within `tolerance_pct` percent of `bpm_a` (or of its half or double)."""
-    if not (_known_tempo(bpm_a) and _known_tempo(bpm_b)):
-        return True
-    factors = _HALF_DOUBLE if allow_half_double else _HALF_DOUBLE[:1]
-    return any(abs(bpm_b - bpm_a * f) <= bpm_a * f * tolerance_pct / 100.0 + 1e-9 for f in factors)
+    if _known_tempo(bpm_a) and _known_tempo(bpm_b):
+        factors = _HALF_DOUBLE if allow_half_double else _HALF_DOUBLE[:1]
+        return any(abs(bpm_b - bpm_a * f) <= bpm_a * f * tolerance_pct / 100.0 + 1e-9 for f in factors)
+    return True
+
+
+def chunk_tempo_key(descriptors: Descriptors, track_id: int, chunk_id: int | None) -> tuple[float | None, str]:
+    """A chunk's tempo (BPM) and Camelot key from its analysis: its own values, and for each one it lacks
+    (not analysed, or no tempo or key found in it) its track's. Unknown stays None and "".
+
+    The one rule for "a chunk inherits its track's tempo and key"; the pool, the pair sampler and the desk
+    all read chunk tempi and keys through it (or :func:`chunk_tempo_keys`).
+    """
+    own = (descriptors.get((track_id, chunk_id)) or {}) if chunk_id is not None else {}
+    track = descriptors.get((track_id, None)) or {}
+    bpm = next((value for value in (own.get("bpm"), track.get("bpm")) if _known_tempo(value)), None)
+    key = own.get("camelot") or track.get("camelot") or ""
+    return (None if bpm is None else float(bpm)), str(key)
+
+
+def chunk_tempo_keys(
+    descriptors: Descriptors, track_ids: Sequence[int] | np.ndarray, chunk_ids: Sequence[int] | np.ndarray
+) -> tuple[np.ndarray, list[str]]:
+    """:func:`chunk_tempo_key` of many chunks: tempi as an array (NaN where unknown) and Camelot keys."""
+    bpm = np.full(len(chunk_ids), np.nan)
+    keys = [""] * len(chunk_ids)
+    for i, (track_id, chunk_id) in enumerate(zip(np.asarray(track_ids).tolist(), np.asarray(chunk_ids).tolist())):
+        tempo, keys[i] = chunk_tempo_key(descriptors, int(track_id), int(chunk_id))
+        if tempo is not None:
+            bpm[i] = tempo
+    return bpm, keys
 
 
 def camelot_distance(code_a: str, code_b: str) -> int:
@@ -38,7 +73,7 @@ def camelot_distance(code_a: str, code_b: str) -> int:
     return min(around, 12 - around) + (letter_a != letter_b)
 
 
-def key_compatible(code_a, code_b, max_steps: int = 1) -> bool:
+def key_compatible(code_a: str | None, code_b: str | None, max_steps: int = 1) -> bool:
     """True when the two keys are at most `max_steps` Camelot steps apart (or either is unknown)."""
     if not code_a or not code_b:
         return True
@@ -87,7 +122,7 @@ def filter_compatible(
     ]
 
 
-def chunk_descriptor_vectors(project, include_tags: bool = False) -> dict:
+def chunk_descriptor_vectors(project: Project, include_tags: bool = False) -> dict[int, np.ndarray]:
     """chunk id -> fixed-length float32 descriptor vector for the transition model's descriptor input.
 
     See `mixdesk.analysis.project_analysis.descriptor_vector` for the encoding; only analysed chunks

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse
 
-from mixdesk.analysis.blocks import FrameStream, StreamResampler, as_source, block_mono
+from mixdesk.analysis.blocks import BlockSource, FrameStream, StreamResampler, as_source, block_mono
 from mixdesk.analysis.loudness import LoudnessGrid, LoudnessMeter
 from mixdesk.analysis.tempo import estimate_tempo
 from mixdesk.analysis.tonal import estimate_key, key_to_camelot
@@ -190,7 +190,7 @@ class TrackFrames:
     chroma: np.ndarray
 
     @classmethod
-    def compute(cls, samples, sample_rate: int) -> "TrackFrames":
+    def compute(cls, samples: np.ndarray | BlockSource, sample_rate: int) -> "TrackFrames":
         """`samples`: (frames, channels) or 1-D float at `sample_rate`, or a block source (see
         ``mixdesk.analysis.blocks``); loudness uses all channels."""
         source = as_source(samples, sample_rate)

@@ -13,6 +13,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from mixdesk.config import Settings
+from mixdesk.library.project import Project
 from mixdesk.progress import ProgressFn, StopFn, check_stop, report
 
 
@@ -41,7 +42,7 @@ class GenreData:
     track_names: tuple[str, ...]
     config: GenreFeatureConfig
 
-    def subset(self, track_indices: Sequence[int]) -> "GenreData":
+    def subset(self, track_indices: Sequence[int] | np.ndarray) -> "GenreData":
         mask = np.isin(self.track, np.asarray(track_indices))
         return GenreData(self.x[mask], self.y[mask], self.track[mask], self.classes, self.track_names, self.config)
 
@@ -76,7 +77,7 @@ def folder_labels(root: str | Path, extensions: Iterable[str] | None = None) -> 
     return out
 
 
-def project_labels(project, source: str = "folder") -> list[tuple[int, str]]:
+def project_labels(project: Project, source: str = "folder") -> list[tuple[int, str]]:
     """(track id, label) from each track's parent folder name or its genre tag; unlabelled tracks left out."""
     if source not in ("folder", "genre"):
         raise ValueError("source must be 'folder' or 'genre'")
@@ -96,7 +97,11 @@ def build_dataset(
     """
     from mixdesk.core.audio import AudioError
 
-    xs, ys, tracks, names, failed = [], [], [], [], []
+    xs: list[np.ndarray] = []
+    ys: list[np.ndarray] = []
+    tracks: list[np.ndarray] = []
+    names: list[str] = []
+    failed: list[tuple[str, str]] = []
     classes = tuple(sorted({label for _, label in items}))
     for i, (name, label) in enumerate(items):
         check_stop(should_stop)

@@ -15,9 +15,10 @@ import torch
 from torch import nn
 
 from mixdesk.analysis.genre_data import GenreData, GenreFeatureConfig
+from mixdesk.analysis.options import GENRE_EXPERIMENT, GENRE_MODEL_KINDS
 from mixdesk.progress import ProgressFn, StopFn, atomic_path, check_stop, report
 
-MODEL_KINDS = ("knn", "cnn", "lstm")
+MODEL_KINDS = GENRE_MODEL_KINDS
 
 
 @dataclass(frozen=True)
@@ -98,8 +99,10 @@ class GenreClassifier:
         z = self._normalise(x)
         if self.knn is not None:
             return _knn_proba(self.knn, z.reshape(len(z), -1), len(self.classes), self.config.k)
-        self.net.eval()
-        out = [torch.softmax(self.net(torch.from_numpy(z[i : i + 256])), dim=1).numpy() for i in range(0, len(z), 256)]
+        if self.net is None:
+            raise ValueError("the classifier has neither a network nor a kNN memory")
+        net = self.net.eval()
+        out = [torch.softmax(net(torch.from_numpy(z[i : i + 256])), dim=1).numpy() for i in range(0, len(z), 256)]
         return np.concatenate(out)
 
     def predict_tracks(self, data: GenreData) -> dict[int, np.ndarray]:
@@ -273,10 +276,10 @@ def compare_genre_models(
 
 def genre_classifier_experiment(
     audio_dir: str | Path,
-    models: tuple[str, ...] = MODEL_KINDS,
-    epochs: int = 20,
-    test_fraction: float = 0.25,
-    seed: int = 0,
+    models: tuple[str, ...] = GENRE_EXPERIMENT.models,
+    epochs: int = GENRE_EXPERIMENT.epochs,
+    test_fraction: float = GENRE_EXPERIMENT.test_fraction,
+    seed: int = GENRE_EXPERIMENT.seed,
     features: GenreFeatureConfig = GenreFeatureConfig(),
     on_progress: ProgressFn | None = None,
     should_stop: StopFn | None = None,

@@ -11,18 +11,20 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from mixdesk.analysis import tagger
-from mixdesk.analysis.blocks import FileBlocks, as_source, block_mono
+from mixdesk.analysis.blocks import BlockSource, FileBlocks, as_source, block_mono
 from mixdesk.analysis.descriptors import FrameBuilder
+from mixdesk.analysis.options import DEFAULT_TAG_MODEL, TOP_TAGS
 from mixdesk.analysis.tonal import parse_camelot
+from mixdesk.library.project import Project
+from mixdesk.library.schema import Chunk
 from mixdesk.progress import Cancelled, ProgressFn, StopFn, check_stop, report
 
 ANALYSIS_VERSION = 1
-DEFAULT_TAG_MODEL = "msd_musicnn"
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,7 @@ class AnalysisReport:
 
 
 def analyse_samples(
-    samples,
+    samples: np.ndarray | BlockSource,
     sample_rate: int,
     chunk_ranges_ms: list[tuple[int, int]] | None = None,
     tag_model: str | None = DEFAULT_TAG_MODEL,
@@ -66,13 +68,13 @@ def analyse_samples(
     frames = builder.result()
     track = frames.describe()
     chunks = [frames.describe(s / 1000.0, e / 1000.0, track=track) for s, e in ranges]
-    if windows is None:
+    if windows is None or tag_model is None:
         return TrackAnalysis(track, chunks)
     tags, chunk_tags = windows.tags([(s / 1000.0, e / 1000.0) for s, e in ranges], tag_model)
     return TrackAnalysis(track, chunks, tags, chunk_tags)
 
 
-def analyse_file(path: str | Path, tag_model: str | None = DEFAULT_TAG_MODEL, top_k: int = 5) -> dict:
+def analyse_file(path: str | Path, tag_model: str | None = DEFAULT_TAG_MODEL, top_k: int = TOP_TAGS) -> dict:
     """One file's summary for the command line: path, duration, descriptors, beat grid and top tags."""
     from mixdesk.core.beats import BeatTracker
 
@@ -106,7 +108,7 @@ def _complete(track_id: int, chunk_ids: list[int], docs: Mapping, tag_docs: Mapp
 
 
 def analyse_project(
-    project,
+    project: Project,
     tags: bool = True,
     force: bool = False,
     tag_model: str = DEFAULT_TAG_MODEL,
@@ -162,7 +164,7 @@ def analyse_project(
     return result
 
 
-def _store(project, track_id: int, chunks, analysis: TrackAnalysis, tag_model: str) -> None:
+def _store(project: Project, track_id: int, chunks: Sequence[Chunk], analysis: TrackAnalysis, tag_model: str) -> None:
     project.put_analysis("descriptors", {**analysis.descriptors, "analysis_version": ANALYSIS_VERSION}, track_id)
     for chunk, doc in zip(chunks, analysis.chunk_descriptors):
         project.put_analysis("descriptors", doc, track_id, chunk.id)
@@ -173,15 +175,15 @@ def _store(project, track_id: int, chunks, analysis: TrackAnalysis, tag_model: s
         project.put_analysis("tags", {"tags": scores, "model": tag_model}, track_id, chunk.id)
 
 
-def track_descriptors(project) -> dict[int, dict]:
+def track_descriptors(project: Project) -> dict[int, dict[str, Any]]:
     return {t: d for (t, c), d in project.analysis("descriptors").items() if c is None}
 
 
-def chunk_descriptors(project) -> dict[int, dict]:
+def chunk_descriptors(project: Project) -> dict[int, dict[str, Any]]:
     return {c: d for (t, c), d in project.analysis("descriptors").items() if c is not None}
 
 
-def chunk_tags(project) -> dict[int, dict[str, float]]:
+def chunk_tags(project: Project) -> dict[int, dict[str, float]]:
     return {c: d.get("tags", {}) for (t, c), d in project.analysis("tags").items() if c is not None}
 
 
@@ -191,7 +193,7 @@ DESCRIPTOR_VECTOR_NAMES = (
 )  # fmt: skip
 
 
-def _number(value, default: float = 0.0) -> float:
+def _number(value: object, default: float = 0.0) -> float:
     return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else default
 
 
@@ -227,7 +229,7 @@ def descriptor_vector(doc: Mapping) -> np.ndarray:
     return np.clip(np.asarray(values, dtype=np.float32), -5.0, 5.0)
 
 
-def chunk_descriptor_vectors(project, include_tags: bool = False) -> dict[int, np.ndarray]:
+def chunk_descriptor_vectors(project: Project, include_tags: bool = False) -> dict[int, np.ndarray]:
     """chunk id -> descriptor vector (len(DESCRIPTOR_VECTOR_NAMES), plus the 50 tag scores if asked).
 
     Only chunks that have been analysed appear; run `analyse_project` first.

@@ -83,7 +83,7 @@ def genre_clip(genre: str, seconds: float, sr: int = 22050, seed: int = 0) -> np
         y = 0.8 * hits + 0.05 * np.sin(2 * np.pi * rng.uniform(1500, 3000) * t)
     elif genre == "drone":
         base = rng.uniform(80, 160)
-        y = sum(np.sin(2 * np.pi * base * k * t + rng.uniform(0, 6)) / k for k in (1, 1.5, 2))
+        y = sum((np.sin(2 * np.pi * base * k * t + rng.uniform(0, 6)) / k for k in (1, 1.5, 2)), np.zeros_like(t))
         y = y * (0.6 + 0.4 * np.sin(2 * np.pi * rng.uniform(0.1, 0.3) * t))
     else:
         raise ValueError(f"unknown synthetic genre {genre!r}")

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+from mixdesk.analysis.options import DEFAULT_TAG_MODEL, TAG_MODELS
 
 SAMPLE_RATE = 16000
 N_FFT = 512
@@ -24,7 +27,7 @@ HOP = 256
 N_MELS = 96
 PATCH_FRAMES = 187  # 3 s at 16 kHz, hop 256, as librosa.time_to_frames(3) + 1 in musicnn
 BN_EPS = 1e-3
-MODEL_NAMES = ("msd_musicnn", "mtt_musicnn")
+MODEL_NAMES = TAG_MODELS
 
 MTT_LABELS = (
     "guitar", "classical", "slow", "techno", "strings", "drums", "electronic", "rock", "fast", "piano",
@@ -55,14 +58,14 @@ def _same_pad(kernel: int) -> tuple[int, int]:
     return total // 2, total - total // 2
 
 
-def _bn_relu_freq_max(z: torch.Tensor, bn: nn.BatchNorm2d) -> torch.Tensor:
+def _bn_relu_freq_max(z: torch.Tensor, bn: nn.Module) -> torch.Tensor:
     """max over frequency of bn(relu(z)) for z (B, C, T, F), without touching the big tensor twice.
 
     In inference batch norm is a per-channel affine map a*x + b, and relu is monotonic, so the maximum
     is taken before both: of z where a >= 0 and of -z (the minimum) where a < 0. Same values, about a
-    third less time than the literal order. Training uses the literal order.
+    third less time than the literal order. Training (and any other module) uses the literal order.
     """
-    if bn.training:
+    if not isinstance(bn, nn.BatchNorm2d) or bn.training or bn.running_var is None or bn.running_mean is None:
         return bn(F.relu(z)).amax(dim=3)
     scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
     shift = bn.bias - bn.running_mean * scale
@@ -197,7 +200,12 @@ def chosen_patches(n_patches: int, max_patches: int | None = MAX_PATCHES) -> np.
     return index
 
 
-def _summaries(index: np.ndarray, scores: np.ndarray, ranges_s, labels) -> tuple[dict, list[dict]]:
+def _summaries(
+    index: np.ndarray,
+    scores: np.ndarray,
+    ranges_s: Sequence[tuple[float, float]] | None,
+    labels: Sequence[str],
+) -> tuple[dict[str, float], list[dict[str, float]]]:
     """Track scores and per-range scores from the scores of the patches at `index`."""
     starts = index * PATCH_S
 
@@ -296,7 +304,9 @@ class TagWindows:
         window[a - first : b - first] = y[a - offset : b - offset]
         return np.abs(librosa.stft(window, n_fft=N_FFT, hop_length=HOP, center=False)) ** 2  # (bins, frames)
 
-    def tags(self, ranges_s=None, name: str = "msd_musicnn") -> tuple[dict[str, float], list[dict[str, float]]]:
+    def tags(
+        self, ranges_s: list[tuple[float, float]] | None = None, name: str = DEFAULT_TAG_MODEL
+    ) -> tuple[dict[str, float], list[dict[str, float]]]:
         """(track scores, scores per time range), as ``tag_track`` gives for the whole 16 kHz track."""
         import librosa
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
-from mixdesk.cli.common import StderrProgress, fail, one_line
-
-TAG_MODELS = ("msd_musicnn", "mtt_musicnn")
+from mixdesk.analysis.options import DEFAULT_TAG_MODEL, GENRE_EXPERIMENT, GENRE_MODEL_KINDS, TAG_MODELS, TOP_TAGS
+from mixdesk.cli.common import DEVICES, StderrProgress, fail, one_line
+from mixdesk.ml.experiment_metadata import METADATA_CONFIG, METADATA_REPEATS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,25 +23,47 @@ def register(sub: argparse._SubParsersAction) -> None:
     analyze.add_argument(
         "--tag-model",
         choices=TAG_MODELS,
-        default="msd_musicnn",
-        help="msd_musicnn (genres, moods, eras) or mtt_musicnn (instruments, moods)",
+        default=DEFAULT_TAG_MODEL,
+        help=f"msd_musicnn (genres, moods, eras) or mtt_musicnn (instruments, moods) (default {DEFAULT_TAG_MODEL})",
     )
-    analyze.add_argument("--top", type=int, default=5, metavar="N", help="tags shown per file (default 5)")
+    analyze.add_argument(
+        "--top", type=int, default=TOP_TAGS, metavar="N", help=f"tags shown per file (default {TOP_TAGS})"
+    )
     analyze.add_argument("--force", action="store_true", help="with --project: re-analyse tracks already done")
     analyze.add_argument("--quiet", action="store_true", help="no progress on stderr")
     analyze.set_defaults(handler=cmd_analyze)
 
 
 def register_experiments(exp_sub: argparse._SubParsersAction) -> None:
+    m = METADATA_CONFIG
     meta = exp_sub.add_parser("metadata", help="does the transition model improve with descriptor inputs?")
     meta.add_argument("dir", metavar="DIR", help="folder of audio files (imported into a temporary project)")
-    meta.add_argument("--epochs", type=int, default=8, help="training epochs per model (default 8)")
-    meta.add_argument("--seed", type=int, default=0)
-    meta.add_argument("--repeats", type=int, default=1, help="training seeds per variant, for the noise (default 1)")
-    meta.add_argument("--candidates", type=int, default=20, help="candidates per ranking query (default 20)")
-    meta.add_argument("--max-tracks", type=int, default=0, metavar="N", help="use at most N tracks (0 = all)")
-    meta.add_argument("--max-pairs", type=int, default=3000, metavar="N", help="training pairs per epoch (0 = all)")
-    meta.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    meta.add_argument("--epochs", type=int, default=m.epochs, help=f"training epochs per model (default {m.epochs})")
+    meta.add_argument("--seed", type=int, default=m.seed, help=f"training seed of the first repeat (default {m.seed})")
+    meta.add_argument(
+        "--repeats",
+        type=int,
+        default=METADATA_REPEATS,
+        help=f"training seeds per variant, for the noise (default {METADATA_REPEATS})",
+    )
+    meta.add_argument(
+        "--candidates", type=int, default=m.candidates, help=f"candidates per ranking query (default {m.candidates})"
+    )
+    meta.add_argument(
+        "--max-tracks",
+        type=int,
+        default=m.max_tracks,
+        metavar="N",
+        help=f"use at most N tracks (0 = all; default {m.max_tracks})",
+    )
+    meta.add_argument(
+        "--max-pairs",
+        type=int,
+        default=m.max_pairs_per_epoch,
+        metavar="N",
+        help=f"training pairs per epoch (0 = all; default {m.max_pairs_per_epoch})",
+    )
+    meta.add_argument("--device", default=m.device, choices=DEVICES)
     meta.add_argument("--work", metavar="DIR", help="keep the project and models here instead of a temp folder")
     meta.add_argument("--json", action="store_true", help="print only the JSON result")
     meta.add_argument("--quiet", action="store_true")
@@ -47,16 +71,26 @@ def register_experiments(exp_sub: argparse._SubParsersAction) -> None:
 
     genre = exp_sub.add_parser("genre-model", help="train genre classifiers on sub-folder labels (held-out tracks)")
     genre.add_argument("dir", metavar="DIR", help="folder with one sub-folder of audio files per genre")
-    genre.add_argument("--models", default="knn,cnn,lstm", help="comma-separated: knn, cnn, lstm")
-    genre.add_argument("--epochs", type=int, default=20)
-    genre.add_argument("--test-fraction", type=float, default=0.25)
-    genre.add_argument("--seed", type=int, default=0)
+    g = GENRE_EXPERIMENT
+    genre.add_argument(
+        "--models",
+        default=",".join(g.models),
+        help=f"comma-separated: {', '.join(GENRE_MODEL_KINDS)} (default {','.join(g.models)})",
+    )
+    genre.add_argument("--epochs", type=int, default=g.epochs, help=f"training epochs (default {g.epochs})")
+    genre.add_argument(
+        "--test-fraction",
+        type=float,
+        default=g.test_fraction,
+        help=f"share of the tracks held out (default {g.test_fraction:g})",
+    )
+    genre.add_argument("--seed", type=int, default=g.seed, help=f"split and training seed (default {g.seed})")
     genre.add_argument("--json", action="store_true", help="print only the JSON result")
     genre.add_argument("--quiet", action="store_true")
     genre.set_defaults(handler=cmd_experiment_genre_model)
 
 
-def _format_line(record: dict) -> str:
+def _format_line(record: dict[str, Any]) -> str:
     if "error" in record:
         return f"{record['path']}: error: {record['error']}"
     tags = ", ".join(f"{name} {score:.2f}" for name, score in record.get("tags", {}).items())
@@ -95,7 +129,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 def _analyze_project(args: argparse.Namespace) -> int:
     from mixdesk.analysis.project_analysis import analyse_project
-    from mixdesk.library.project import Project, is_read_only_error
+    from mixdesk.library.errors import is_read_only_error
+    from mixdesk.library.project import Project
     from mixdesk.progress import is_disk_full
 
     path = Path(args.project)
@@ -151,12 +186,11 @@ def _analyze_project(args: argparse.Namespace) -> int:
 
 def cmd_experiment_metadata(args: argparse.Namespace) -> int:
     """The ``mixdesk experiment metadata DIR`` command: markdown table then JSON (or JSON only)."""
-    from mixdesk.analysis.experiment_metadata import markdown_table, metadata_experiment
-    from mixdesk.ml.experiments import ExperimentConfig
+    from mixdesk.ml.experiment_metadata import markdown_table, metadata_experiment
     from mixdesk.progress import Cancelled
 
-    config = ExperimentConfig(
-        archs=("cnn_lstm",),
+    config = replace(
+        METADATA_CONFIG,
         epochs=args.epochs,
         max_tracks=args.max_tracks,
         candidates=args.candidates,
@@ -186,12 +220,12 @@ def cmd_experiment_metadata(args: argparse.Namespace) -> int:
 
 
 def cmd_experiment_genre_model(args: argparse.Namespace) -> int:
-    from mixdesk.analysis.genre_models import MODEL_KINDS, genre_classifier_experiment, genre_markdown
+    from mixdesk.analysis.genre_models import genre_classifier_experiment, genre_markdown
     from mixdesk.progress import Cancelled
 
     models = tuple(m.strip() for m in args.models.split(",") if m.strip())
-    if not models or any(m not in MODEL_KINDS for m in models):
-        return fail(f"models must be among {', '.join(MODEL_KINDS)}")
+    if not models or any(m not in GENRE_MODEL_KINDS for m in models):
+        return fail(f"models must be among {', '.join(GENRE_MODEL_KINDS)}")
     try:
         result = genre_classifier_experiment(
             args.dir, models, args.epochs, args.test_fraction, args.seed, on_progress=StderrProgress(quiet=args.quiet)

@@ -10,7 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from mixdesk.config import BARS_PER_CHUNK_CHOICES, CHUNK_MODES, ChunkingConfig
+from mixdesk.library.project import Project
 from mixdesk.progress import Progress
+
+# The devices a model may be asked to run on; commands that train or score take "cuda:N" as well
+# (mixdesk.ml.runtime.resolve_device reads both). The first is every model's default.
+DEVICES = ("auto", "cpu", "cuda")
+DEVICE_HELP = f"{', '.join(DEVICES)} or cuda:N (default {DEVICES[0]})"
 
 
 def add_chunking_options(parser: argparse.ArgumentParser, base: ChunkingConfig) -> None:
@@ -133,9 +139,7 @@ def one_line(exc: BaseException, with_type: bool = False) -> str:
     return f"{type(exc).__name__}: {text}" if with_type and text != type(exc).__name__ else text
 
 
-def open_project(path: str, must_exist: bool = True):
-    from mixdesk.library.project import Project
-
+def open_project(path: str, must_exist: bool = True) -> Project:
     if must_exist and not Path(path).exists():
         raise FileNotFoundError(f"no project at {path}")
     return Project.open(path)

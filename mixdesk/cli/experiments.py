@@ -3,19 +3,20 @@ command line."""
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 from typing import Any, Callable
 
-from mixdesk.cli.common import StderrProgress, fail
+from mixdesk.cli.common import DEVICES, StderrProgress, fail
 from mixdesk.ml.experiments import ExperimentConfig, chunking_experiment, genre_experiment, markdown_table
 from mixdesk.progress import ProgressFn
 
 
-def register_chunking_and_genre(exp_subparsers) -> None:
+def register_chunking_and_genre(exp_subparsers: argparse._SubParsersAction) -> None:
     """Adds ``chunking`` and ``genre`` to the ``mixdesk experiment`` sub-commands."""
     chunking = exp_subparsers.add_parser("chunking", help="seed chunking choices side by side (held-out tracks)")
-    _add_options(chunking, archs="cnn_lstm,seed")
+    _add_options(chunking, archs=",".join(ExperimentConfig().archs))
     chunking.set_defaults(handler=_cmd_chunking)
     genre = exp_subparsers.add_parser("genre", help="train on one genre vs mixed genres (genre = sub-folder)")
     _add_options(genre, archs="cnn_lstm")
@@ -37,7 +38,7 @@ _OPTIONS = (  # flag, config field, type, help
 )
 
 
-def _add_options(parser, archs: str) -> None:
+def _add_options(parser: argparse.ArgumentParser, archs: str) -> None:
     defaults = ExperimentConfig()
     parser.add_argument("dir", metavar="DIR", type=Path, help="folder of audio files (sub-folders = genres)")
     parser.add_argument("--arch", default=archs, help=f"comma-separated architectures (default {archs})")
@@ -45,31 +46,31 @@ def _add_options(parser, archs: str) -> None:
         parser.add_argument(
             flag, dest=name, type=kind, default=getattr(defaults, name), help=text, metavar="N" if kind is int else "X"
         )
-    parser.add_argument("--device", default=defaults.device, choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--device", default=defaults.device, choices=DEVICES)
     parser.add_argument("--work", type=Path, help="folder for the experiment's project and models")
     parser.add_argument("--out", type=Path, help="also write the JSON result to this file")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a markdown table")
     parser.add_argument("--quiet", action="store_true")
 
 
-def _config_from(args) -> ExperimentConfig:
+def _config_from(args: argparse.Namespace) -> ExperimentConfig:
     archs = tuple(a.strip() for a in args.arch.split(",") if a.strip())
     options = {name: getattr(args, name) for _, name, _, _ in _OPTIONS}
     return ExperimentConfig(archs=archs, device=args.device, **options)
 
 
-def _cmd_chunking(args) -> int:
+def _cmd_chunking(args: argparse.Namespace) -> int:
     return _run_command(args, lambda cfg, progress: chunking_experiment(args.dir, cfg, args.work, on_progress=progress))
 
 
-def _cmd_genre(args) -> int:
+def _cmd_genre(args: argparse.Namespace) -> int:
     return _run_command(
         args,
         lambda cfg, progress: genre_experiment(args.dir, cfg, args.work, targets=args.target, on_progress=progress),
     )
 
 
-def _run_command(args, run: Callable[[ExperimentConfig, ProgressFn], dict[str, Any]]) -> int:
+def _run_command(args: argparse.Namespace, run: Callable[[ExperimentConfig, ProgressFn], dict[str, Any]]) -> int:
     from mixdesk.ml.models import ARCHS
     from mixdesk.progress import Cancelled, atomic_path
 

@@ -12,6 +12,8 @@ from mixdesk.cli.common import StderrProgress, add_chunking_options, chunking_fr
 from mixdesk.config import LIBRARY_CHUNKING, PYDUB_CHUNKING
 from mixdesk.core.audio import AudioError, decode, probe
 from mixdesk.core.chunking import Envelope, chunk_ranges
+from mixdesk.library.project import Project
+from mixdesk.mix.demo import DEMO_SEQUENCE
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -36,7 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     imp.set_defaults(handler=cmd_import)
 
     demo = sub.add_parser("demo", help="synthesise demo tracks, import and chunk them, and build a mix from them")
-    demo.add_argument("--minutes", type=float, default=3.0, help="length of the demo mix")
+    minutes = DEMO_SEQUENCE.minutes
+    demo.add_argument("--minutes", type=float, default=minutes, help=f"length of the demo mix (default {minutes:g})")
     demo.add_argument("--out", metavar="FILE.mp3", help="where to write the demo mix")
     demo.add_argument("--no-mix", action="store_true", help="only import and chunk the demo tracks")
     demo.add_argument("--quiet", action="store_true")
@@ -87,8 +90,6 @@ def cmd_chunk(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from mixdesk.library.project import Project
-
     try:
         config = chunking_from_args(args)
         project = Project.open(args.project)
@@ -125,12 +126,16 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def _stopped_message(exc: OSError) -> str:
-    done = getattr(exc, "report", None)
-    kept = f" ({done.summary()} before it stopped)" if done is not None else ""
+    from mixdesk.library.errors import ReadOnlyProjectError
+    from mixdesk.library.importer import ImportReport
+    from mixdesk.progress import DiskFullError
+
+    done = exc.report if isinstance(exc, (DiskFullError, ReadOnlyProjectError)) else None
+    kept = f" ({done.summary()} before it stopped)" if isinstance(done, ImportReport) else ""
     return f"import stopped: {exc}{kept}"
 
 
-def _pool_summary(project) -> str:
+def _pool_summary(project: Project) -> str:
     lengths = [c.duration_ms / 1000 for c in project.chunks()]
     tracks = project.tracks()
     if not lengths:

@@ -8,23 +8,40 @@ import sys
 import time
 from pathlib import Path
 
+from mixdesk.cli.common import DEVICE_HELP, DEVICES
 from mixdesk.core.audio import AudioError
-from mixdesk.progress import Cancelled
+from mixdesk.mix.config import (
+    ENCODERS,
+    EXPORT_FORMATS,
+    MP3_BITRATES,
+    STRATEGIES,
+    TEMPO_MODES,
+    TRANSITION_KINDS,
+    VBR_QUALITY_RANGE,
+    ExportConfig,
+    RenderConfig,
+    SequenceConfig,
+)
+from mixdesk.mix.seam_stats import SeamSettings
+from mixdesk.mix.stretch import STRETCH_QUALITIES
+from mixdesk.progress import Cancelled, ProgressFn
+
+_SUFFIXES = ", ".join(f".{name}" for name in EXPORT_FORMATS)
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction) -> None:
     mix = subparsers.add_parser("mix", help="chain a project's chunks with a transition model into a mix file")
     mix.add_argument("--project", required=True, help="project file (.mixdesk)")
     mix.add_argument("--model", default=None, help="transition model file (default: the bundled model)")
     mix.add_argument("--similarity", action="store_true", help="use the similarity baseline instead of a model")
     mix.add_argument("--minutes", type=float, required=True, help="length of the mix")
-    mix.add_argument("--out", required=True, type=Path, help="mix file to write (.mp3, .wav or .flac)")
+    mix.add_argument("--out", required=True, type=Path, help=f"mix file to write ({_SUFFIXES})")
     mix.add_argument("--tracklist", type=Path, default=None, help="tracklist JSON (default: beside --out)")
     mix.add_argument("--cue", type=Path, default=None, help="CUE sheet (default: beside --out)")
     _sequence_options(mix)
     _render_options(mix)
     mix.add_argument("--save-playlist", metavar="NAME", default=None, help="also store the playlist in the project")
-    mix.add_argument("--device", default="auto", help="auto, cpu or cuda for the model")
+    mix.add_argument("--device", default=DEVICES[0], help=f"where the model runs: {DEVICE_HELP}")
     mix.add_argument("--json", action="store_true")
     mix.add_argument("--quiet", action="store_true")
     mix.set_defaults(handler=cmd_mix)
@@ -32,16 +49,25 @@ def register(subparsers) -> None:
     seams = subparsers.add_parser("seams", help="measure level jumps, flux jumps and clicks at a mix's seams")
     seams.add_argument("mix_audio", metavar="MIX_AUDIO", type=Path)
     seams.add_argument("--tracklist", required=True, type=Path, help="the mix's tracklist JSON")
-    seams.add_argument("--window-ms", type=float, default=250.0, help="level window either side of a seam")
-    seams.add_argument("--max-natural", type=int, default=300, help="natural boundaries to measure at most")
+    w = SeamSettings()
+    seams.add_argument(
+        "--window-ms",
+        type=float,
+        default=w.window_ms,
+        help=f"level window either side of a seam (default {w.window_ms:g})",
+    )
+    seams.add_argument(
+        "--max-natural",
+        type=int,
+        default=w.max_natural,
+        help=f"natural boundaries to measure at most (default {w.max_natural})",
+    )
     seams.add_argument("--json", action="store_true", help="print the full report as JSON")
     seams.add_argument("--quiet", action="store_true")
     seams.set_defaults(handler=cmd_seams)
 
 
 def _sequence_options(parser: argparse.ArgumentParser) -> None:
-    from mixdesk.mix.config import STRATEGIES, TEMPO_MODES, SequenceConfig
-
     d = SequenceConfig()
     group = parser.add_argument_group("sequencing")
     group.add_argument("--strategy", choices=STRATEGIES, default=d.strategy)
@@ -103,17 +129,6 @@ def _sequence_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _render_options(parser: argparse.ArgumentParser) -> None:
-    from mixdesk.mix.config import (
-        ENCODERS,
-        EXPORT_FORMATS,
-        MP3_BITRATES,
-        STRETCH_QUALITIES,
-        TRANSITION_KINDS,
-        ExportConfig,
-        RenderConfig,
-        SequenceConfig,
-    )
-
     d, e, r = SequenceConfig(), ExportConfig(), RenderConfig()
     group = parser.add_argument_group("rendering and export")
     group.add_argument("--transition", choices=TRANSITION_KINDS, default=d.transition)
@@ -147,21 +162,27 @@ def _render_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--stretch-quality", choices=STRETCH_QUALITIES, default=r.stretch_quality)
     group.add_argument("--no-gain-match", action="store_true", help="do not match levels across seams")
     group.add_argument(
-        "--format", choices=EXPORT_FORMATS, default=None, help="output format (default: from the --out suffix)"
+        "--format", choices=tuple(EXPORT_FORMATS), default=None, help="output format (default: from the --out suffix)"
     )
     group.add_argument(
-        "--bitrate", type=int, default=e.bitrate_kbps, choices=MP3_BITRATES, help="MP3 CBR bitrate in kbps"
+        "--bitrate",
+        type=int,
+        default=e.bitrate_kbps,
+        choices=MP3_BITRATES,
+        help=f"MP3 CBR bitrate in kbps (default {e.bitrate_kbps})",
     )
-    group.add_argument("--vbr", type=float, default=None, metavar="Q", help="MP3 VBR quality 0 (best) .. 9")
+    best, smallest = VBR_QUALITY_RANGE
+    group.add_argument(
+        "--vbr", type=float, default=None, metavar="Q", help=f"MP3 VBR quality {best:g} (best) .. {smallest:g}"
+    )
     group.add_argument("--encoder", choices=ENCODERS, default=e.encoder)
     group.add_argument("--title", default=e.title)
     group.add_argument("--artist", default=e.artist)
     group.add_argument("--comment", default=e.comment)
 
 
-def _configs(args: argparse.Namespace):
-    from mixdesk.mix.config import EXPORT_FORMATS, ExportConfig, RenderConfig, SequenceConfig
-
+def _configs(args: argparse.Namespace) -> tuple[SequenceConfig, ExportConfig]:
+    defaults = ExportConfig()
     tempo_mode = "fixed" if args.bpm is not None else args.tempo
     sequence = SequenceConfig(
         minutes=args.minutes,
@@ -181,9 +202,9 @@ def _configs(args: argparse.Namespace):
         max_stretch_pct=args.max_stretch,
         tempo_step_pct=args.tempo_step,
     )
-    fmt = args.format or (args.out.suffix.lower().lstrip(".") or "mp3")
+    fmt = args.format or (args.out.suffix.lower().lstrip(".") or defaults.format)
     if fmt not in EXPORT_FORMATS:
-        raise ValueError(f"cannot tell the format from {args.out.name}; pass --format mp3, wav or flac")
+        raise ValueError(f"cannot tell the format from {args.out.name}; pass --format {', '.join(EXPORT_FORMATS)}")
     render = RenderConfig(
         gain_match=not args.no_gain_match,
         beat_sync=args.beat_sync,
@@ -194,7 +215,7 @@ def _configs(args: argparse.Namespace):
         format=fmt,
         bitrate_mode="vbr" if args.vbr is not None else "cbr",
         bitrate_kbps=args.bitrate,
-        vbr_quality=args.vbr if args.vbr is not None else 2.0,
+        vbr_quality=args.vbr if args.vbr is not None else defaults.vbr_quality,
         encoder=args.encoder,
         title=args.title,
         artist=args.artist,
@@ -204,7 +225,7 @@ def _configs(args: argparse.Namespace):
     return sequence, export
 
 
-def _progress(quiet: bool):
+def _progress(quiet: bool) -> ProgressFn:
     from mixdesk.cli.common import StderrProgress
 
     return StderrProgress(quiet)
@@ -266,7 +287,6 @@ def cmd_mix(args: argparse.Namespace) -> int:
 
 
 def cmd_seams(args: argparse.Namespace) -> int:
-    from mixdesk.mix.seam_stats import SeamSettings
     from mixdesk.mix.seams import seam_report
     from mixdesk.mix.tracklist import read_tracklist
 

@@ -8,31 +8,42 @@ import math
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from mixdesk.cli.common import DEVICE_HELP
+from mixdesk.library.project import Project
 from mixdesk.progress import Cancelled, Progress
+
+if TYPE_CHECKING:  # torch is imported only when a command runs, not for every ``mixdesk`` command line
+    from mixdesk.ml.features import FeatureConfig
+    from mixdesk.ml.pairs import PairConfig
+    from mixdesk.ml.training import TrainConfig
 
 
 class _StderrProgress:
     """Progress lines on stderr: one line per finished epoch, other updates at most twice a second."""
 
-    def __init__(self, quiet: bool = False):
+    def __init__(self, quiet: bool = False) -> None:
         self.quiet = quiet
         self.last = 0.0
 
     def __call__(self, progress: Progress) -> None:
         if self.quiet:
             return
-        epoch_done = getattr(progress, "val_loss", None) is not None
+        from mixdesk.ml.training import EpochReport  # loaded already: training or its features report here
+
+        training = progress if isinstance(progress, EpochReport) else None
+        epoch_done = training is not None and training.val_loss is not None
         now = time.monotonic()
         if not epoch_done and now - self.last < 0.5:
             return
         self.last = now
-        eta = getattr(progress, "eta_s", None)
+        eta = training.eta_s if training is not None else None
         tail = f" (eta {eta:.0f} s)" if eta is not None and math.isfinite(eta) else ""
         print(f"[{progress.fraction * 100:5.1f}%] {progress.message}{tail}", file=sys.stderr, flush=True)
 
 
-def _json_safe(value):
+def _json_safe(value: Any) -> Any:
     """NaN (a metric with nothing to measure) becomes null: strict JSON readers reject NaN."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
@@ -43,9 +54,7 @@ def _json_safe(value):
     return value
 
 
-def _open_project(path: str):
-    from mixdesk.library.project import Project
-
+def _open_project(path: str) -> Project:
     if not Path(path).is_file():
         raise FileNotFoundError(f"{path}: no such project")
     return Project.open(path)
@@ -64,7 +73,7 @@ def _train(args: argparse.Namespace) -> int:
     return code
 
 
-def _given(**values):
+def _given(**values: Any) -> dict[str, Any]:
     """The options given on the command line; the others keep their config dataclass defaults."""
     return {k: v for k, v in values.items() if v is not None}
 
@@ -102,7 +111,7 @@ def _train_here(args: argparse.Namespace) -> tuple[int, dict | None, str | None]
     return 0, summary, None
 
 
-def _configs(args: argparse.Namespace):
+def _configs(args: argparse.Namespace) -> tuple[TrainConfig, FeatureConfig, PairConfig]:
     """(TrainConfig, FeatureConfig, PairConfig) from the command line."""
     from mixdesk.ml.features import FeatureConfig
     from mixdesk.ml.models import ModelConfig
@@ -195,11 +204,8 @@ def _eval(args: argparse.Namespace) -> int:
             result = evaluate(
                 args.model,
                 project,
-                candidates=args.candidates,
-                seed=args.seed,
-                device=args.device,
-                max_queries=args.max_queries,
                 on_progress=_StderrProgress(args.quiet),
+                **_given(candidates=args.candidates, seed=args.seed, device=args.device, max_queries=args.max_queries),
             )
     except (OSError, ValueError, KeyError) as exc:
         print(f"mixdesk eval: {exc}", file=sys.stderr)
@@ -211,7 +217,7 @@ def _eval(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_table(result: dict) -> None:
+def _print_table(result: dict[str, Any]) -> None:
     rows = [("model", result)] + [(name, r) for name, r in result["baselines"].items()]
     keys = ("auc", "accuracy", "hit1", "hit5", "mrr", "pool_mrr")
     print("scorer      " + " ".join(f"{k:>9}" for k in keys))
@@ -223,14 +229,14 @@ def _print_table(result: dict) -> None:
     )
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction) -> None:
     # Defaults left unset (None) come from the config dataclasses when the command runs: torch is
     # only imported then, not for every ``mixdesk`` command line.
     train = subparsers.add_parser("train", help="train a transition model on a project's tracks")
     train.add_argument("--project", required=True, help="project file (.mixdesk)")
     train.add_argument("--arch", choices=("cnn_lstm", "seed"), default=None, help="model architecture")
     train.add_argument("--epochs", type=int, default=None)
-    train.add_argument("--device", default=None, help="auto, cpu or cuda")
+    train.add_argument("--device", default=None, help=f"where training runs: {DEVICE_HELP}")
     train.add_argument(
         "--batch-size",
         type=int,
@@ -266,16 +272,16 @@ def register(subparsers) -> None:
     ev = subparsers.add_parser("eval", help="evaluate a transition model on held-out tracks")
     ev.add_argument("--project", required=True)
     ev.add_argument("--model", default=None, help="model file (default: the bundled model)")
-    ev.add_argument("--candidates", type=int, default=50)
-    ev.add_argument("--seed", type=int, default=0)
-    ev.add_argument("--device", default="auto")
-    ev.add_argument("--max-queries", type=int, default=0, help="rank at most this many held-out chunks")
+    ev.add_argument("--candidates", type=int, default=None, help="candidates per ranking query")
+    ev.add_argument("--seed", type=int, default=None, help="seed of the track split")
+    ev.add_argument("--device", default=None, help=f"where the model runs: {DEVICE_HELP}")
+    ev.add_argument("--max-queries", type=int, default=None, help="rank at most this many held-out chunks (0 = all)")
     ev.add_argument("--json", action="store_true")
     ev.add_argument("--quiet", action="store_true")
     ev.set_defaults(handler=_eval)
 
 
-def register_experiments(exp_subparsers) -> None:
+def register_experiments(exp_subparsers: argparse._SubParsersAction) -> None:
     """Research sub-commands (chunking, genre) live beside the experiments' code."""
     try:
         from mixdesk.cli import experiments

@@ -16,7 +16,7 @@ import tempfile
 from dataclasses import dataclass
 from math import gcd
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Literal
 
 import numpy as np
 import soundfile as sf
@@ -207,6 +207,7 @@ def _probe_soundfile(path: Path) -> AudioInfo:
 def _container_shortfall(path: Path) -> int:
     """Bytes missing from a WAV or AIFF sample chunk; libsndfile silently shortens such files instead of failing."""
     size = path.stat().st_size
+    order: Literal["little", "big"]
     with open(path, "rb") as handle:
         magic = handle.read(12)
         if magic[:4] == b"RIFF":
@@ -406,9 +407,11 @@ def _ffmpeg_blocks(path: Path, block_frames: int) -> Iterator[np.ndarray]:
             proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors)
         except OSError as exc:
             raise AudioError(path, f"ffmpeg could not be run ({exc})") from None
+        output = proc.stdout
+        assert output is not None  # stdout=PIPE
         try:
             while True:
-                data = proc.stdout.read(block_bytes)
+                data = output.read(block_bytes)
                 usable = len(data) - len(data) % (2 * channels)
                 if usable:
                     raw = np.frombuffer(data[:usable], dtype="<i2").reshape(-1, channels)
@@ -423,7 +426,7 @@ def _ffmpeg_blocks(path: Path, block_frames: int) -> Iterator[np.ndarray]:
             if proc.poll() is None:  # the reader stopped early or failed: do not leave ffmpeg running
                 proc.kill()
                 proc.wait()
-            proc.stdout.close()
+            output.close()
         if code != 0 or got == 0:
             errors.seek(0)
             last = errors.read().decode(errors="replace").strip().splitlines()[-1:]

@@ -9,7 +9,7 @@ the tracked beats the grid is extrapolated at the tempo of its nearest beats.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Mapping, overload
 
 import numpy as np
 
@@ -86,6 +86,12 @@ class BeatGrid:
         d = np.diff(self.beats)
         return float(np.mean(d[:_EDGE_BEATS])), float(np.mean(d[-_EDGE_BEATS:]))
 
+    @overload
+    def position(self, t: float) -> float: ...
+
+    @overload
+    def position(self, t: np.ndarray) -> np.ndarray: ...
+
     def position(self, t: np.ndarray | float) -> np.ndarray | float:
         """Beat position of time(s) ``t``: beat i sits at position i, linear in between."""
         if not self.usable:
@@ -97,6 +103,12 @@ class BeatGrid:
         out = np.where(t_arr < self.beats[0], (t_arr - self.beats[0]) / head, out)
         out = np.where(t_arr > self.beats[-1], index[-1] + (t_arr - self.beats[-1]) / tail, out)
         return float(out) if np.ndim(t) == 0 else out
+
+    @overload
+    def time_at(self, position: float) -> float: ...
+
+    @overload
+    def time_at(self, position: np.ndarray) -> np.ndarray: ...
 
     def time_at(self, position: np.ndarray | float) -> np.ndarray | float:
         """Time of beat position(s): the inverse of :meth:`position`."""
@@ -121,7 +133,7 @@ class BeatGrid:
         # a span shorter than a beat: the beat intervals either side of it
         i = int(np.clip(np.floor(p0), 0, self.beats.size - 2))
         lo, hi = max(0, i - 2), min(self.beats.size - 1, i + 3)
-        return 60.0 * (hi - lo) / (self.beats[hi] - self.beats[lo])
+        return 60.0 * (hi - lo) / float(self.beats[hi] - self.beats[lo])
 
     def bar_position(self, t: float) -> float:
         """Bars since the first downbeat (0.0 on it, 1.0 on the next one), extrapolated either side."""

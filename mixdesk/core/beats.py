@@ -570,9 +570,10 @@ def _grid_from_envelopes(flux: np.ndarray, energy: np.ndarray, chroma: np.ndarra
     )
     del norm, per_frame
     if steady_fit is None or drift_fit is None:
-        if steady_fit is None and drift_fit is None:
+        only = steady_fit if steady_fit is not None else drift_fit
+        if only is None:
             return BeatGrid.empty()
-        times, spread, _ = steady_fit or drift_fit
+        times, spread, _ = only
     else:
 
         def alignment(times: np.ndarray) -> float:

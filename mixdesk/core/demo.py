@@ -28,7 +28,7 @@ ALBUM = "mixdesk demo set"
 _FULL = frozenset({"kick", "hats", "bass", "pad", "clap", "arp"})
 # (section, bars, layers, phrase bars); the loud bus stops for a beat or two at every phrase end, which
 # gives the silence cut its seams. The last groove switches to two-bar phrases for shorter chunks.
-SECTIONS = (
+SECTIONS: tuple[tuple[str, int, frozenset[str], int], ...] = (
     ("intro", 8, frozenset({"kick", "hats", "bass", "pad"}), 4),
     ("groove", 8, _FULL - {"arp"}, 4),
     ("groove", 8, _FULL, 4),
@@ -125,7 +125,7 @@ DEMO_TRACKS = (
 )
 
 
-def _sos(order: int, freq, btype: str) -> np.ndarray:
+def _sos(order: int, freq: float | tuple[float, float], btype: str) -> np.ndarray:
     return signal.butter(order, freq, btype, fs=SAMPLE_RATE, output="sos").astype(np.float32)
 
 
@@ -148,7 +148,7 @@ class _Grid:
         self.beat = SAMPLE_RATE * 60.0 / track.bpm
         self.bar = 4 * self.beat
         self.frames = int(round(track.bars * self.bar))
-        plan = []
+        plan: list[tuple[str, frozenset[str], int, int]] = []
         for name, bars, layers, phrase in SECTIONS:
             plan.extend((name, layers, i, phrase) for i in range(bars))
         self.plan = plan

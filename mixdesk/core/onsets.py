@@ -155,5 +155,8 @@ class Frontend:
 
     def envelopes(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Band-group flux (frames, groups), frame energy (frames,), chroma (chroma frames, 12)."""
-        cat = lambda parts, shape: np.concatenate(parts) if parts else np.zeros(shape, np.float32)  # noqa: E731
+
+        def cat(parts: list[np.ndarray], shape: tuple[int, ...]) -> np.ndarray:
+            return np.concatenate(parts) if parts else np.zeros(shape, np.float32)
+
         return (cat(self.flux, (0, self.group_map.shape[1])), cat(self.energy, (0,)), cat(self.chroma, (0, 12)))

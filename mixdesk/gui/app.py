@@ -1,15 +1,21 @@
-"""Starting the desk: the QApplication, the window, and the scripted screenshot used by checks."""
+"""Starting the desk: the QApplication, the window and its event loop, and ``mixdesk gui --screenshot``.
+
+``--screenshot`` (the packaged app's smoke test uses it) saves a picture of the window once the desk has
+settled: a project is open and no job has run for a moment. The only thing it does to the desk is select
+the first playlist item when none is, so that the suggestions and the transition show; the demo builds
+its mix as it always does. Pictures of a desk staged for review (a chunk selected, a playlist generated
+where there is none, one picture per panel) are made by ``tests/gui/screens.py``.
+"""
 
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import time
 from pathlib import Path
 from typing import Callable
 
-from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtCore import QCoreApplication, QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
 from mixdesk.gui.jobs import wait_for_unfinished_jobs
@@ -21,137 +27,57 @@ log = logging.getLogger(__name__)
 
 POLL_MS = 100
 SCREENSHOT_SIZE = (1600, 960)
+# The demo's first start synthesises, imports and tracks four tracks and builds a mix: minutes on a slow
+# machine. After this long the picture is taken as the desk is, and the run says it is incomplete.
+SETTLE_TIMEOUT_S = 300.0
+# Polls in a row with a project open and no job running: the waveform strips a first paint asks for are
+# drawn by then.
+SETTLED_POLLS = 5
 
 
 def application(argv: list[str] | None = None) -> QApplication:
-    app = QApplication.instance()
-    if app is None:
-        app = QApplication(argv if argv is not None else sys.argv[:1])
-        app.setApplicationName("mixdesk")
-        app.setOrganizationName("mixdesk")
-        app.setDesktopFileName("mixdesk")
-        apply_theme(app)
+    app = QCoreApplication.instance()
+    if isinstance(app, QApplication):
+        return app
+    if app is not None:
+        raise RuntimeError("the desk needs a QApplication, and another kind of Qt application is running")
+    app = QApplication(argv if argv is not None else sys.argv[:1])
+    app.setApplicationName("mixdesk")
+    app.setOrganizationName("mixdesk")
+    app.setDesktopFileName("mixdesk")
+    apply_theme(app)
     return app
 
 
-def _wait_for(
-    condition: Callable[[], bool],
-    then: Callable[[], None],
-    timeout_s: float,
-    on_timeout: Callable[[], None] | None = None,
+def grab_when_settled(
+    window: MainWindow, path: Path, done: Callable[[bool], None], timeout_s: float = SETTLE_TIMEOUT_S
 ) -> None:
-    """Poll ``condition`` on the event loop; never blocks it."""
+    """Save a picture of ``window`` at ``path`` once a project is open and no job is running, then call
+    ``done(ok)``; ok is False when the desk did not settle within ``timeout_s`` (the picture is still saved
+    as the desk was) or the file could not be written. A playlist on show gets its first item selected
+    when none is. Polls on the event loop; never blocks it."""
+    state = window.state
     deadline = time.monotonic() + timeout_s
+    quiet_polls = 0
 
     def poll() -> None:
-        if condition():
-            then()
-        elif time.monotonic() > deadline:
-            (on_timeout or then)()
-        else:
+        nonlocal quiet_polls
+        if state.playlist is not None and len(state.playlist) and state.selected_playlist_item < 0:
+            state.select_playlist_item(0)
+        settled = state.project is not None and not state.jobs.active()
+        quiet_polls = quiet_polls + 1 if settled else 0
+        timed_out = time.monotonic() > deadline
+        if quiet_polls < SETTLED_POLLS and not timed_out:
             QTimer.singleShot(POLL_MS, poll)
+            return
+        if timed_out:
+            busy = ", ".join(job.name for job in state.jobs.active()) or "no project open"
+            log.warning("screenshot taken before the desk settled: %s", busy)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        saved = window.grab().save(str(path))
+        done(saved and not timed_out)
 
     QTimer.singleShot(0, poll)
-
-
-class ScreenshotScript:
-    """Open → pool filled → a chunk selected → a playlist generated → its first item selected → grab → quit.
-
-    Each step waits without blocking and gives up after a while, so a panel that cannot do its part
-    (no model, no mix module) still leaves a screenshot of everything else.
-    """
-
-    def __init__(self, window: MainWindow, path: Path, done: Callable[[bool], None]) -> None:
-        self.window, self.path, self.done = window, Path(path), done
-        self.state = window.state
-        # Set MIXDESK_PANEL_SHOTS to a folder to also get one picture per panel.
-        folder = os.environ.get("MIXDESK_PANEL_SHOTS")
-        self.panel_folder = Path(folder) if folder else None
-
-    def start(self) -> None:
-        _wait_for(lambda: self.state.project is not None, self._pool_ready, 180, lambda: self._grab("no project"))
-
-    def _pool_ready(self) -> None:
-        pool = self.window.panel("poolView")
-        _wait_for(lambda: pool.proxy.rowCount() > 0, self._select_chunk, 30)
-
-    def _select_chunk(self) -> None:
-        pool = self.window.panel("poolView")
-        if pool.proxy.rowCount() > 2:
-            pool.table.selectRow(2)
-        playlist = self.window.panel("playlistView")
-        if self.state.playlist is None and hasattr(playlist, "generate"):
-            try:
-                playlist.generate()
-            except Exception:  # noqa: BLE001 - the screenshot still shows the rest of the desk
-                log.warning("could not generate a playlist for the screenshot", exc_info=True)
-        _wait_for(self._playlist_settled, self._ensure_scorer, 120)
-
-    def _playlist_settled(self) -> bool:
-        playlist = self.state.playlist
-        has_items = playlist is not None and len(getattr(playlist, "items", []) or []) > 0
-        busy = any(job.name not in ("Waveforms",) for job in self.state.jobs.active())
-        return has_items or not busy and self._elapsed_enough()
-
-    def _elapsed_enough(self) -> bool:
-        self._ticks = getattr(self, "_ticks", 0) + 1
-        return self._ticks > 20
-
-    def _ensure_scorer(self) -> None:
-        """A playlist reopened from the project has no scorer yet; suggestions need one."""
-        if self.state.scorer is not None or self.state.project is None:
-            self._select_item()
-            return
-        try:
-            from mixdesk.gui.mix_calls import default_scorer
-        except ImportError:
-            self._select_item()
-            return
-        project = self.state.project
-        job = self.state.jobs.run(
-            "Loading the model", lambda on_progress, should_stop: default_scorer(project, on_progress, should_stop)
-        )
-        job.finished.connect(self.state.set_scorer)
-        for signal in (job.finished, job.failed, job.cancelled):
-            signal.connect(lambda *_args: self._select_item())
-
-    def _select_item(self) -> None:
-        if self.state.playlist is not None and len(getattr(self.state.playlist, "items", []) or []) > 1:
-            self.state.select_playlist_item(0)
-        _wait_for(lambda: not self.state.jobs.active(), lambda: QTimer.singleShot(400, lambda: self._grab("")), 60)
-
-    def _grab(self, problem: str) -> None:
-        if problem:
-            log.warning("screenshot taken early: %s", problem)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        ok = self.window.grab().save(str(self.path))
-        if self.panel_folder is not None:
-            save_panel_shots(self.window, self.panel_folder)
-        self.done(ok and not problem)
-
-
-def save_panel_shots(window: MainWindow, folder: Path) -> list[Path]:
-    """One PNG per visible panel, named by its objectName, for reviewing each panel on its own."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    saved = []
-    for name, dock in window.docks.items():
-        if dock.isHidden():
-            continue
-        hidden_tab = bool(window.tabifiedDockWidgets(dock)) and dock.visibleRegion().isEmpty()
-        if hidden_tab:
-            dock.raise_()
-            deadline = time.monotonic() + 2.0
-            while dock.visibleRegion().isEmpty() and time.monotonic() < deadline:
-                QApplication.processEvents()
-                time.sleep(0.01)
-        path = folder / f"{name}.png"
-        dock.grab().save(str(path))
-        saved.append(path)
-        if hidden_tab:
-            for other in window.tabifiedDockWidgets(dock):
-                other.raise_()
-    return saved
 
 
 def run_desk(
@@ -181,7 +107,13 @@ def run_desk(
         window.open_demo()
     else:
         _reopen_last(window)
-    close_later = (lambda: QTimer.singleShot(int(quit_after_ms), window.close)) if quit_after_ms is not None else None
+
+    def close_later() -> None:
+        if quit_after_ms is None:
+            window.close()
+        else:
+            QTimer.singleShot(int(quit_after_ms), window.close)
+
     if screenshot:
         window.resize_for_screenshot(*screenshot_size)
 
@@ -190,10 +122,10 @@ def run_desk(
                 outcome["code"] = 1
                 print(f"mixdesk: screenshot incomplete: {screenshot}", file=sys.stderr)
             # --quit-after-ms counts from the screenshot, so a short delay never cuts the picture off.
-            (close_later or window.close)()
+            close_later()
 
-        ScreenshotScript(window, Path(screenshot), finished).start()
-    elif close_later is not None:
+        grab_when_settled(window, Path(screenshot), finished)
+    elif quit_after_ms is not None:
         close_later()
     app.exec()
     # No QThread may be destroyed while it runs (Qt aborts the process): end every job before returning.

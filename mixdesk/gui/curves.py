@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import pyqtgraph as pg
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QBoxLayout, QWidget
+
+if TYPE_CHECKING:
+    from mixdesk.ml.training import EpochReport  # a name only: importing it here would load torch
 
 TRAIN_PEN = pg.mkPen("#4aa3ff", width=2)
 VAL_PEN = pg.mkPen("#ff9f43", width=2)
@@ -30,7 +34,7 @@ class TrainingCurves(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        layout = QBoxLayout(QBoxLayout.LeftToRight, self)
+        layout = QBoxLayout(QBoxLayout.Direction.LeftToRight, self)
         layout.setContentsMargins(0, 0, 0, 0)
         self._layout = layout
         # Loss falls and accuracy rises, so each legend sits in the corner its curves leave free.
@@ -44,9 +48,9 @@ class TrainingCurves(QWidget):
         self.train_acc = self.acc_plot.plot([], [], pen=TRAIN_PEN, symbol="o", symbolSize=5, name="train")
         self.val_acc = self.acc_plot.plot([], [], pen=VAL_PEN, symbol="o", symbolSize=5, name="validation")
 
-    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
         # Side by side when there is room, stacked in a narrow dock.
-        wanted = QBoxLayout.TopToBottom if event.size().width() < 520 else QBoxLayout.LeftToRight
+        wanted = QBoxLayout.Direction.TopToBottom if event.size().width() < 520 else QBoxLayout.Direction.LeftToRight
         if self._layout.direction() != wanted:
             self._layout.setDirection(wanted)
         super().resizeEvent(event)
@@ -55,8 +59,8 @@ class TrainingCurves(QWidget):
         for curve in (self.train_loss, self.val_loss, self.train_acc, self.val_acc):
             curve.setData([], [])
 
-    def show_history(self, reports: Sequence[object]) -> None:
-        """Redraw from the epoch reports seen so far (objects with epoch/train_*/val_* attributes)."""
+    def show_history(self, reports: Sequence[EpochReport]) -> None:
+        """Redraw from the epoch reports seen so far."""
         epochs = [float(r.epoch) for r in reports]
         self._set(self.train_loss, epochs, [r.train_loss for r in reports])
         self._set(self.val_loss, epochs, [r.val_loss for r in reports])
@@ -71,7 +75,7 @@ class TrainingCurves(QWidget):
                 axis.setTickSpacing()
 
     @staticmethod
-    def _set(curve: pg.PlotDataItem, xs: list[float], ys: list) -> None:
+    def _set(curve: pg.PlotDataItem, xs: list[float], ys: list[float | None]) -> None:
         # Validation can be missing for an epoch (no held-out tracks); keep only the points that exist.
         points = [(x, float(y)) for x, y in zip(xs, ys) if y is not None and math.isfinite(float(y))]
         curve.setData([p[0] for p in points], [p[1] for p in points])

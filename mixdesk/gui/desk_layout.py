@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import Callable
 
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer
-from PySide6.QtWidgets import QMainWindow, QWidget
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QWidget
 
 CENTRE_PANELS = ("trackView", "transitionView")
 # Each side column's default share of the window width, by its top dock; the left one comes first when
@@ -33,7 +34,13 @@ FIT_TRIES = 4
 class ColumnKeeper(QObject):
     """Sizes a main window's docks; ``active`` says when the docks are on show (not the welcome page)."""
 
-    def __init__(self, window: QMainWindow, docks: dict, panels: dict, active: Callable[[], bool]) -> None:
+    def __init__(
+        self,
+        window: QMainWindow,
+        docks: dict[str, QDockWidget],
+        panels: dict[str, QWidget | None],
+        active: Callable[[], bool],
+    ) -> None:
         super().__init__(window)
         self.window, self.docks, self.panels, self.active = window, docks, panels, active
         self.shares: dict[str, float] = {}  # side column -> share of the window width, once laid out
@@ -44,7 +51,7 @@ class ColumnKeeper(QObject):
     def fix_centre_minimum(self) -> None:
         """The waveform column's minimum is what its panels need as built, not what they ask as their
         titles grow: a long track name must not widen it until the side panels no longer fit."""
-        panels = [self.panels[name] for name in CENTRE_PANELS if self.panels.get(name) is not None]
+        panels = [panel for name in CENTRE_PANELS if (panel := self.panels.get(name)) is not None]
         width = max((panel.minimumSizeHint().width() for panel in panels), default=0)
         for panel in panels:
             panel.setMinimumWidth(width)
@@ -105,7 +112,7 @@ class ColumnKeeper(QObject):
             self._laid_out_width = width
 
     # ----- heights
-    def fit_heights(self, tries: int = FIT_TRIES, asked: dict | None = None) -> None:
+    def fit_heights(self, tries: int = FIT_TRIES, asked: dict[str, int] | None = None) -> None:
         """Give a panel below another the height it needs to show every control (the silence panel's
         Apply buttons), taken from the panel above it, which scrolls instead."""
         asked = dict(asked or {})
@@ -131,9 +138,9 @@ class ColumnKeeper(QObject):
         return panel.minimumSizeHint().expandedTo(panel.minimumSize()) if panel is not None else QSize(0, 0)
 
     # ----- following the window
-    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt override
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
         if watched is self.window and self.shares and self.active():
-            if event.type() == QEvent.Type.Resize:
+            if isinstance(event, QResizeEvent):
                 # Left alone, Qt hands a change of window width to the side columns and squeezes the
                 # waveforms; keep every column's share instead.
                 if self.window.width() != self._laid_out_width:

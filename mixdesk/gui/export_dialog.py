@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Optional
 
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -24,10 +25,19 @@ from PySide6.QtWidgets import (
 )
 
 from mixdesk.gui import mix_calls
-from mixdesk.gui.jobs import user_message
+from mixdesk.gui.jobs import Job, user_message
+from mixdesk.gui.state import DeskState
+from mixdesk.mix.config import BITRATE_MODES, EXPORT_FORMATS, MP3_BITRATES, VBR_QUALITY_RANGE, ExportConfig
+from mixdesk.progress import Progress
 
-FORMATS = (("mp3", "MP3"), ("wav", "WAV (16-bit PCM)"), ("flac", "FLAC (lossless)"))
-CBR_RATES = (128, 160, 192, 224, 256, 320)
+if TYPE_CHECKING:
+    from mixdesk.mix.export import ExportResult
+
+# The formats, rates and every default come from the library (mixdesk.mix.config); only the words are the
+# desk's. Names the desk does not know are shown as they are.
+BITRATE_MODE_LABELS = {"cbr": "Constant (CBR)", "vbr": "Variable (VBR)"}
+# The desk signs what it exports; the library's default comment is empty.
+DESK_COMMENT = "Made with mixdesk"
 
 
 class ExportDialog(QDialog):
@@ -35,13 +45,13 @@ class ExportDialog(QDialog):
 
     exported = Signal(object)  # the mix room's export result
 
-    def __init__(self, state: Any, parent: Optional[QWidget] = None) -> None:
+    def __init__(self, state: DeskState, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
         self.setObjectName("exportDialog")
         self.setWindowTitle("Export mix")
         self.state = state
-        self.job = None
-        self.result: Any = None
+        self.job: Job | None = None
+        self.last_result: ExportResult | None = None
         self._build()
         self.destination_edit.setText(str(self._default_destination()))
         self._on_format()
@@ -55,8 +65,8 @@ class ExportDialog(QDialog):
         self.status_label = QLabel(self._summary())
         self.status_label.setWordWrap(True)
         self.buttons = QDialogButtonBox()
-        self.export_button = self.buttons.addButton("Export", QDialogButtonBox.AcceptRole)
-        self.cancel_button = self.buttons.addButton(QDialogButtonBox.Cancel)
+        self.export_button = self.buttons.addButton("Export", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.cancel_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
         self.export_button.clicked.connect(self.start_export)
         self.cancel_button.clicked.connect(self.cancel)
         layout = QVBoxLayout(self)
@@ -67,31 +77,37 @@ class ExportDialog(QDialog):
         self.setMinimumWidth(520)
 
     def _build_form(self) -> QFormLayout:
+        defaults = ExportConfig()
         form = QFormLayout()
         self.format_combo = QComboBox()
-        for key, label in FORMATS:
-            self.format_combo.addItem(label, key)
+        for key, export_format in EXPORT_FORMATS.items():
+            self.format_combo.addItem(export_format.label, key)
+        self.format_combo.setCurrentIndex(self.format_combo.findData(defaults.format))
         self.format_combo.currentIndexChanged.connect(lambda _i: self._on_format())
         self.mode_combo = QComboBox()
-        self.mode_combo.addItem("Constant (CBR)", "cbr")
-        self.mode_combo.addItem("Variable (VBR)", "vbr")
+        for mode in BITRATE_MODES:
+            self.mode_combo.addItem(BITRATE_MODE_LABELS.get(mode, mode), mode)
+        self.mode_combo.setCurrentIndex(BITRATE_MODES.index(defaults.bitrate_mode))
         self.mode_combo.currentIndexChanged.connect(lambda _i: self._on_format())
         self.rate_combo = QComboBox()
-        for rate in CBR_RATES:
+        for rate in MP3_BITRATES:
             self.rate_combo.addItem(f"{rate} kbps", rate)
-        self.rate_combo.setCurrentIndex(CBR_RATES.index(192))
-        self.vbr_spin = QDoubleSpinBox(minimum=0.0, maximum=9.0, value=2.0, singleStep=1.0, decimals=0)
+        self.rate_combo.setCurrentIndex(MP3_BITRATES.index(defaults.bitrate_kbps))
+        best, smallest = VBR_QUALITY_RANGE
+        self.vbr_spin = QDoubleSpinBox(
+            minimum=best, maximum=smallest, value=defaults.vbr_quality, singleStep=1.0, decimals=0
+        )
         self.vbr_spin.setToolTip("VBR quality: 0 is best and largest, 9 smallest")
         bitrate_row = QHBoxLayout()
         for widget in (self.mode_combo, self.rate_combo, QLabel("quality"), self.vbr_spin):
             bitrate_row.addWidget(widget)
         self.title_edit = QLineEdit(self._playlist_title())
-        self.artist_edit = QLineEdit("mixdesk")
-        self.comment_edit = QLineEdit("Made with mixdesk")
+        self.artist_edit = QLineEdit(defaults.artist)
+        self.comment_edit = QLineEdit(DESK_COMMENT)
         self.json_check = QCheckBox("Tracklist as JSON")
         self.cue_check = QCheckBox("CUE sheet")
-        self.json_check.setChecked(True)
-        self.cue_check.setChecked(True)
+        self.json_check.setChecked(defaults.write_tracklist)
+        self.cue_check.setChecked(defaults.write_cue)
         tracklist_row = QHBoxLayout()
         tracklist_row.addWidget(self.json_check)
         tracklist_row.addWidget(self.cue_check)
@@ -110,9 +126,12 @@ class ExportDialog(QDialog):
         form.addRow("Save to", destination_row)
         return form
 
+    def _playlist_name(self) -> str:
+        playlist = self.state.playlist
+        return playlist.name if playlist is not None and playlist.name else "mix"
+
     def _playlist_title(self) -> str:
-        name = getattr(self.state.playlist, "name", "") or "mix"
-        return f"mixdesk {name}"
+        return f"mixdesk {self._playlist_name()}"
 
     def _summary(self) -> str:
         playlist = self.state.playlist
@@ -124,15 +143,15 @@ class ExportDialog(QDialog):
     def _default_destination(self) -> Path:
         project = self.state.project
         folder = Path(project.path).parent if project is not None else Path.home()
-        return folder / f"{getattr(self.state.playlist, 'name', None) or 'mix'}.mp3"
+        return folder / f"{self._playlist_name()}.{ExportConfig().format}"
 
     def _on_format(self) -> None:
         fmt = self.format_combo.currentData()
-        mp3 = fmt == "mp3"
+        lossy = EXPORT_FORMATS[fmt].lossy  # only a lossy format takes a bitrate
         vbr = self.mode_combo.currentData() == "vbr"
-        self.mode_combo.setEnabled(mp3)
-        self.rate_combo.setEnabled(mp3 and not vbr)
-        self.vbr_spin.setEnabled(mp3 and vbr)
+        self.mode_combo.setEnabled(lossy)
+        self.rate_combo.setEnabled(lossy and not vbr)
+        self.vbr_spin.setEnabled(lossy and vbr)
         text = self.destination_edit.text()
         if text:
             self.destination_edit.setText(str(Path(text).with_suffix(f".{fmt}")))
@@ -147,9 +166,7 @@ class ExportDialog(QDialog):
             self._on_format()
 
     # ---- export -------------------------------------------------------------------------------
-    def export_config(self) -> Any:
-        from mixdesk.mix.config import ExportConfig
-
+    def export_config(self) -> ExportConfig:
         return ExportConfig(
             format=self.format_combo.currentData(),
             bitrate_mode=self.mode_combo.currentData(),
@@ -167,7 +184,8 @@ class ExportDialog(QDialog):
 
     def start_export(self) -> None:
         state = self.state
-        if state.project is None or state.playlist is None or not len(state.playlist):
+        project, playlist = state.project, state.playlist
+        if project is None or playlist is None or not len(playlist):
             self.status_label.setText("There is no playlist to export yet: generate one first.")
             return
         if self.job is not None and self.job.is_running():
@@ -178,14 +196,13 @@ class ExportDialog(QDialog):
             self.status_label.setText(user_message(exc))
             return
         destination = self.destination()
-        project, playlist = state.project, state.playlist
-        self.job = state.jobs.run(
+        job = self.job = state.jobs.run(
             "Exporting", lambda p, s: mix_calls.export(project, playlist, destination, config, p, s)
         )
-        self.job.progress.connect(self._on_progress)
-        self.job.finished.connect(self._on_finished)
-        self.job.failed.connect(lambda message: self._ended(f"Export failed: {message}"))
-        self.job.cancelled.connect(lambda: self._ended("Export cancelled; nothing was written."))
+        job.progress.connect(self._on_progress)
+        job.finished.connect(self._on_finished)
+        job.failed.connect(lambda message: self._ended(f"Export failed: {message}"))
+        job.cancelled.connect(lambda: self._ended("Export cancelled; nothing was written."))
         self.export_button.setEnabled(False)
         self.status_label.setText(f"Exporting to {destination}…")
 
@@ -196,13 +213,13 @@ class ExportDialog(QDialog):
         else:
             self.reject()
 
-    def _on_progress(self, progress: Any) -> None:
-        self.progress_bar.setValue(int(getattr(progress, "fraction", 0.0) * 1000))
+    def _on_progress(self, progress: Progress) -> None:
+        self.progress_bar.setValue(int(progress.fraction * 1000))
 
-    def _on_finished(self, result: Any) -> None:
-        self.result = result
+    def _on_finished(self, result: ExportResult) -> None:
+        self.last_result = result
         self.progress_bar.setValue(1000)
-        self._ended(f"Wrote {mix_calls.export_summary(result, self.destination())}")
+        self._ended(f"Wrote {mix_calls.export_summary(result)}")
         self.cancel_button.setText("Close")
         self.state.show_status(self.status_label.text())
         self.exported.emit(result)
@@ -211,7 +228,7 @@ class ExportDialog(QDialog):
         self.export_button.setEnabled(True)
         self.status_label.setText(message)
 
-    def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         if self.job is not None and self.job.is_running():
             self.job.stop()
         super().closeEvent(event)

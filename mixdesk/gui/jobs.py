@@ -19,7 +19,7 @@ from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
 from mixdesk.core.audio import AudioError
 from mixdesk.mix.encoders import EncoderError
-from mixdesk.progress import Cancelled, ProgressFn, StopFn
+from mixdesk.progress import Cancelled, Progress, ProgressFn, StopFn
 
 log = logging.getLogger(__name__)
 
@@ -56,17 +56,17 @@ class _Mailbox:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._latest: Any = None
+        self._latest: Progress | None = None
         self._waiting = False
 
-    def put(self, progress: Any) -> bool:
+    def put(self, progress: Progress) -> bool:
         with self._lock:
             self._latest = progress
             first = not self._waiting
             self._waiting = True
             return first
 
-    def take(self) -> Any:
+    def take(self) -> Progress | None:
         with self._lock:
             progress, self._latest, self._waiting = self._latest, None, False
             return progress
@@ -86,7 +86,7 @@ class _Worker(QObject):
         self._mailbox = mailbox
         self._stop_flag = stop_flag
 
-    def _on_progress(self, progress: Any) -> None:
+    def _on_progress(self, progress: Progress) -> None:
         if self._mailbox.put(progress):
             self.progress_ready.emit()
 
@@ -124,7 +124,7 @@ class Job(QObject):
         self.state = "running"  # running | finished | failed | cancelled
         self.result: Any = None
         self.error: str | None = None
-        self.last_progress: Any = None
+        self.last_progress: Progress | None = None
         self._stop_flag = threading.Event()
         self._mailbox = _Mailbox()
         self._last_delivery = 0.0

@@ -6,46 +6,51 @@ import importlib
 import logging
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 from PySide6.QtCore import QByteArray, Qt, QTimer
-from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QDockWidget, QFrame, QLabel, QMainWindow, QScrollArea, QSizePolicy, QWidget
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QShowEvent
+from PySide6.QtWidgets import QDockWidget, QFrame, QMainWindow, QScrollArea, QSizePolicy, QWidget
 
 from mixdesk.gui.desk_layout import CENTRE_PANELS, ColumnKeeper
+from mixdesk.gui.export_dialog import ExportDialog
+from mixdesk.gui.jobs import Job
 from mixdesk.gui.menus import build_menus
+from mixdesk.gui.playlist_view import PlaylistView
+from mixdesk.gui.pool_view import PoolView
 from mixdesk.gui.project_actions import ProjectActions
+from mixdesk.gui.silence_panel import SilencePanel
 from mixdesk.gui.state import DeskState
 from mixdesk.gui.status_line import JobStatus
+from mixdesk.gui.suggestions_view import SuggestionsView
+from mixdesk.gui.track_view import TrackView
+from mixdesk.gui.training_panel import TrainingPanel
+from mixdesk.gui.transition_view import TransitionView
+from mixdesk.gui.transport import Transport
 from mixdesk.gui.welcome import WelcomePage
-from mixdesk.progress import check_stop
+from mixdesk.progress import ProgressFn, StopFn, check_stop
 
 log = logging.getLogger(__name__)
 
-# (objectName, title, module, class, dock area); modules that are not installed get a placeholder.
+
+class PanelSpec(NamedTuple):
+    name: str  # the dock's and the panel's objectName
+    title: str
+    area: Qt.DockWidgetArea
+
+
+LEFT, TOP = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.TopDockWidgetArea
+RIGHT, BOTTOM = Qt.DockWidgetArea.RightDockWidgetArea, Qt.DockWidgetArea.BottomDockWidgetArea
 PANELS = (
-    ("poolView", "Pool", "mixdesk.gui.pool_view", "PoolView", Qt.DockWidgetArea.LeftDockWidgetArea),
-    ("silencePanel", "Silence", "mixdesk.gui.silence_panel", "SilencePanel", Qt.DockWidgetArea.LeftDockWidgetArea),
-    ("trainingPanel", "Training", "mixdesk.gui.training_panel", "TrainingPanel", Qt.DockWidgetArea.LeftDockWidgetArea),
-    ("trackView", "Track", "mixdesk.gui.track_view", "TrackView", Qt.DockWidgetArea.TopDockWidgetArea),
-    (
-        "transitionView",
-        "Transition",
-        "mixdesk.gui.transition_view",
-        "TransitionView",
-        Qt.DockWidgetArea.TopDockWidgetArea,
-    ),
-    ("playlistView", "Playlist", "mixdesk.gui.playlist_view", "PlaylistView", Qt.DockWidgetArea.RightDockWidgetArea),
-    (
-        "suggestionsView",
-        "Suggestions",
-        "mixdesk.gui.suggestions_view",
-        "SuggestionsView",
-        Qt.DockWidgetArea.RightDockWidgetArea,
-    ),
-    ("transport", "Transport", "mixdesk.gui.transport", "Transport", Qt.DockWidgetArea.BottomDockWidgetArea),
+    PanelSpec("poolView", "Pool", LEFT),
+    PanelSpec("silencePanel", "Silence", LEFT),
+    PanelSpec("trainingPanel", "Training", LEFT),
+    PanelSpec("trackView", "Track", TOP),
+    PanelSpec("transitionView", "Transition", TOP),
+    PanelSpec("playlistView", "Playlist", RIGHT),
+    PanelSpec("suggestionsView", "Suggestions", RIGHT),
+    PanelSpec("transport", "Transport", BOTTOM),
 )
-# Built on first use: the training panel needs torch, whose import would double the time to first window.
-LAZY_PANELS = frozenset({"trainingPanel"})
 PREFETCH_DELAY_MS = 300
 PREFETCH_MODULES = ("torch", "mixdesk.ml.pipeline", "mixdesk.ml.evaluation", "mixdesk.ml.ranking")
 PANEL_NAMES_SHOWN_ALWAYS = ("poolView", "trackView", "transport")
@@ -62,20 +67,6 @@ def warm_up_optimiser() -> None:
         torch.optim.Adam([torch.zeros(1, requires_grad=True)], lr=1e-3)
 
 
-def placeholder(name: str, title: str, failed: bool = False) -> QWidget:
-    """Stands in for a panel that is not installed, or that failed to start (the reason is in the log)."""
-    text = (
-        f"The {title.lower()} panel could not start; the details are in the log."
-        if failed
-        else f"The {title.lower()} panel is not part of this installation."
-    )
-    note = QLabel(text)
-    note.setObjectName("placeholderNote")
-    note.setAlignment(Qt.AlignmentFlag.AlignCenter)
-    note.setWordWrap(True)
-    return note
-
-
 def scrollable(panel: QWidget) -> QScrollArea:
     """Panels keep their natural minimum size inside a scroll area, so a small screen still fits the desk."""
     area = QScrollArea()
@@ -88,32 +79,36 @@ def scrollable(panel: QWidget) -> QScrollArea:
     return area
 
 
-def make_panel(state: DeskState, name: str, title: str, module_name: str, class_name: str) -> QWidget:
-    try:
-        panel_class = getattr(importlib.import_module(module_name), class_name)
-    except (ImportError, AttributeError):
-        log.info("panel %s unavailable", name, exc_info=True)
-        return placeholder(name, title)
-    try:
-        panel = panel_class(state)
-    except Exception:  # noqa: BLE001 - one broken panel must not keep the desk from opening
-        log.exception("panel %s failed to start", name)
-        return placeholder(name, title, failed=True)
-    panel.setObjectName(name)
-    return panel
-
-
 class MainWindow(QMainWindow):
     # Set to None (tests do) to build lazy panels only when first shown or asked for.
     prefetch_delay_ms: int | None = PREFETCH_DELAY_MS
 
-    def __init__(self, state: DeskState | None = None, parent=None) -> None:
+    def __init__(self, state: DeskState | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("mixdeskWindow")
         self.setWindowTitle("mixdesk")
         self.state = state if state is not None else DeskState(parent=self)
         self.actions_ = ProjectActions(self.state, self)
-        self.panels: dict[str, QWidget] = {}
+        # Every panel is built here, so one that cannot start stops the window from opening with its error.
+        self.pool_view = PoolView(self.state)
+        self.silence_panel = SilencePanel(self.state)
+        self.track_view = TrackView(self.state)
+        self.transition_view = TransitionView(self.state)
+        self.playlist_view = PlaylistView(self.state)
+        self.suggestions_view = SuggestionsView(self.state)
+        self.transport = Transport(self.state)
+        # Built on first use: the training panel needs torch, whose import would double the time to first window.
+        self._training_panel: TrainingPanel | None = None
+        self.panels: dict[str, QWidget | None] = {
+            "poolView": self.pool_view,
+            "silencePanel": self.silence_panel,
+            "trainingPanel": None,
+            "trackView": self.track_view,
+            "transitionView": self.transition_view,
+            "playlistView": self.playlist_view,
+            "suggestionsView": self.suggestions_view,
+            "transport": self.transport,
+        }
         self._sized = False
         self._restored = False
         self._prefetched = False
@@ -132,7 +127,7 @@ class MainWindow(QMainWindow):
         self.columns.fix_centre_minimum()
         self.job_status = JobStatus(self.state, self.statusBar(), self)
         self.statusBar().addPermanentWidget(self.job_status)
-        build_menus(self)
+        self.recent_menu = build_menus(self)
         self._connect()
         self._default_state = self.saveState(LAYOUT_VERSION)
         self.resize(1600, 960)
@@ -141,28 +136,26 @@ class MainWindow(QMainWindow):
 
     # ----- panels
     def _build_docks(self) -> None:
-        for name, title, module, cls, area in PANELS:
+        for name, title, area in PANELS:
             dock = QDockWidget(title, self)
             dock.setObjectName(name)
-            if name in LAZY_PANELS:
-                panel = None
+            panel = self.panels[name]
+            if panel is None:  # a lazy panel: an empty scroll area until it is built
                 dock.setWidget(scrollable(QWidget()))
                 dock.visibilityChanged.connect(lambda visible, n=name: visible and self.panel(n))
+            elif name in CENTRE_PANELS:
+                # Only expanding widgets take a dock area's share of a growing window: these do.
+                panel.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+                dock.setWidget(panel)
             else:
-                panel = make_panel(self.state, name, title, module, cls)
-                if name in CENTRE_PANELS:
-                    # Only expanding widgets take a dock area's share of a growing window: these do.
-                    panel.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-                    dock.setWidget(panel)
-                else:
-                    dock.setWidget(panel if name == "transport" else scrollable(panel))
+                dock.setWidget(panel if name == "transport" else scrollable(panel))
             dock.setFeatures(
                 QDockWidget.DockWidgetFeature.DockWidgetMovable
                 | QDockWidget.DockWidgetFeature.DockWidgetFloatable
                 | QDockWidget.DockWidgetFeature.DockWidgetClosable
             )
             self.addDockWidget(area, dock)
-            self.panels[name], self.docks[name] = panel, dock
+            self.docks[name] = dock
         self.tabifyDockWidget(self.docks["silencePanel"], self.docks["trainingPanel"])
         self.docks["silencePanel"].raise_()
         self.splitDockWidget(self.docks["trackView"], self.docks["transitionView"], Qt.Orientation.Vertical)
@@ -172,7 +165,7 @@ class MainWindow(QMainWindow):
         """Share the window between the columns; only meaningful once the window has its real size."""
         self.columns.apply_defaults()
 
-    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)
         self._size_docks_once()
         if not self._prefetched and self.prefetch_delay_ms is not None:
@@ -192,19 +185,29 @@ class MainWindow(QMainWindow):
 
     def panel(self, name: str) -> QWidget:
         """The panel called ``name``; a panel built on first use is built now."""
-        if self.panels.get(name) is None:
-            spec = next(p for p in PANELS if p[0] == name)
-            panel = make_panel(self.state, *spec[:4])
-            self.docks[name].widget().setWidget(panel)
-            self.panels[name] = panel
-        return self.panels[name]
+        if name == "trainingPanel":
+            return self.training_panel()
+        panel = self.panels[name]
+        assert panel is not None, f"{name} is built with the window"
+        return panel
+
+    def training_panel(self) -> TrainingPanel:
+        """The training panel, built on first use (it brings torch along)."""
+        if self._training_panel is None:
+            panel = TrainingPanel(self.state)
+            area = self.docks["trainingPanel"].widget()
+            assert isinstance(area, QScrollArea)
+            area.setWidget(panel)
+            self._training_panel = panel
+            self.panels["trainingPanel"] = panel
+        return self._training_panel
 
     def _prefetch_lazy_panels(self) -> None:
         """Load the heavy libraries of lazy panels in a job once the window is up, then build them."""
         if not self.isVisible():
             return  # closed before the delay ran out: a job started now would outlive the window
 
-        def load(on_progress, should_stop):
+        def load(on_progress: ProgressFn, should_stop: StopFn) -> None:
             # Loading a compiled library holds Python's global lock for up to a few hundred ms; paying
             # that once now keeps it out of the first training run, where the curves should stay live.
             for name in PREFETCH_MODULES:
@@ -219,16 +222,13 @@ class MainWindow(QMainWindow):
         job.finished.connect(self._build_lazy_panels)
         job.failed.connect(self._build_lazy_panels)
 
-    def _build_lazy_panels(self, *_args) -> None:
-        for name in LAZY_PANELS:
-            self.panel(name)
+    def _build_lazy_panels(self, *_args: object) -> None:
+        self.training_panel()
 
     def _connect(self) -> None:
         state = self.state
-        pool, silence, track = self.panels["poolView"], self.panels["silencePanel"], self.panels["trackView"]
-        transport = self.panels["transport"]
-        pool.play_requested.connect(transport.play_chunk)
-        silence.threshold_shown.connect(track.set_threshold)
+        self.pool_view.play_requested.connect(self.transport.play_chunk)
+        self.silence_panel.threshold_shown.connect(self.track_view.set_threshold)
         state.project_changed.connect(self._project_changed)
         self.actions_.recent_changed.connect(self._recent_changed)
         self.welcome.demo_requested.connect(self.open_demo)
@@ -263,15 +263,14 @@ class MainWindow(QMainWindow):
     def _recent_changed(self) -> None:
         recent = self.actions_.recent()
         self.welcome.set_recent(recent)
-        if hasattr(self, "recent_menu"):
-            self.recent_menu.clear()
-            for path in recent:
-                action = QAction(path, self.recent_menu)
-                action.triggered.connect(lambda _checked=False, p=path: self.actions_.open_path(p))
-                self.recent_menu.addAction(action)
-            self.recent_menu.setEnabled(bool(recent))
+        self.recent_menu.clear()
+        for path in recent:
+            action = QAction(path, self.recent_menu)
+            action.triggered.connect(lambda _checked=False, p=path: self.actions_.open_path(p))
+            self.recent_menu.addAction(action)
+        self.recent_menu.setEnabled(bool(recent))
 
-    def open_demo(self):
+    def open_demo(self) -> Job:
         """Open the demo project and build its mix, with the progress of both on show."""
         job = self.actions_.open_demo()
         self.welcome.follow_demo(job)
@@ -281,9 +280,8 @@ class MainWindow(QMainWindow):
 
     def _build_first_mix(self) -> None:
         """A project without a saved playlist gets one generated, as the demo promises."""
-        playlist = self.panels.get("playlistView")
-        if self.state.project is not None and self.state.playlist is None and hasattr(playlist, "generate"):
-            playlist.generate()
+        if self.state.project is not None and self.state.playlist is None:
+            self.playlist_view.generate()
 
     # ----- file dialogs (thin: the work is in ProjectActions)
     def new_project_dialog(self) -> None:
@@ -317,11 +315,6 @@ class MainWindow(QMainWindow):
             self.actions_.import_paths(paths)
 
     def export_dialog(self) -> None:
-        try:
-            from mixdesk.gui.export_dialog import ExportDialog
-        except ImportError:
-            self.state.show_status("Export is not part of this installation.")
-            return
         if self.state.playlist is None:
             self.state.show_status("Generate a playlist first: there is nothing to export yet.")
             return
@@ -330,11 +323,11 @@ class MainWindow(QMainWindow):
         dialog.show()
 
     # ----- drag and drop
-    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt override
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
         if any(url.isLocalFile() for url in event.mimeData().urls()):
             event.acceptProposedAction()
 
-    def dropEvent(self, event) -> None:  # noqa: N802 - Qt override
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt override
         paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
         if paths:
             event.acceptProposedAction()
@@ -366,7 +359,7 @@ class MainWindow(QMainWindow):
             dock.show()
         self.apply_default_sizes()
 
-    def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         self.save_settings()
         self.state.player.stop()
         self.state.jobs.shutdown(3000)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMainWindow, QMenu, QMessageBox
+from PySide6.QtWidgets import QMenu, QMessageBox
+
+if TYPE_CHECKING:
+    from mixdesk.gui.main_window import MainWindow
 
 SHORTCUTS_HELP = """<table>
 <tr><td>Space</td><td>play / pause the selected chunk</td></tr>
@@ -21,7 +24,13 @@ SHORTCUTS_HELP = """<table>
 </table>"""
 
 
-def _add(menu: QMenu, text: str, slot: Callable, shortcut=None, name: str = "") -> QAction:
+def _add(
+    menu: QMenu,
+    text: str,
+    slot: Callable[[], object],
+    shortcut: str | QKeySequence | QKeySequence.StandardKey | None = None,
+    name: str = "",
+) -> QAction:
     action = QAction(text, menu)
     if shortcut is not None:
         action.setShortcut(QKeySequence(shortcut))
@@ -32,16 +41,17 @@ def _add(menu: QMenu, text: str, slot: Callable, shortcut=None, name: str = "") 
     return action
 
 
-def build_menus(window: QMainWindow) -> None:
+def build_menus(window: MainWindow) -> QMenu:
+    """The menu bar of ``window``; returns the Open recent menu, which the window fills."""
     bar = window.menuBar()
-    _file_menu(window, bar.addMenu("&File"))
+    recent = _file_menu(window, bar.addMenu("&File"))
     _edit_menu(window, bar.addMenu("&Edit"))
     _playback_menu(window, bar.addMenu("&Playback"))
     view = bar.addMenu("&View")
     for dock in window.docks.values():
         view.addAction(dock.toggleViewAction())
     view.addSeparator()
-    _add(view, "Filter the pool", lambda: window.panel("poolView").filter_box.setFocus(), QKeySequence.StandardKey.Find)
+    _add(view, "Filter the pool", lambda: window.pool_view.filter_box.setFocus(), QKeySequence.StandardKey.Find)
     _add(view, "Reset layout", window.reset_layout)
     jobs = bar.addMenu("&Jobs")
     _add(jobs, "Stop the running job", window.job_status.cancel_current, "Ctrl+.", "stopJob")
@@ -56,12 +66,13 @@ def build_menus(window: QMainWindow) -> None:
             "mixdesk: cut music into chunks, learn which chunk may follow which, and build a continuous mix.",
         ),
     )
+    return recent
 
 
-def _file_menu(window, menu: QMenu) -> None:
+def _file_menu(window: MainWindow, menu: QMenu) -> QMenu:
     _add(menu, "&New project…", window.new_project_dialog, QKeySequence.StandardKey.New, "newProject")
     _add(menu, "&Open project…", window.open_project_dialog, QKeySequence.StandardKey.Open, "openProject")
-    window.recent_menu = menu.addMenu("Open &recent")
+    recent = menu.addMenu("Open &recent")
     _add(menu, "Open the &demo project", window.open_demo, name="openDemo")
     menu.addSeparator()
     _add(
@@ -77,9 +88,10 @@ def _file_menu(window, menu: QMenu) -> None:
     _add(menu, "&Export mix…", window.export_dialog, "Ctrl+E", "exportMix")
     menu.addSeparator()
     _add(menu, "&Quit", window.close, QKeySequence.StandardKey.Quit)
+    return recent
 
 
-def _edit_menu(window, menu: QMenu) -> None:
+def _edit_menu(window: MainWindow, menu: QMenu) -> None:
     """Undo and Redo name the step they act on ("Undo delete item 3") and are greyed out without one."""
     stack = window.state.undo_stack
     undo = stack.createUndoAction(menu, "&Undo")
@@ -94,8 +106,8 @@ def _edit_menu(window, menu: QMenu) -> None:
     menu.addAction(redo)
 
 
-def _playback_menu(window, menu: QMenu) -> None:
-    transport = window.panel("transport")
+def _playback_menu(window: MainWindow, menu: QMenu) -> None:
+    transport = window.transport
     _add(menu, "Play / pause", transport.play_pause, "Space", "playPause")
     _add(menu, "Play the mix from the selected item", transport.play_mix, "Shift+Space", "playMix")
     _add(menu, "Stop", transport.stop, "Ctrl+Space", "stopPlayback")

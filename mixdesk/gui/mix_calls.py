@@ -8,36 +8,62 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Iterable, Optional, Sequence
+
+import numpy as np
 
 from mixdesk.mix.config import SequenceConfig
 from mixdesk.progress import ProgressFn, StopFn, check_stop
 
-STRATEGIES = (("greedy", "Greedy"), ("beam", "Beam search"), ("sample", "Sampling"))
-_SEQUENCE = SequenceConfig()
+if TYPE_CHECKING:
+    # Names only: the mix room's heavier modules load when first called.
+    from mixdesk.core.beatgrid import BeatGrid
+    from mixdesk.library.project import Project
+    from mixdesk.mix.config import ExportConfig
+    from mixdesk.mix.export import ExportResult
+    from mixdesk.mix.playlist import Playlist, PlaylistItem
+    from mixdesk.mix.seam_excerpt import SeamBeats, SeamPlan
+    from mixdesk.mix.suggestions import Suggestion
+    from mixdesk.ml.scoring import Scorer
+
+# How the desk names each of the library's strategies (mixdesk.mix.config.STRATEGIES).
+STRATEGY_LABELS = {"greedy": "Greedy", "beam": "Beam search", "sample": "Sampling"}
+# The desk's mix differs from SequenceConfig's defaults on purpose, and only here:
+# - it lasts a few minutes, to listen to while editing, not ten;
+# - its seed is a number the Seed box can show, so a mix is made again from its seed (the library's None
+#   draws a new seed each time);
+# - it is made from small pools: a repeat window of 20 items (the library's 50 exhausts a small pool and
+#   has to be relaxed) and runs of at most 2 chunks of one track (the library's 3), so a short mix moves
+#   between its tracks more.
+DESK_MINUTES = 5.0
+DESK_SEED = 0
+DESK_SEQUENCE = SequenceConfig(minutes=DESK_MINUTES, seed=DESK_SEED, no_repeat_within=20, max_same_track=2)
+# What "Respect tempo and key" turns on; the library leaves both limits off unless asked.
+TEMPO_KEY_MAX_BPM_DIFF_PCT = 6.0
+TEMPO_KEY_MAX_KEY_STEPS = 1
 
 
 @dataclass(frozen=True)
 class GenerateOptions:
-    minutes: float = 5.0
+    """The playlist panel's Generate form; its controls start from these values (``DESK_SEQUENCE``)."""
+
+    minutes: float = DESK_SEQUENCE.minutes
     start_chunk: Optional[int] = None
-    strategy: str = "greedy"
-    no_repeat_within: int = 20
-    max_same_track: int = 2
-    temperature: float = 1.0
-    seed: int = 0
+    strategy: str = DESK_SEQUENCE.strategy
+    no_repeat_within: int = DESK_SEQUENCE.no_repeat_within
+    max_same_track: int = DESK_SEQUENCE.max_same_track
+    temperature: float = DESK_SEQUENCE.temperature
+    seed: int = DESK_SEED
     use_tempo_key: bool = False
-    crossfade_ms: int = 400
-    crossfade_beats: float = _SEQUENCE.crossfade_beats
-    tempo_mode: str = _SEQUENCE.tempo_mode
-    mix_bpm: Optional[float] = _SEQUENCE.mix_bpm
+    crossfade_ms: int = DESK_SEQUENCE.crossfade_ms
+    crossfade_beats: float = DESK_SEQUENCE.crossfade_beats
+    tempo_mode: str = DESK_SEQUENCE.tempo_mode
+    mix_bpm: Optional[float] = DESK_SEQUENCE.mix_bpm
 
 
-def sequence_config(options: GenerateOptions) -> Any:
-    harmony = dict(max_bpm_diff_pct=6.0, max_key_steps=1) if options.use_tempo_key else {}
-    # a mix tempo only means something in "fixed" mode; elsewhere the config must not carry one
-    mix_bpm = options.mix_bpm if options.tempo_mode == "fixed" else None
-    return SequenceConfig(
+def sequence_config(options: GenerateOptions) -> SequenceConfig:
+    harmony = options.use_tempo_key
+    return DESK_SEQUENCE.with_(
         minutes=options.minutes,
         strategy=options.strategy,
         no_repeat_within=options.no_repeat_within,
@@ -47,24 +73,25 @@ def sequence_config(options: GenerateOptions) -> Any:
         crossfade_ms=options.crossfade_ms,
         crossfade_beats=options.crossfade_beats,
         tempo_mode=options.tempo_mode,
-        mix_bpm=mix_bpm,
-        **harmony,
+        # a mix tempo only means something in "fixed" mode; elsewhere the config must not carry one
+        mix_bpm=options.mix_bpm if options.tempo_mode == "fixed" else None,
+        max_bpm_diff_pct=TEMPO_KEY_MAX_BPM_DIFF_PCT if harmony else DESK_SEQUENCE.max_bpm_diff_pct,
+        max_key_steps=TEMPO_KEY_MAX_KEY_STEPS if harmony else DESK_SEQUENCE.max_key_steps,
     )
 
 
-def default_scorer(project: Any, on_progress: ProgressFn, should_stop: StopFn) -> Any:
+def default_scorer(project: Project, on_progress: ProgressFn, should_stop: StopFn) -> Scorer:
     """What ``mixdesk mix`` scores with when no model is named: the bundled model, else the baseline."""
     from mixdesk.mix.scorers import load_scorer
 
     scorer, _label = load_scorer(project, None)
-    if hasattr(scorer, "prepare"):
-        scorer.prepare(project, on_progress=on_progress, should_stop=should_stop)
+    scorer.prepare(project, on_progress=on_progress, should_stop=should_stop)
     return scorer
 
 
 def generate(
-    project: Any, scorer: Any, options: GenerateOptions, on_progress: ProgressFn, should_stop: StopFn
-) -> tuple[Any, Any]:
+    project: Project, scorer: Scorer | None, options: GenerateOptions, on_progress: ProgressFn, should_stop: StopFn
+) -> tuple[Playlist, Scorer]:
     """A new playlist from the options; returns (playlist, scorer used)."""
     from mixdesk.mix.sequencing import sequence
 
@@ -83,14 +110,14 @@ def generate(
 
 
 def regenerate_from(
-    project: Any,
-    scorer: Any,
-    playlist: Any,
+    project: Project,
+    scorer: Scorer | None,
+    playlist: Playlist,
     row: int,
     options: GenerateOptions,
     on_progress: ProgressFn,
     should_stop: StopFn,
-) -> tuple[Any, Any]:
+) -> tuple[Playlist, Scorer]:
     """Keep items before ``row`` and every locked item; the mix room fills the rest."""
     from mixdesk.mix.sequencing import regenerate
 
@@ -108,19 +135,21 @@ def regenerate_from(
     return new, scorer
 
 
-def suggestions(project: Any, scorer: Any, playlist: Any, position: int, k: int) -> list:
+def suggestions(project: Project, scorer: Scorer, playlist: Playlist, position: int, k: int) -> list[Suggestion]:
     from mixdesk.mix.suggestions import suggestions as ranked
 
     return ranked(project, scorer, playlist, position, k)
 
 
-def item_for_chunk(project: Any, chunk_id: int, like: Any = None, score: Optional[float] = None) -> Any:
+def item_for_chunk(
+    project: Project, chunk_id: int, like: PlaylistItem | None = None, score: Optional[float] = None
+) -> PlaylistItem:
     """A playlist item playing the whole chunk, with the transition settings of ``like`` when given."""
     from mixdesk.mix.playlist import PlaylistItem, Transition
 
     chunk = project.chunk(int(chunk_id))
     track = project.track(chunk.track_id)
-    transition = getattr(like, "transition", None) or Transition()
+    transition = like.transition if like is not None else Transition()
     return PlaylistItem(
         chunk_id=int(chunk.id),
         track_id=int(track.id),
@@ -132,11 +161,12 @@ def item_for_chunk(project: Any, chunk_id: int, like: Any = None, score: Optiona
     )
 
 
-def rescore_at(scorer: Any, items: list, positions) -> list:
+def rescore_at(scorer: Scorer | None, items: list[PlaylistItem], positions: Iterable[int]) -> list[PlaylistItem]:
     """Items whose scores at ``positions`` are asked of ``scorer`` again (their predecessor changed)."""
     out = list(items)
     for i in sorted(set(positions)):
         if 0 < i < len(out) and scorer is not None:
+            prob: float | None
             try:
                 prob = float(scorer.successor_scores(out[i - 1].chunk_id, [out[i].chunk_id])[0])
             except (KeyError, IndexError, ValueError):
@@ -147,11 +177,11 @@ def rescore_at(scorer: Any, items: list, positions) -> list:
     return out
 
 
-def rescore_around(scorer: Any, items: list, index: int) -> list:
+def rescore_around(scorer: Scorer | None, items: list[PlaylistItem], index: int) -> list[PlaylistItem]:
     return rescore_at(scorer, items, (index, index + 1))
 
 
-def new_neighbours(old_items, new_items) -> list[int]:
+def new_neighbours(old_items: Sequence[PlaylistItem], new_items: Sequence[PlaylistItem]) -> list[int]:
     """Positions in ``new_items`` whose item now follows a different item than it did before."""
     before = {id(item): i for i, item in enumerate(old_items)}
     changed = []
@@ -164,7 +194,7 @@ def new_neighbours(old_items, new_items) -> list[int]:
     return changed
 
 
-def chunk_preview(project: Any, chunk_id: int, sample_rate: int) -> Any:
+def chunk_preview(project: Project, chunk_id: int, sample_rate: int) -> np.ndarray:
     return project.chunk_audio(int(chunk_id), sample_rate=sample_rate)
 
 
@@ -176,14 +206,14 @@ class SeamAudio:
     ``plan`` the join as planned for the full playlist, with the crossfade asked for and its cap.
     """
 
-    samples: Any  # (frames, channels) float32
+    samples: np.ndarray  # (frames, channels) float32
     sample_rate: int
     fade_start_s: float
     fade_end_s: float
     a_label: str
     b_label: str
-    beats: Any = None  # mixdesk.mix.seam_excerpt.SeamBeats
-    plan: Any = None  # mixdesk.mix.seam_excerpt.SeamPlan
+    beats: SeamBeats | None = None
+    plan: SeamPlan | None = None
 
     @property
     def seam_s(self) -> float:
@@ -199,17 +229,17 @@ class SeamAudio:
         return self.samples.shape[0] / float(self.sample_rate)
 
 
-def seam_grids(project: Any, playlist: Any, row: int) -> dict:
+def seam_grids(project: Project, playlist: Playlist, row: int) -> dict[int, BeatGrid]:
     """Beat grids of the two tracks either side of seam ``row`` (the only ones a seam needs)."""
     grids = {}
     for item in playlist.items[row : row + 2]:
-        grid = project.beat_grid(item.track_id) if hasattr(project, "beat_grid") else None
+        grid = project.beat_grid(item.track_id)
         if grid is not None:
             grids[item.track_id] = grid
     return grids
 
 
-def seam_plan(project: Any, playlist: Any, row: int) -> Any:
+def seam_plan(project: Project, playlist: Playlist, row: int) -> SeamPlan:
     """The join after item ``row`` as the full mix plays it (quick: reads two grids, renders nothing)."""
     from mixdesk.mix.seam_excerpt import plan_seam
 
@@ -217,8 +247,8 @@ def seam_plan(project: Any, playlist: Any, row: int) -> Any:
 
 
 def render_seam(
-    project: Any,
-    playlist: Any,
+    project: Project,
+    playlist: Playlist,
     row: int,
     context_ms: int,
     labels: tuple[str, str],
@@ -226,8 +256,6 @@ def render_seam(
     should_stop: StopFn | None = None,
 ) -> SeamAudio:
     """The mix room's rendering of the excerpt; the crossfade span comes from where it placed B."""
-    import numpy as np
-
     from mixdesk.mix.config import RenderConfig
     from mixdesk.mix.rendering import Renderer
     from mixdesk.mix.seam_excerpt import plan_seam, seam_beats, seam_playlist
@@ -255,26 +283,29 @@ def render_seam(
 
 
 def export(
-    project: Any, playlist: Any, out_path: Any, config: Any, on_progress: ProgressFn, should_stop: StopFn
-) -> Any:
+    project: Project,
+    playlist: Playlist,
+    out_path: Path,
+    config: ExportConfig,
+    on_progress: ProgressFn,
+    should_stop: StopFn,
+) -> ExportResult:
     from mixdesk.mix.export import export_mix
 
     return export_mix(project, playlist, out_path, config, on_progress=on_progress, should_stop=should_stop)
 
 
-def export_summary(result: Any, fallback_path: Any) -> str:
-    path = getattr(result, "path", None) or getattr(result, "out_path", None) or fallback_path
-    extras = [str(p) for p in (getattr(result, "tracklist_path", None), getattr(result, "cue_path", None)) if p]
-    duration = getattr(result, "duration_s", None)
-    text = f"{path}"
-    if duration is not None:
-        text += f" ({int(duration // 60)}:{duration % 60:04.1f})"
+def export_summary(result: ExportResult) -> str:
+    """The file written, its length, and the tracklist files beside it, in one line."""
+    duration = result.duration_s
+    text = f"{result.path} ({int(duration // 60)}:{duration % 60:04.1f})"
+    extras = [p for p in (result.tracklist_path, result.cue_path) if p is not None]
     if extras:
         text += " and " + ", ".join(Path(p).name for p in extras)
     return text
 
 
-def planned_seconds(project: Any, playlist: Any) -> float:
+def planned_seconds(project: Project | None, playlist: Playlist) -> float:
     """How long the playlist plays once rendered; the playlist's own sum where there is no project."""
     if project is None:
         return playlist.duration_ms / 1000.0

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from mixdesk.progress import check_stop
+from mixdesk.progress import ProgressFn, StopFn, check_stop
+
+if TYPE_CHECKING:
+    from mixdesk.library.project import Project
+    from mixdesk.mix.playlist import Playlist, PlaylistItem
 
 LISTEN_MINUTES = 10.0
 
@@ -25,7 +29,7 @@ class MixExcerpt:
         return self.first_row + max(0, index)
 
 
-def items_to_play(playlist: Any, row: int, minutes: float = LISTEN_MINUTES) -> list:
+def items_to_play(playlist: Playlist, row: int, minutes: float = LISTEN_MINUTES) -> list[PlaylistItem]:
     """Items from ``row`` on, stopping once about ``minutes`` of music is queued."""
     items, total_ms = [], 0.0
     for item in list(playlist.items)[max(0, row) :]:
@@ -36,7 +40,13 @@ def items_to_play(playlist: Any, row: int, minutes: float = LISTEN_MINUTES) -> l
     return items
 
 
-def render_from(project: Any, playlist: Any, row: int, on_progress=None, should_stop=None) -> MixExcerpt:
+def render_from(
+    project: Project,
+    playlist: Playlist,
+    row: int,
+    on_progress: ProgressFn | None = None,
+    should_stop: StopFn | None = None,
+) -> MixExcerpt:
     from mixdesk.mix.config import RenderConfig
     from mixdesk.mix.rendering import Renderer
 

@@ -8,16 +8,21 @@ the playhead still moves and the desk stays usable, and says once why it is sile
 from __future__ import annotations
 
 import logging
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QByteArray, QBuffer, QElapsedTimer, QIODevice, QObject, QTimer, Signal
+
+if TYPE_CHECKING:
+    from PySide6.QtMultimedia import QAudioSink
 
 log = logging.getLogger(__name__)
 
 POSITION_INTERVAL_MS = 30
 
 
-def _load_multimedia():
+def _load_multimedia() -> tuple[ModuleType | None, str]:
     try:
         from PySide6 import QtMultimedia
     except ImportError:
@@ -55,9 +60,9 @@ class Player(QObject):
         # Where the playing samples sit in a track, so views can draw the playhead at track time.
         self.track_id: int | None = None
         self.start_s = 0.0
-        self._multimedia = None
+        self._multimedia: ModuleType | None = None  # PySide6.QtMultimedia, once it loaded and found a device
         self._probed = False
-        self._sink = None
+        self._sink: QAudioSink | None = None
         self._buffer: QBuffer | None = None
         self._clock = QElapsedTimer()
         self._clock_offset_s = 0.0
@@ -90,7 +95,7 @@ class Player(QObject):
         self.duration_s = frames / float(sample_rate) if sample_rate else 0.0
         if self._multimedia is not None:
             try:
-                self._start_sink(samples, sample_rate)
+                self._start_sink(self._multimedia, samples, sample_rate)
             except Exception:  # noqa: BLE001 - a broken device must not take the desk down
                 log.exception("audio output failed")
                 self.message.emit("The audio device failed to start; playing silently.")
@@ -102,8 +107,7 @@ class Player(QObject):
         if label:
             self.message.emit(f"Playing {label}")
 
-    def _start_sink(self, samples: np.ndarray, sample_rate: int) -> None:
-        mm = self._multimedia
+    def _start_sink(self, mm: ModuleType, samples: np.ndarray, sample_rate: int) -> None:
         pcm, channels = to_pcm16(samples)
         fmt = mm.QAudioFormat()
         fmt.setSampleRate(int(sample_rate))
@@ -112,10 +116,10 @@ class Player(QObject):
         self._buffer = QBuffer(self)
         self._buffer.setData(QByteArray(pcm))
         self._buffer.open(QIODevice.OpenModeFlag.ReadOnly)
-        self._sink = mm.QAudioSink(mm.QMediaDevices.defaultAudioOutput(), fmt, self)
-        self._sink.start(self._buffer)
-        if self._sink.error().name != "NoError":
-            raise OSError(f"audio output error {self._sink.error().name}")
+        sink = self._sink = mm.QAudioSink(mm.QMediaDevices.defaultAudioOutput(), fmt, self)
+        sink.start(self._buffer)
+        if sink.error().name != "NoError":
+            raise OSError(f"audio output error {sink.error().name}")
 
     def _check_sink(self) -> None:
         # Polled from the position timer: PySide cannot deliver QAudioSink.stateChanged's argument.

@@ -7,7 +7,7 @@ by the mix room from the tracks' beat grids exactly as the renderer plays it.
 from __future__ import annotations
 
 import json
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 from PySide6.QtCore import (
     QMimeData,
@@ -18,8 +18,14 @@ from PySide6.QtCore import (
 )
 
 from mixdesk.gui import playlist_items as items_api
-from mixdesk.gui.column_model import ColumnTableModel
+from mixdesk.gui.column_model import AnyIndex, ColumnTableModel
 from mixdesk.mix import tempo
+
+if TYPE_CHECKING:
+    from mixdesk.core.beatgrid import BeatGrid
+    from mixdesk.library.project import Project
+    from mixdesk.mix.beatsync import ItemTiming
+    from mixdesk.mix.playlist import Playlist, PlaylistItem
 
 ROW_MIME = "application/x-mixdesk-playlist-rows"
 COLUMNS = ("#", "Source", "In", "Out", "Duration", "BPM", "Stretch", "Score", "Lock")
@@ -41,14 +47,14 @@ class PlaylistTableModel(ColumnTableModel):
 
     def __init__(self, parent: Optional[QObject] = None) -> None:
         super().__init__(parent)
-        self.playlist: Any = None
-        self.project: Any = None
+        self.playlist: Playlist | None = None
+        self.project: Project | None = None
         self._labels: dict[int, str] = {}
-        self.grids: dict = {}
-        self.timings: list = []
+        self.grids: dict[int, BeatGrid] = {}
+        self.timings: list[ItemTiming] = []
 
     # ---- content ------------------------------------------------------------------------------
-    def set_playlist(self, playlist: Any, project: Any = None) -> None:
+    def set_playlist(self, playlist: Playlist | None, project: Project | None = None) -> None:
         self.beginResetModel()
         self.playlist = playlist
         if project is not self.project:
@@ -60,7 +66,7 @@ class PlaylistTableModel(ColumnTableModel):
 
     def _load_grids(self) -> None:
         project = self.project
-        self.grids = project.beat_grids() if project is not None and hasattr(project, "beat_grids") else {}
+        self.grids = project.beat_grids() if project is not None else {}
 
     def _retime(self) -> None:
         self.timings = tempo.playlist_timings(self.playlist, self.grids)
@@ -77,13 +83,13 @@ class PlaylistTableModel(ColumnTableModel):
         if self.rowCount():
             self.dataChanged.emit(self.index(0, 0), self.index(self.rowCount() - 1, len(COLUMNS) - 1))
 
-    def items(self) -> list:
+    def items(self) -> list[PlaylistItem]:
         return items_api.items_of(self.playlist)
 
-    def item(self, row: int) -> Any:
+    def item(self, row: int) -> PlaylistItem:
         return self.items()[row]
 
-    def source_label(self, item: Any) -> str:
+    def source_label(self, item: PlaylistItem) -> str:
         chunk_id = items_api.chunk_id(item)
         label = self._labels.get(chunk_id)
         if label is None:
@@ -95,26 +101,26 @@ class PlaylistTableModel(ColumnTableModel):
     def row_count(self) -> int:
         return len(self.items())
 
-    def data(self, index: QModelIndex, role: int = Qt.DisplayRole) -> Any:
+    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None
         item = self.item(index.row())
         col = index.column()
-        if role == Qt.DisplayRole:
+        if role == Qt.ItemDataRole.DisplayRole:
             return self._display(index.row(), col, item)
-        if role == Qt.CheckStateRole and col == COL_LOCK:
-            return Qt.Checked if items_api.locked(item) else Qt.Unchecked
-        if role == Qt.TextAlignmentRole and col != COL_SOURCE:
-            return int(Qt.AlignRight | Qt.AlignVCenter)
-        if role == Qt.ToolTipRole and col == COL_SCORE:
+        if role == Qt.ItemDataRole.CheckStateRole and col == COL_LOCK:
+            return Qt.CheckState.Checked if items_api.locked(item) else Qt.CheckState.Unchecked
+        if role == Qt.ItemDataRole.TextAlignmentRole and col != COL_SOURCE:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ToolTipRole and col == COL_SCORE:
             return "Model probability that this item follows the previous one"
-        if role == Qt.ToolTipRole and col in (COL_BPM, COL_STRETCH):
+        if role == Qt.ItemDataRole.ToolTipRole and col in (COL_BPM, COL_STRETCH):
             return self._tempo_tip(index.row())
-        if role == Qt.UserRole:
+        if role == Qt.ItemDataRole.UserRole:
             return items_api.chunk_id(item)
         return None
 
-    def _display(self, row: int, col: int, item: Any) -> Any:
+    def _display(self, row: int, col: int, item: PlaylistItem) -> Any:
         if col == 0:
             return str(row + 1)
         if col == COL_SOURCE:
@@ -129,14 +135,15 @@ class PlaylistTableModel(ColumnTableModel):
             timing = self._timing(row)
             return "—" if timing is None or not timing.synced else f"{timing.source_bpm:.1f}"
         if col == COL_STRETCH:
-            pct = None if self._timing(row) is None else tempo.stretch_pct(self._timing(row))
+            stretched = self._timing(row)
+            pct = None if stretched is None else tempo.stretch_pct(stretched)
             return "—" if pct is None else f"{pct:+.1f} %"
         if col == COL_SCORE:
             score = items_api.score(item)
             return "—" if score is None or row == 0 else f"{score:.3f}"
         return None
 
-    def _timing(self, row: int) -> Any:
+    def _timing(self, row: int) -> ItemTiming | None:
         return self.timings[row] if 0 <= row < len(self.timings) else None
 
     def _tempo_tip(self, row: int) -> str:
@@ -148,18 +155,18 @@ class PlaylistTableModel(ColumnTableModel):
             f"({tempo.stretch_pct(timing):+.2f} %, pitch kept)"
         )
 
-    def flags(self, index: QModelIndex) -> Qt.ItemFlags:
-        base = Qt.ItemIsEnabled | Qt.ItemIsSelectable | Qt.ItemIsDragEnabled
+    def flags(self, index: AnyIndex) -> Qt.ItemFlag:
+        base = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled
         if not index.isValid():
-            return Qt.ItemIsDropEnabled
+            return Qt.ItemFlag.ItemIsDropEnabled
         if index.column() == COL_LOCK:
-            base |= Qt.ItemIsUserCheckable
+            base |= Qt.ItemFlag.ItemIsUserCheckable
         return base
 
-    def setData(self, index: QModelIndex, value: Any, role: int = Qt.EditRole) -> bool:
-        if not index.isValid() or index.column() != COL_LOCK or role != Qt.CheckStateRole:
+    def setData(self, index: AnyIndex, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:  # noqa: N802
+        if not index.isValid() or index.column() != COL_LOCK or role != Qt.ItemDataRole.CheckStateRole:
             return False
-        self.set_locked(index.row(), Qt.CheckState(value) == Qt.Checked)
+        self.set_locked(index.row(), Qt.CheckState(value) == Qt.CheckState.Checked)
         return True
 
     # ---- edits --------------------------------------------------------------------------------
@@ -216,14 +223,14 @@ class PlaylistTableModel(ColumnTableModel):
         self.edited.emit(self.playlist, f"move item {source + 1} to {landed + 1}")
         return True
 
-    def moveRows(
-        self, src_parent: QModelIndex, source: int, count: int, dst_parent: QModelIndex, destination: int
+    def moveRows(  # noqa: N802 - Qt override
+        self, src_parent: AnyIndex, source: int, count: int, dst_parent: AnyIndex, destination: int
     ) -> bool:
         if count != 1 or src_parent.isValid() or dst_parent.isValid():
             return False
         return self.move_row(source, destination)
 
-    def insert_item(self, row: int, new_item: Any) -> None:
+    def insert_item(self, row: int, new_item: PlaylistItem) -> None:
         items = self.items()
         row = max(0, min(row, len(items)))
         self.beginInsertRows(QModelIndex(), row, row)
@@ -232,44 +239,47 @@ class PlaylistTableModel(ColumnTableModel):
         self.endInsertRows()
         self.edited.emit(self.playlist, f"insert item {row + 1}")
 
-    def replace_item(self, row: int, new_item: Any) -> None:
+    def replace_item(self, row: int, new_item: PlaylistItem) -> None:
         items = self.items()
         items[row] = new_item
         self._replace(items)
         self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
         self.edited.emit(self.playlist, f"replace item {row + 1}")
 
-    def update_scores(self, playlist: Any) -> None:
+    def update_scores(self, playlist: Playlist) -> None:
         """Same items with new scores: repaint the score column without resetting the view."""
         self.playlist = playlist
         self._retime()
         if self.rowCount():
             self.dataChanged.emit(self.index(0, COL_SCORE), self.index(self.rowCount() - 1, COL_SCORE))
 
-    def _replace(self, items: list) -> None:
+    def _replace(self, items: list[PlaylistItem]) -> None:
+        assert self.playlist is not None, "rows are edited only while a playlist is shown"
         self.playlist = items_api.with_items(self.playlist, items)
         self._retime()
 
     # ---- drag and drop ------------------------------------------------------------------------
-    def supportedDropActions(self) -> Qt.DropActions:
-        return Qt.MoveAction
+    def supportedDropActions(self) -> Qt.DropAction:
+        return Qt.DropAction.MoveAction
 
-    def supportedDragActions(self) -> Qt.DropActions:
-        return Qt.MoveAction
+    def supportedDragActions(self) -> Qt.DropAction:
+        return Qt.DropAction.MoveAction
 
     def mimeTypes(self) -> list[str]:
         return [ROW_MIME]
 
-    def mimeData(self, indexes: list[QModelIndex]) -> QMimeData:
+    def mimeData(self, indexes: Sequence[QModelIndex]) -> QMimeData:  # noqa: N802 - Qt override
         mime = QMimeData()
         rows = sorted({index.row() for index in indexes if index.isValid()})
         mime.setData(ROW_MIME, json.dumps(rows).encode())
         return mime
 
-    def dropMimeData(self, mime: QMimeData, action: Qt.DropAction, row: int, column: int, parent: QModelIndex) -> bool:
-        if action != Qt.MoveAction or not mime.hasFormat(ROW_MIME):
+    def dropMimeData(  # noqa: N802 - Qt override
+        self, mime: QMimeData, action: Qt.DropAction, row: int, column: int, parent: AnyIndex
+    ) -> bool:
+        if action != Qt.DropAction.MoveAction or not mime.hasFormat(ROW_MIME):
             return False
-        rows = json.loads(bytes(mime.data(ROW_MIME)).decode())
+        rows = json.loads(bytes(mime.data(ROW_MIME).data()).decode())
         if len(rows) != 1:
             return False
         destination = row if row >= 0 else (parent.row() if parent.isValid() else self.rowCount())

@@ -4,9 +4,10 @@ the tempo the whole mix plays at."""
 from __future__ import annotations
 
 from functools import partial
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Callable, Hashable, Optional
 
-from PySide6.QtCore import QEvent, QItemSelectionModel, Qt, Signal
+from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QObject, Qt, Signal
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -27,23 +28,29 @@ from PySide6.QtWidgets import (
 )
 
 from mixdesk.gui import mix_calls
-from mixdesk.gui.jobs import user_message
-from mixdesk.mix.remap import remap_playlist
 from mixdesk.gui import playlist_items as items_api
+from mixdesk.gui.jobs import Job, user_message
 from mixdesk.gui.panel_widgets import ClippedLabel, int_spin
 from mixdesk.gui.playlist_model import COL_SOURCE, PlaylistTableModel
+from mixdesk.gui.state import DeskState
 from mixdesk.mix import tempo
 from mixdesk.mix.config import (
     CROSSFADE_BEATS_STEP,
     MAX_CROSSFADE_BEATS,
     MIX_BPM_RANGE,
+    STRATEGIES,
     TEMPO_MODE_LABELS,
     TEMPO_MODES,
-    SequenceConfig,
 )
 from mixdesk.mix.playlist import Playlist
+from mixdesk.mix.remap import remap_playlist
+from mixdesk.progress import Progress, ProgressFn, StopFn
 
-_SEQUENCE = SequenceConfig()
+if TYPE_CHECKING:
+    from mixdesk.library.project import Project
+    from mixdesk.ml.scoring import Scorer
+
+    JobResult = tuple[Playlist, Scorer]  # a generated playlist and the scorer that made it
 
 
 class PlaylistView(QWidget):
@@ -51,11 +58,11 @@ class PlaylistView(QWidget):
 
     generated = Signal(object)  # the new playlist
 
-    def __init__(self, state: Any, parent: Optional[QWidget] = None) -> None:
+    def __init__(self, state: DeskState, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
         self.setObjectName("playlistView")
         self.state = state
-        self.job = None
+        self.job: Job | None = None
         self._echo = False
         self.model = PlaylistTableModel(self)
         self.model.edited.connect(self._on_edited)
@@ -75,9 +82,9 @@ class PlaylistView(QWidget):
         layout.addWidget(self._build_generate())
         self.table = QTableView()
         self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.ExtendedSelection)
-        self.table.setDragDropMode(QAbstractItemView.InternalMove)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
         self.table.setDragEnabled(True)
         self.table.setAcceptDrops(True)
         self.table.setDropIndicatorShown(True)
@@ -85,8 +92,8 @@ class PlaylistView(QWidget):
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(22)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeToContents)
-        header.setSectionResizeMode(COL_SOURCE, QHeaderView.Stretch)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(COL_SOURCE, QHeaderView.ResizeMode.Stretch)
         self.table.selectionModel().currentRowChanged.connect(self._on_current_row)
         layout.addWidget(self.table, 1)
         layout.addLayout(self._build_actions())
@@ -94,11 +101,12 @@ class PlaylistView(QWidget):
         layout.addWidget(self.summary)
         self.table.installEventFilter(self)
 
-    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt override
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
         if (
             watched is self.table
-            and event.type() == QEvent.KeyPress
-            and event.key() in (Qt.Key_Delete, Qt.Key_Backspace)
+            and isinstance(event, QKeyEvent)
+            and event.type() == QEvent.Type.KeyPress
+            and event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace)
         ):
             self.delete_selected()
             return True
@@ -106,13 +114,17 @@ class PlaylistView(QWidget):
 
     def _build_generate(self) -> QWidget:
         box = QGroupBox("Generate")
-        box.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Maximum)
+        box.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         outer = QVBoxLayout(box)
-        self.minutes_spin = QDoubleSpinBox(decimals=1, minimum=0.5, maximum=240.0, value=5.0, suffix=" min")
+        defaults = mix_calls.GenerateOptions()
+        self.minutes_spin = QDoubleSpinBox(
+            decimals=1, minimum=0.5, maximum=240.0, value=defaults.minutes, suffix=" min"
+        )
         self.minutes_spin.setToolTip("Length of the mix")
         self.strategy_combo = QComboBox()
-        for key, label in mix_calls.STRATEGIES:
-            self.strategy_combo.addItem(label, key)
+        for key in STRATEGIES:
+            self.strategy_combo.addItem(mix_calls.STRATEGY_LABELS.get(key, key), key)
+        self.strategy_combo.setCurrentIndex(STRATEGIES.index(defaults.strategy))
         self.strategy_combo.setToolTip(
             "Greedy takes the best next chunk each time, beam search the best "
             "sum of scores, sampling picks by probability for variety"
@@ -123,16 +135,18 @@ class PlaylistView(QWidget):
         self.stop_button.setEnabled(False)
         self.stop_button.setVisible(False)
         self.stop_button.clicked.connect(self.stop)
-        self.options_button = QToolButton(text="Options", checkable=True)
+        self.options_button = QToolButton()
+        self.options_button.setText("Options")
+        self.options_button.setCheckable(True)
         self.options_button.setToolTip("Start chunk, crossfade and the sequencing constraints")
-        self.options_button.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
-        self.options_button.setArrowType(Qt.RightArrow)
+        self.options_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.options_button.setArrowType(Qt.ArrowType.RightArrow)
         top = QHBoxLayout()
-        for widget in (self.minutes_spin, self.strategy_combo):
-            top.addWidget(widget)
+        top.addWidget(self.minutes_spin)
+        top.addWidget(self.strategy_combo)
         top.addStretch(1)
-        for widget in (self.options_button, self.generate_button, self.stop_button):
-            top.addWidget(widget)
+        for button in (self.options_button, self.generate_button, self.stop_button):
+            top.addWidget(button)
         self.options_box = self._build_options()
         self.options_box.setVisible(False)
         self.options_button.toggled.connect(self._show_options)
@@ -151,33 +165,38 @@ class PlaylistView(QWidget):
         self.start_combo = QComboBox()
         self.start_combo.addItem("Random chunk", None)
         self.start_combo.addItem("Chunk selected in the pool", "selected")
-        self.repeat_spin = int_spin(0, 1000, 20, "No chunk reused within this many items")
-        self.same_track_spin = int_spin(1, 100, 2, "At most this many consecutive chunks of one track")
-        self.temperature_spin = QDoubleSpinBox(decimals=2, minimum=0.05, maximum=5.0, value=1.0)
+        defaults = mix_calls.GenerateOptions()
+        self.repeat_spin = int_spin(0, 1000, defaults.no_repeat_within, "No chunk reused within this many items")
+        self.same_track_spin = int_spin(
+            1, 100, defaults.max_same_track, "At most this many consecutive chunks of one track"
+        )
+        self.temperature_spin = QDoubleSpinBox(decimals=2, minimum=0.05, maximum=5.0, value=defaults.temperature)
         self.temperature_spin.setToolTip("Sampling only: higher picks less likely chunks more often")
-        self.seed_spin = int_spin(0, 1_000_000, 0, "Random seed: the same seed gives the same mix")
-        self.crossfade_spin = int_spin(0, 10_000, 400, "Default crossfade where a side has no beat grid", " ms", 50)
+        self.seed_spin = int_spin(0, 1_000_000, defaults.seed, "Random seed: the same seed gives the same mix")
+        self.crossfade_spin = int_spin(
+            0, 10_000, defaults.crossfade_ms, "Default crossfade where a side has no beat grid", " ms", 50
+        )
         self.crossfade_beats_spin = QDoubleSpinBox(
             decimals=2, minimum=0.0, maximum=MAX_CROSSFADE_BEATS, singleStep=CROSSFADE_BEATS_STEP, suffix=" beats"
         )
-        self.crossfade_beats_spin.setValue(_SEQUENCE.crossfade_beats)
+        self.crossfade_beats_spin.setValue(defaults.crossfade_beats)
         self.crossfade_beats_spin.setToolTip("Default crossfade where both sides have a beat grid")
         self.tempo_key_check = QCheckBox("Respect tempo and key")
         self.tempo_key_check.setToolTip("Needs analysis data; limits are relaxed where nothing fits")
         self.tempo_mode_combo = QComboBox()
         for mode in TEMPO_MODES:
             self.tempo_mode_combo.addItem(TEMPO_MODE_LABELS[mode], mode)
-        self.tempo_mode_combo.setCurrentIndex(TEMPO_MODES.index(_SEQUENCE.tempo_mode))
+        self.tempo_mode_combo.setCurrentIndex(TEMPO_MODES.index(defaults.tempo_mode))
         self.tempo_mode_combo.setToolTip(
             "The tempo the mix plays at; items on a beat grid are stretched to it (pitch kept) and join on the beat"
         )
         self.tempo_bpm_spin = _bpm_spin("Mix tempo for a fixed tempo")
-        self.tempo_bpm_spin.setValue(_SEQUENCE.mix_bpm or sum(MIX_BPM_RANGE) / 2)
+        self.tempo_bpm_spin.setValue(defaults.mix_bpm or sum(MIX_BPM_RANGE) / 2)
         self.tempo_mode_combo.currentIndexChanged.connect(self._on_tempo_mode)
         self._on_tempo_mode()
         grid.addWidget(QLabel("Start"), 0, 0)
         grid.addWidget(self.start_combo, 0, 1, 1, 3)
-        cells = (
+        cells: tuple[tuple[str, QWidget], ...] = (
             ("No repeat within", self.repeat_spin),
             ("Max same track", self.same_track_spin),
             ("Crossfade", self.crossfade_spin),
@@ -202,7 +221,7 @@ class PlaylistView(QWidget):
 
     def _show_options(self, shown: bool) -> None:
         self.options_box.setVisible(shown)
-        self.options_button.setArrowType(Qt.DownArrow if shown else Qt.RightArrow)
+        self.options_button.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
 
     def _build_actions(self) -> QVBoxLayout:
         # two rows: in one the edit buttons, the mix tempo and export would need 580 px, more than the
@@ -245,8 +264,10 @@ class PlaylistView(QWidget):
         if typical is not None:
             self.tempo_bpm_spin.setValue(typical)
         self._update_summary()
-        names = project.playlists() if project is not None else []
-        if names and self.state.playlist is None:
+        if project is None or self.state.playlist is not None:
+            return
+        names = project.playlists()
+        if names:
             try:
                 saved = Playlist.load(project, names[0])
             except (KeyError, TypeError, ValueError) as exc:
@@ -272,7 +293,7 @@ class PlaylistView(QWidget):
             label = items_api.chunk_label(self.state.project, chunk_id)
             self.start_combo.setItemText(1, f"Chunk selected in the pool ({label})")
 
-    def _on_edited(self, playlist: Any, what: str, merge_key: Any = None) -> None:
+    def _on_edited(self, playlist: Playlist, what: str, merge_key: Hashable = None) -> None:
         previous = self.state.playlist
         if previous is not None and self.state.scorer is not None:
             # A move or a delete gives items new predecessors; their scores are asked again.
@@ -332,10 +353,11 @@ class PlaylistView(QWidget):
     def select_row(self, row: int) -> None:
         if 0 <= row < self.model.rowCount():
             self.table.selectionModel().setCurrentIndex(
-                self.model.index(row, 0), QItemSelectionModel.ClearAndSelect | QItemSelectionModel.Rows
+                self.model.index(row, 0),
+                QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows,
             )
 
-    def _on_current_row(self, current, _previous) -> None:
+    def _on_current_row(self, current: QModelIndex, _previous: QModelIndex) -> None:
         row = current.row() if current.isValid() else -1
         if row != self.state.selected_playlist_item:
             self.state.select_playlist_item(row)
@@ -360,7 +382,7 @@ class PlaylistView(QWidget):
             self.state.show_status("Generate a playlist first: there is nothing to export yet.")
             return
         dialog = ExportDialog(self.state, self)
-        dialog.setAttribute(Qt.WA_DeleteOnClose)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
 
     def options(self) -> mix_calls.GenerateOptions:
@@ -383,36 +405,39 @@ class PlaylistView(QWidget):
         )
 
     def generate(self) -> None:
-        if not self._can_start():
+        project = self._project_to_generate()
+        if project is None:
             return
-        fn = partial(mix_calls.generate, self.state.project, self.state.scorer, self.options())
+        fn = partial(mix_calls.generate, project, self.state.scorer, self.options())
         self._start_job("Generating the mix", fn, "generate the mix")
 
     def regenerate_from(self, row: int) -> None:
-        if row < 0 or not self._can_start() or self.state.playlist is None:
+        project = self._project_to_generate() if row >= 0 else None
+        playlist = self.state.playlist
+        if project is None or playlist is None:
             return
-        fn = partial(
-            mix_calls.regenerate_from, self.state.project, self.state.scorer, self.state.playlist, row, self.options()
-        )
+        fn = partial(mix_calls.regenerate_from, project, self.state.scorer, playlist, row, self.options())
         self._start_job(f"Regenerating from item {row + 1}", fn, f"regenerate from item {row + 1}")
 
     def stop(self) -> None:
         if self.job is not None and self.job.is_running():
             self.job.stop()
 
-    def _can_start(self) -> bool:
-        if self.state.project is None:
+    def _project_to_generate(self) -> Project | None:
+        """The open project when a generation may start now, else None (saying why when none is open)."""
+        project = self.state.project
+        if project is None:
             self.state.show_status("Open a project before generating a mix.")
-            return False
-        return self.job is None or not self.job.is_running()
+            return None
+        return project if self.job is None or not self.job.is_running() else None
 
-    def _start_job(self, name: str, fn, what: str) -> None:
+    def _start_job(self, name: str, fn: Callable[[ProgressFn, StopFn], JobResult], what: str) -> None:
         """Run ``fn`` (generate or regenerate) as a job; its playlist becomes an edit named ``what``."""
-        self.job = self.state.jobs.run(name, lambda p, s: fn(p, s))
-        self.job.progress.connect(self._on_progress)
-        self.job.finished.connect(partial(self._on_generated, what))
-        self.job.failed.connect(self._on_failed)
-        self.job.cancelled.connect(lambda: self._job_ended("Generating stopped; the playlist is unchanged."))
+        job = self.job = self.state.jobs.run(name, fn)
+        job.progress.connect(self._on_progress)
+        job.finished.connect(partial(self._on_generated, what))
+        job.failed.connect(self._on_failed)
+        job.cancelled.connect(lambda: self._job_ended("Generating stopped; the playlist is unchanged."))
         self.generate_button.setEnabled(False)
         self.regen_button.setEnabled(False)
         self.stop_button.setEnabled(True)
@@ -421,12 +446,12 @@ class PlaylistView(QWidget):
         self.progress_bar.setVisible(True)
         self.state.show_status(f"{name}…")
 
-    def _on_progress(self, progress: Any) -> None:
-        self.progress_bar.setValue(int(getattr(progress, "fraction", 0.0) * 1000))
-        message = getattr(progress, "message", "")
+    def _on_progress(self, progress: Progress) -> None:
+        self.progress_bar.setValue(int(progress.fraction * 1000))
+        message = progress.message
         self.progress_bar.setFormat(f"{message}  %p%" if message else "%p%")
 
-    def _on_generated(self, what: str, result: tuple) -> None:
+    def _on_generated(self, what: str, result: JobResult) -> None:
         playlist, scorer = result
         if scorer is not None and scorer is not self.state.scorer:
             self.state.set_scorer(scorer)

@@ -8,12 +8,19 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QSortFilterProxyModel, Qt
 
+from mixdesk.gui.column_model import AnyIndex
 from mixdesk.mix.tempo import chunk_tempi
+
+if TYPE_CHECKING:
+    from mixdesk.core.beatgrid import BeatGrid
+    from mixdesk.gui.thumbnails import ThumbnailCache
+    from mixdesk.library.project import Project
+    from mixdesk.library.schema import Track
 
 CHUNK_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 TRACK_ID_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -45,27 +52,27 @@ def format_time(ms: float) -> str:
     return f"{int(seconds // 60)}:{seconds % 60:04.1f}"
 
 
-def _descriptor_lookup(project: Any, kind: str) -> dict[tuple[int, int | None], dict]:
+def _descriptor_lookup(project: Project, kind: str) -> dict[tuple[int, int | None], dict]:
     try:
         return project.analysis(kind) or {}
     except Exception:  # noqa: BLE001 - an absent or unreadable analysis only hides columns
         return {}
 
 
-def _beat_grids(project: Any) -> dict:
+def _beat_grids(project: Project) -> dict[int, BeatGrid]:
     try:
-        return project.beat_grids() if hasattr(project, "beat_grids") else {}
+        return project.beat_grids()
     except Exception:  # noqa: BLE001 - unreadable grids only leave the tempo to the analysis
         return {}
 
 
 def _top_tag(doc: dict | None) -> str:
-    tags = (doc or {}).get("tags") or {}
-    return max(tags, key=tags.get) if tags else ""
+    tags: dict[str, float] = (doc or {}).get("tags") or {}
+    return max(tags, key=lambda tag: tags[tag]) if tags else ""
 
 
 class PoolModel(QAbstractTableModel):
-    def __init__(self, thumbnails: Any = None, parent=None) -> None:
+    def __init__(self, thumbnails: ThumbnailCache | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.thumbnails = thumbnails
         self.columns: tuple[Column, ...] = BASE_COLUMNS
@@ -83,7 +90,7 @@ class PoolModel(QAbstractTableModel):
         self.genres: list[str] = []
         self.search_text: list[str] = []
 
-    def load(self, project: Any) -> None:
+    def load(self, project: Project | None) -> None:
         """Rebuild from the project in one reset (one query for chunks, one per analysis kind)."""
         self.beginResetModel()
         self._empty()
@@ -91,7 +98,7 @@ class PoolModel(QAbstractTableModel):
             self._fill(project)
         self.endResetModel()
 
-    def _fill(self, project: Any) -> None:
+    def _fill(self, project: Project) -> None:
         tracks = {t.id: t for t in project.tracks()}
         chunks = project.chunks()
         descriptors = _descriptor_lookup(project, "descriptors")
@@ -122,18 +129,20 @@ class PoolModel(QAbstractTableModel):
         self.search_text = [f"{n} {k} {g}".lower() for n, k, g in zip(self.track_names, self.keys, self.genres)]
 
     # Qt model interface -------------------------------------------------------------------------
-    def rowCount(self, parent=QModelIndex()) -> int:
+    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: N802 - Qt override
         return 0 if parent.isValid() else len(self.chunk_ids)
 
-    def columnCount(self, parent=QModelIndex()) -> int:
+    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: N802 - Qt override
         return 0 if parent.isValid() else len(self.columns)
 
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+    def headerData(  # noqa: N802 - Qt override
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
         if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
             return self.columns[section].title
         return None
 
-    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         row, key = index.row(), self.columns[index.column()].key
         if role == Qt.ItemDataRole.DisplayRole:
             return self._display(row, key)
@@ -147,7 +156,7 @@ class PoolModel(QAbstractTableModel):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
-    def _display(self, row: int, key: str):
+    def _display(self, row: int, key: str) -> str | None:
         if key == "track":
             return self.track_names[row]
         if key == "index":
@@ -164,7 +173,7 @@ class PoolModel(QAbstractTableModel):
             return self.genres[row]
         return None
 
-    def sort(self, column: int, order=Qt.SortOrder.AscendingOrder) -> None:
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         primary = self._sort_key(self.columns[column].key)
         if primary is None:
             return
@@ -210,7 +219,7 @@ class PoolModel(QAbstractTableModel):
                 return i
         return -1
 
-    def strips_arrived(self, chunk_ids) -> None:
+    def strips_arrived(self, chunk_ids: list[int]) -> None:
         column = self.column_of("wave")
         if len(self.chunk_ids) and column >= 0:
             self.dataChanged.emit(self.index(0, column), self.index(len(self.chunk_ids) - 1, column), [STRIP_ROLE])
@@ -221,13 +230,13 @@ def _stem(path: str) -> str:
     return name.rsplit(".", 1)[0]
 
 
-def _genre(track: Any, tag_doc: dict | None) -> str:
-    if track is not None and getattr(track, "genre", ""):
+def _genre(track: Track | None, tag_doc: dict | None) -> str:
+    if track is not None and track.genre:
         return track.genre
     top = _top_tag(tag_doc)
     if top:
         return top
-    return getattr(track, "folder", "") or ""
+    return track.folder if track is not None else ""
 
 
 _TERM = re.compile(r"^(bpm|len|length|start|#)\s*(<=|>=|<|>|=)\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)$")
@@ -250,10 +259,12 @@ def parse_filter(text: str) -> tuple[list[str], list[tuple[str, str, float]]]:
 class PoolFilterProxy(QSortFilterProxyModel):
     """Filters with a row mask computed once per filter change; sorting is delegated to the source."""
 
-    def __init__(self, parent=None) -> None:
+    def __init__(self, model: PoolModel, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._mask: np.ndarray | None = None
         self.text = ""
+        self.pool = model
+        self.setSourceModel(model)
 
     def set_filter_text(self, text: str) -> None:
         self.text = text
@@ -265,9 +276,9 @@ class PoolFilterProxy(QSortFilterProxyModel):
         self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
     def _compute_mask(self, text: str) -> np.ndarray | None:
-        model: PoolModel = self.sourceModel()
+        model = self.pool
         words, terms = parse_filter(text)
-        if model is None or (not words and not terms):
+        if not words and not terms:
             return None
         mask = np.ones(model.rowCount(), dtype=bool)
         if words:
@@ -279,18 +290,24 @@ class PoolFilterProxy(QSortFilterProxyModel):
             "start": model.start_ms / 1000.0,
             "#": model.index_in_track + 1.0,
         }
-        compare = {"<": np.less, ">": np.greater, "<=": np.less_equal, ">=": np.greater_equal, "=": np.isclose}
+        compare: dict[str, Callable[[np.ndarray, float], np.ndarray]] = {
+            "<": np.less,
+            ">": np.greater,
+            "<=": np.less_equal,
+            ">=": np.greater_equal,
+            "=": np.isclose,
+        }
         for name, op, number in terms:
             with np.errstate(invalid="ignore"):
                 mask &= compare[op](values[name], number)
         return mask
 
-    def filterAcceptsRow(self, source_row: int, source_parent) -> bool:
+    def filterAcceptsRow(self, source_row: int, source_parent: AnyIndex) -> bool:  # noqa: N802 - Qt override
         mask = self._mask
         if mask is None or source_row >= len(mask):
             return True
         return bool(mask[source_row])
 
-    def sort(self, column: int, order=Qt.SortOrder.AscendingOrder) -> None:
-        self.sourceModel().sort(column, order)
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        self.pool.sort(column, order)
         self._recompute()

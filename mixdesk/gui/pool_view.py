@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import OrderedDict
 
 import numpy as np
-from PySide6.QtCore import QItemSelectionModel, QSize, Qt, Signal
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QObject, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -14,12 +14,15 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QStyle,
     QStyledItemDelegate,
+    QStyleOptionViewItem,
     QTableView,
     QVBoxLayout,
     QWidget,
 )
 
+from mixdesk.gui.column_model import AnyIndex
 from mixdesk.gui.pool_model import CHUNK_ID_ROLE, STRIP_ROLE, PoolFilterProxy, PoolModel
+from mixdesk.gui.state import DeskState
 from mixdesk.gui.thumbnails import ThumbnailCache
 
 ROW_HEIGHT = 22
@@ -60,14 +63,14 @@ def strip_image(strip: np.ndarray, width: int, height: int, colour: QColor) -> Q
 class WaveDelegate(QStyledItemDelegate):
     """Paints a cached image per (chunk, size, selected): scrolling re-uses pictures, never rebuilds them."""
 
-    def __init__(self, parent=None) -> None:
+    def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._pixmaps: OrderedDict[tuple, QImage] = OrderedDict()
 
     def clear(self) -> None:
         self._pixmaps.clear()
 
-    def paint(self, painter: QPainter, option, index) -> None:
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: AnyIndex) -> None:
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
         if selected:
             painter.fillRect(option.rect, option.palette.highlight())
@@ -86,7 +89,7 @@ class WaveDelegate(QStyledItemDelegate):
             self._pixmaps.move_to_end(key)
         painter.drawImage(rect.topLeft(), pixmap)
 
-    def sizeHint(self, option, index) -> QSize:
+    def sizeHint(self, option: QStyleOptionViewItem, index: AnyIndex) -> QSize:  # noqa: N802 - Qt override
         return QSize(120, ROW_HEIGHT)
 
 
@@ -95,14 +98,13 @@ class PoolView(QWidget):
 
     play_requested = Signal(int)
 
-    def __init__(self, state, parent=None) -> None:
+    def __init__(self, state: DeskState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("poolView")
         self.state = state
         self.thumbnails = ThumbnailCache(state, self)
         self.model = PoolModel(self.thumbnails, self)
-        self.proxy = PoolFilterProxy(self)
-        self.proxy.setSourceModel(self.model)
+        self.proxy = PoolFilterProxy(self.model, self)
         self.filter_box = QLineEdit(self)
         self.filter_box.setObjectName("poolFilter")
         self.filter_box.setPlaceholderText("Filter: words, bpm>120, len<8, key:8A")
@@ -182,7 +184,7 @@ class PoolView(QWidget):
         text = f"{total} chunks from {tracks} tracks"
         self.summary.setText(text if shown == total else f"{shown} of {text}")
 
-    def _row_changed(self, current, _previous) -> None:
+    def _row_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         if current.isValid():
             self.state.select_chunk(int(current.data(CHUNK_ID_ROLE)))
 

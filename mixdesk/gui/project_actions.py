@@ -1,49 +1,30 @@
 """Opening, creating, copying and filling projects from the desk; slow steps run as jobs.
 
 A project is one SQLite file whose every change is already committed, so "save" has nothing to do;
-"Save As" writes a consistent copy (SQLite's backup API) beside its cache folder and opens the copy.
+"Save As" writes a consistent copy beside its cache folder (:meth:`Project.save_as`) and opens the copy.
 """
 
 from __future__ import annotations
 
 import logging
-import shutil
-import sqlite3
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from PySide6.QtCore import QObject, Signal
 
 from mixdesk.config import LIBRARY_CHUNKING
-from mixdesk.gui.jobs import user_message
-from mixdesk.progress import atomic_path, check_stop, report
+from mixdesk.gui.jobs import Job, user_message
+from mixdesk.gui.state import DeskState
+
+if TYPE_CHECKING:
+    from mixdesk.library.importer import ImportReport
+    from mixdesk.library.project import Project
 
 log = logging.getLogger(__name__)
 
 PROJECT_SUFFIX = ".mixdesk"
 RECENT_KEY = "recentProjects"
 RECENT_MAX = 8
-
-
-def copy_project(source: Any, target: Path, on_progress=None, should_stop=None) -> Path:
-    """A consistent copy of ``source`` (a Project) at ``target`` plus a copy of its cache folder."""
-    target = Path(target)
-    report(on_progress, 0, 2, "Copying database")
-    with atomic_path(target) as tmp:
-        src = sqlite3.connect(str(source.path))
-        dst = sqlite3.connect(str(tmp))
-        try:
-            src.backup(dst)
-        finally:
-            dst.close()
-            src.close()
-    check_stop(should_stop)
-    report(on_progress, 1, 2, "Copying cache")
-    cache_target = Path(str(target) + ".cache")
-    if Path(source.cache_dir).is_dir() and cache_target.resolve() != Path(source.cache_dir).resolve():
-        shutil.copytree(source.cache_dir, cache_target, dirs_exist_ok=True)
-    report(on_progress, 2, 2, "Copied")
-    return target
 
 
 def with_suffix(path: str | Path) -> Path:
@@ -56,14 +37,15 @@ class ProjectActions(QObject):
 
     recent_changed = Signal()
 
-    def __init__(self, state, parent: QObject | None = None) -> None:
+    def __init__(self, state: DeskState, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.state = state
 
     # ----- recent projects
     def recent(self) -> list[str]:
-        value = self.state.settings.value(RECENT_KEY, []) or []
-        paths = [value] if isinstance(value, str) else list(value)
+        value = self.state.settings.value(RECENT_KEY, [])
+        # An ini file gives back a one-entry list as a plain string.
+        paths = [value] if isinstance(value, str) else [str(p) for p in value] if isinstance(value, list) else []
         return [p for p in paths if Path(p).is_file()]
 
     def _remember(self, path: Path) -> None:
@@ -91,7 +73,7 @@ class ProjectActions(QObject):
         self.state.show_status(f"Opened {path.name}: {len(project.tracks())} tracks")
         return True
 
-    def set_project(self, project: Any) -> None:
+    def set_project(self, project: Project | None) -> None:
         old = self.state.project
         if old is not None and old is not project:
             self.state.player.stop()
@@ -103,10 +85,10 @@ class ProjectActions(QObject):
             self._remember(Path(project.path))
             self.track_missing_beats(project)
 
-    def track_missing_beats(self, project: Any):
+    def track_missing_beats(self, project: Project) -> Job | None:
         """A project made before beat grids: track every track's beats and cut beat-driven tracks on bars,
         as an import does now; runs as a job, so the desk stays usable meanwhile."""
-        if getattr(project, "read_only", False) or not hasattr(project, "beat_grids"):
+        if project.read_only:
             return None
         have = project.beat_grids()
         missing = [t.id for t in project.tracks() if t.id not in have]
@@ -122,7 +104,7 @@ class ProjectActions(QObject):
         job.failed.connect(lambda message: self.state.show_status(f"Tracking beats failed: {message}"))
         return job
 
-    def _beats_tracked(self, project: Any, tracked: int | None, recut: int | None) -> None:
+    def _beats_tracked(self, project: Project, tracked: int | None, recut: int | None) -> None:
         if project is not self.state.project:
             return  # another project was opened meanwhile
         self.state.notify_chunks_changed()
@@ -131,7 +113,7 @@ class ProjectActions(QObject):
         else:
             self.state.show_status(f"Beat grids for {tracked} tracks; {recut} re-cut on bars where the beat is clear")
 
-    def open_demo(self):
+    def open_demo(self) -> Job:
         from mixdesk.library.demo import open_demo_project
 
         job = self.state.jobs.run(
@@ -140,7 +122,7 @@ class ProjectActions(QObject):
         job.finished.connect(self.set_project)
         return job
 
-    def save_as(self, target: str | Path):
+    def save_as(self, target: str | Path) -> Job | None:
         project = self.state.project
         if project is None:
             return None
@@ -149,7 +131,7 @@ class ProjectActions(QObject):
             self.state.show_status("Already saved: every change is written as it happens.")
             return None
         job = self.state.jobs.run(
-            "Saving a copy", lambda on_progress, should_stop: copy_project(project, target, on_progress, should_stop)
+            "Saving a copy", lambda on_progress, should_stop: project.save_as(target, on_progress, should_stop)
         )
         job.finished.connect(self._copied)
         return job
@@ -158,27 +140,28 @@ class ProjectActions(QObject):
         self.open_path(path)
 
     # ----- importing
-    def import_paths(self, paths: Sequence[str | Path]):
-        project = self.state.project
-        if project is None:
+    def import_paths(self, paths: Sequence[str | Path]) -> Job | None:
+        if self.state.project is None:
             from mixdesk import paths as mixdesk_paths
 
             if not self.open_path(mixdesk_paths.data_dir() / f"library{PROJECT_SUFFIX}", create=True):
                 return None
-            project = self.state.project
-        paths = [str(p) for p in paths]
+        project = self.state.project
+        if project is None:
+            return None
+        names = [str(p) for p in paths]
         job = self.state.jobs.run(
             "Importing",
-            lambda on_progress, should_stop: project.import_paths(paths, LIBRARY_CHUNKING, on_progress, should_stop),
+            lambda on_progress, should_stop: project.import_paths(names, LIBRARY_CHUNKING, on_progress, should_stop),
         )
         job.finished.connect(self._imported)
         job.cancelled.connect(self.state.notify_chunks_changed)
         return job
 
-    def _imported(self, result: Any) -> None:
+    def _imported(self, result: ImportReport) -> None:
         self.state.notify_chunks_changed()
-        added, updated = len(getattr(result, "added", [])), len(getattr(result, "updated", []))
-        unchanged, failed = len(getattr(result, "unchanged", [])), list(getattr(result, "failed", []))
+        added, updated, unchanged = len(result.added), len(result.updated), len(result.unchanged)
+        failed = result.failed
         text = f"Imported: {added} added, {updated} updated, {unchanged} unchanged"
         if failed:
             path, reason = failed[0]

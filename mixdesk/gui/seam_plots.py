@@ -8,13 +8,17 @@ each in its own colour, so a join on the beat shows as ticks that line up across
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from mixdesk.gui import spectrum
+
+if TYPE_CHECKING:
+    from mixdesk.gui.mix_calls import SeamAudio
+    from mixdesk.mix.seam_excerpt import BeatMarks
 
 A_COLOUR = "#4aa3ff"
 B_COLOUR = "#ff9f43"
@@ -51,12 +55,12 @@ def equal_power_curves(steps: int = 64) -> tuple[np.ndarray, np.ndarray, np.ndar
 class SeamPicture:
     """A rendered seam with its display arrays, computed off the GUI thread."""
 
-    seam: Any  # mix_calls.SeamAudio
+    seam: SeamAudio
     mono: np.ndarray
     mel: np.ndarray  # (frames, mels) dB
 
 
-def seam_picture(seam: Any) -> SeamPicture:
+def seam_picture(seam: SeamAudio) -> SeamPicture:
     mono = seam.samples.mean(axis=1) if seam.samples.ndim == 2 else np.asarray(seam.samples)
     return SeamPicture(seam, mono.astype(np.float32, copy=False), spectrum.log_mel(mono, seam.sample_rate))
 
@@ -188,7 +192,7 @@ class SeamPlots(QWidget):
             region.setVisible(seam.fade_end_s > seam.fade_start_s)
         self.wave.setXRange(-self.offset_s, seam.duration_s - self.offset_s, padding=0.01)
 
-    def _draw_wave(self, mono: np.ndarray, seam: Any) -> None:
+    def _draw_wave(self, mono: np.ndarray, seam: SeamAudio) -> None:
         xs, peaks = peak_envelope(mono, WAVE_POINTS)
         times = xs / seam.sample_rate - self.offset_s
         split = times <= 0.0
@@ -197,7 +201,7 @@ class SeamPlots(QWidget):
         self.b_wave.setData(times[~split], peaks[~split])
         self.b_wave_low.setData(times[~split], -peaks[~split])
 
-    def _draw_fades(self, seam: Any) -> None:
+    def _draw_fades(self, seam: SeamAudio) -> None:
         if seam.fade_end_s <= seam.fade_start_s:
             self.fade_out.setData([], [])
             self.fade_in.setData([], [])
@@ -220,11 +224,11 @@ class SeamPlots(QWidget):
         ticks = [(i, _hz_label(centres[i])) for i in range(0, mel.shape[1], max(1, mel.shape[1] // 6))]
         self.spec.getAxis("left").setTicks([ticks])
 
-    def _draw_beats(self, seam: Any) -> None:
-        beats = getattr(seam, "beats", None)
-        pairs = (
-            (self.a_beats, self.a_downbeats, 1.0, getattr(beats, "a", None)),
-            (self.b_beats, self.b_downbeats, -1.0, getattr(beats, "b", None)),
+    def _draw_beats(self, seam: SeamAudio) -> None:
+        beats = seam.beats  # None where the join is on milliseconds
+        pairs: tuple[tuple[pg.PlotCurveItem, pg.PlotCurveItem, float, BeatMarks | None], ...] = (
+            (self.a_beats, self.a_downbeats, 1.0, beats.a if beats is not None else None),
+            (self.b_beats, self.b_downbeats, -1.0, beats.b if beats is not None else None),
         )
         for beat_curve, down_curve, sign, marks in pairs:
             if marks is None or marks.times_s.size == 0:
@@ -236,14 +240,14 @@ class SeamPlots(QWidget):
             beat_curve.setData(xs, sign * ys)
             xs, ys = tick_segments(times[marks.downbeat], *DOWNBEAT_TICK)
             down_curve.setData(xs, sign * ys)
-        swap = getattr(beats, "swap_s", None)
+        swap = beats.swap_s if beats is not None else None
         for line in self.swap_lines:
             line.setVisible(swap is not None)
             if swap is not None:
                 line.setPos(swap - self.offset_s)
         self._draw_crossover(seam, swap)
 
-    def _draw_crossover(self, seam: Any, swap: Optional[float]) -> None:
+    def _draw_crossover(self, seam: SeamAudio, swap: Optional[float]) -> None:
         image = self.image.image
         if swap is None or image is None:
             self.crossover.setData([], [])

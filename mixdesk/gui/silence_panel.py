@@ -4,7 +4,8 @@ new cut points at once; applying writes the cut to this track or to all tracks a
 
 from __future__ import annotations
 
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Optional, Sequence
 
 import numpy as np
 import pyqtgraph as pg
@@ -23,34 +24,57 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mixdesk.config import BARS_PER_CHUNK_CHOICES, LIBRARY_CHUNKING, ChunkingConfig
+from mixdesk.config import BARS_PER_CHUNK_CHOICES, CHUNK_MODES, LIBRARY_CHUNKING, ChunkingConfig
+from mixdesk.core.chunking import Envelope, chunk_ranges
+from mixdesk.gui.jobs import Job
 from mixdesk.gui.panel_widgets import ClippedLabel
-from mixdesk.core.chunking import chunk_ranges
+from mixdesk.gui.state import DeskState
+from mixdesk.progress import ProgressFn, StopFn
+
+if TYPE_CHECKING:
+    from mixdesk.library.project import Project, TrackCut
 
 SLIDER_STEPS_PER_DB = 2  # half-dB steps
 ABSOLUTE_RANGE_DB = (-70.0, 0.0)
 RELATIVE_RANGE_DB = (-40.0, 10.0)
+# Switching "relative to track" on before the track's loudness is read converts the threshold as if the
+# track were this loud (dBFS), typical of mastered music.
+ASSUMED_LOUDNESS_DBFS = -16.0
+# How the desk names each of the library's chunking modes (mixdesk.config.CHUNK_MODES).
+MODE_LABELS = {"bars": "Bars (beat grid)", "silence": "Cut on silence", "fixed": "Fixed length"}
+
+CutInputs = tuple[Envelope, Optional[list[float]]]  # a track's envelope and bar lines (None: no grid)
 
 
-def _spin(low: int, high: int, value: int, step: int, suffix: str) -> QSpinBox:
+def _spin(low: int, high: int, step: int, suffix: str) -> QSpinBox:
+    """A millisecond box; its value comes from :meth:`SilencePanel.set_config`, like every control's."""
     box = QSpinBox()
     box.setRange(low, high)
     box.setSingleStep(step)
-    box.setValue(value)
     box.setSuffix(suffix)
     if low == 0:
         box.setSpecialValueText("off")
     return box
 
 
-def recut(project: Any, config: ChunkingConfig, track_ids=None, on_progress=None, should_stop=None) -> int:
+def recut(
+    project: Project,
+    config: ChunkingConfig,
+    track_ids: Sequence[int] | None = None,
+    on_progress: ProgressFn | None = None,
+    should_stop: StopFn | None = None,
+) -> int:
     """Re-cut tracks all or nothing (see :meth:`Project.rechunk`)."""
     return project.rechunk(config, track_ids, on_progress, should_stop)
 
 
 def recut_recorded(
-    project: Any, config: ChunkingConfig, track_ids=None, on_progress=None, should_stop=None
-) -> tuple[int, dict, dict]:
+    project: Project,
+    config: ChunkingConfig,
+    track_ids: Sequence[int] | None = None,
+    on_progress: ProgressFn | None = None,
+    should_stop: StopFn | None = None,
+) -> tuple[int, dict[int, TrackCut], dict[int, TrackCut]]:
     """:func:`recut`, with the tracks' cuts before and after it for the desk's undo (chunk count, before,
     after)."""
     before = project.cuts(track_ids)
@@ -58,7 +82,7 @@ def recut_recorded(
     return total, before, project.cuts(track_ids)
 
 
-def _cut_inputs(project: Any, track_id: int) -> tuple[Any, list[float] | None]:
+def _cut_inputs(project: Project, track_id: int) -> CutInputs:
     """What a live re-cut of one track needs: its loudness envelope and its bar lines (None without a
     confident beat grid)."""
     grid = project.beat_grid(track_id)
@@ -69,14 +93,14 @@ class SilencePanel(QWidget):
     preview_changed = Signal(int)  # chunk count of the previewed cut
     threshold_shown = Signal(object)  # absolute dBFS of the threshold, or None in fixed mode
 
-    def __init__(self, state, parent=None) -> None:
+    def __init__(self, state: DeskState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("silencePanel")
         self.state = state
         self.track_id = -1
-        self.envelopes: dict[int, Any] = {}
+        self.envelopes: dict[int, CutInputs] = {}
         self.preview: list[tuple[int, int]] = []
-        self._job = None
+        self._job: Job | None = None
         self._config_loaded = False
         self._build()
         self.set_config(LIBRARY_CHUNKING)
@@ -88,9 +112,8 @@ class SilencePanel(QWidget):
     # ----- widgets
     def _build(self) -> None:
         self.mode = QComboBox()
-        self.mode.addItem("Bars (beat grid)", "bars")
-        self.mode.addItem("Cut on silence", "silence")
-        self.mode.addItem("Fixed length", "fixed")
+        for mode in CHUNK_MODES:
+            self.mode.addItem(MODE_LABELS.get(mode, mode), mode)
         self.bars = QComboBox()
         for count in BARS_PER_CHUNK_CHOICES:
             self.bars.addItem(f"{count} bar{'s' if count > 1 else ''}", count)
@@ -103,14 +126,14 @@ class SilencePanel(QWidget):
         self.threshold_label.setMinimumWidth(70)
         self.relative = QCheckBox("relative to track")
         self.relative.setToolTip("Threshold in dB relative to the track's own loudness")
-        self.min_silence = _spin(10, 5000, 300, 10, " ms")
-        self.keep_silence = _spin(0, 2000, 0, 10, " ms")
+        self.min_silence = _spin(10, 5000, 10, " ms")
+        self.keep_silence = _spin(0, 2000, 10, " ms")
         self.fixed_length = QDoubleSpinBox()
         self.fixed_length.setRange(0.25, 120.0)
         self.fixed_length.setSingleStep(0.25)
         self.fixed_length.setSuffix(" s")
-        self.min_chunk = _spin(0, 30000, 0, 250, " ms")
-        self.max_chunk = _spin(0, 120000, 0, 1000, " ms")
+        self.min_chunk = _spin(0, 30000, 250, " ms")
+        self.max_chunk = _spin(0, 120000, 1000, " ms")
         self.min_silence.setToolTip("A quiet stretch must last this long to cut there")
         self.keep_silence.setToolTip("Silence kept at each side of a chunk")
         self.min_chunk.setToolTip("Chunks shorter than this are merged with a neighbour")
@@ -240,8 +263,9 @@ class SilencePanel(QWidget):
         self.threshold.setRange(int(low * SLIDER_STEPS_PER_DB), int(high * SLIDER_STEPS_PER_DB))
 
     def _relative_toggled(self, relative: bool) -> None:
-        env = self.envelopes.get(self.track_id, (None, None))[0]
-        loudness = env.dbfs if env is not None and np.isfinite(env.dbfs) else -16.0
+        inputs = self.envelopes.get(self.track_id)
+        env = inputs[0] if inputs is not None else None
+        loudness = env.dbfs if env is not None and np.isfinite(env.dbfs) else ASSUMED_LOUDNESS_DBFS
         current = self.threshold_db()
         self.threshold.blockSignals(True)
         self._set_threshold_range(relative)
@@ -279,13 +303,13 @@ class SilencePanel(QWidget):
         )
         job.finished.connect(self._envelope_ready)
 
-    def _envelope_ready(self, result) -> None:
+    def _envelope_ready(self, result: tuple[int, CutInputs]) -> None:
         track_id, inputs = result
         self.envelopes[track_id] = inputs
         if track_id == self.track_id:
             self.update_preview()
 
-    def update_preview(self, *_args) -> None:
+    def update_preview(self, *_args: object) -> None:
         mode = self.mode.currentData()
         fixed = mode == "fixed"
         # bars mode keeps the silence controls: they cut the tracks that have no confident beat grid
@@ -341,30 +365,31 @@ class SilencePanel(QWidget):
             "Re-cutting tracks" if all_tracks else "Re-cutting track",
             lambda on_progress, should_stop: recut_recorded(project, config, track_ids, on_progress, should_stop),
         )
-        job.all_tracks = all_tracks
-        job.undo_text = "re-cut all tracks" if all_tracks else f"re-cut {self._track_name()}"
-        job.finished.connect(self._applied)
+        undo_text = "re-cut all tracks" if all_tracks else f"re-cut {self._track_name()}"
+        job.finished.connect(partial(self._applied, all_tracks, undo_text))
         job.failed.connect(self._apply_ended)
         job.cancelled.connect(self._apply_ended)
         self._job = job
 
-    def _apply_ended(self, *_args) -> None:
+    def _apply_ended(self, *_args: object) -> None:
         self._set_busy(False)
         self._job = None
 
-    def _applied(self, result: tuple[int, dict, dict]) -> None:
+    def _applied(
+        self, all_tracks: bool, undo_text: str, result: tuple[int, dict[int, TrackCut], dict[int, TrackCut]]
+    ) -> None:
         total, before, after = result
-        job = self.sender()
         self._set_busy(False)
         self._job = None
         self.state.cut_preview.emit(self.track_id, None)
-        self.state.notify_recut(before, after, job.undo_text)
-        where = "all tracks" if job.all_tracks else "this track"
+        self.state.notify_recut(before, after, undo_text)
+        where = "all tracks" if all_tracks else "this track"
         self.state.show_status(f"Re-cut {where}: {total} chunks")
 
     def _track_name(self) -> str:
+        project = self.state.project
         try:
-            return self.state.project.track(self.track_id).display_name
+            return project.track(self.track_id).display_name if project is not None else "the track"
         except KeyError:
             return "the track"
 

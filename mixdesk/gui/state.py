@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
-from typing import Any, Hashable
+from typing import TYPE_CHECKING, Hashable
 
 from PySide6.QtCore import QObject, QSettings, Signal
 from PySide6.QtGui import QUndoStack
@@ -19,6 +19,13 @@ from PySide6.QtGui import QUndoStack
 from mixdesk.gui.jobs import JobRunner, user_message
 from mixdesk.gui.playback import Player
 from mixdesk.gui.undo import UNDO_LIMIT, PlaylistStep, RecutStep
+
+if TYPE_CHECKING:
+    # Names only: the desk opens without importing torch (ml) or the mix room up front.
+    from mixdesk.library.project import Project, TrackCut
+    from mixdesk.mix.playlist import Playlist
+    from mixdesk.mix.remap import Remap
+    from mixdesk.ml.scoring import Scorer
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +54,9 @@ class DeskState(QObject):
     def __init__(self, settings: QSettings | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.settings = settings if settings is not None else default_settings()
-        self.project: Any = None
-        self.playlist: Any = None
-        self.scorer: Any = None
+        self.project: Project | None = None
+        self.playlist: Playlist | None = None
+        self.scorer: Scorer | None = None
         self.selected_track: int = -1
         self.selected_chunk: int = -1
         self.selected_playlist_item: int = -1
@@ -59,7 +66,7 @@ class DeskState(QObject):
         self.undo_stack = QUndoStack(self)
         self.undo_stack.setUndoLimit(UNDO_LIMIT)
 
-    def set_project(self, project: Any) -> None:
+    def set_project(self, project: Project | None) -> None:
         """Open ``project`` (or None); the playlist, scorer, selection and undo steps belong to the old one
         and go."""
         self.undo_stack.clear()
@@ -72,21 +79,21 @@ class DeskState(QObject):
         self.playlist_changed.emit()
         self.scorer_changed.emit()
 
-    def set_playlist(self, playlist: Any) -> None:
+    def set_playlist(self, playlist: Playlist | None) -> None:
         """Show a loaded playlist (the project's saved one): no step to undo, and the steps before it,
         made on another playlist, go."""
         self.undo_stack.clear()
         self.playlist = playlist
         self.playlist_changed.emit()
 
-    def edit_playlist(self, playlist: Any, what: str, merge_key: Hashable = None) -> None:
+    def edit_playlist(self, playlist: Playlist, what: str, merge_key: Hashable = None) -> None:
         """The user changed the playlist: show and save ``playlist`` as one step to undo, named ``what``.
 
         Consecutive edits with the same ``merge_key`` (one crossfade being dragged) make a single step.
         """
         self.undo_stack.push(PlaylistStep(self, self.playlist, playlist, what, merge_key))
 
-    def put_playlist(self, playlist: Any, follow_cuts: bool = False) -> None:
+    def put_playlist(self, playlist: Playlist | None, follow_cuts: bool = False) -> None:
         """Show and save ``playlist`` as an edit, or its undo or redo, does.
 
         With ``follow_cuts`` its items first move onto the chunks as they are now: a step recorded before
@@ -97,7 +104,7 @@ class DeskState(QObject):
         self.playlist_changed.emit()
         self._store(self.playlist, replaced)
 
-    def notify_recut(self, cuts_before: dict, cuts_after: dict, what: str) -> None:
+    def notify_recut(self, cuts_before: dict[int, TrackCut], cuts_after: dict[int, TrackCut], what: str) -> None:
         """Call after the user re-cut tracks (cuts as :meth:`Project.cuts` records them): the desk follows
         as after any change of chunks, and the re-cut becomes one step to undo, named ``what``."""
         playlist_before = self.playlist
@@ -105,7 +112,7 @@ class DeskState(QObject):
         if cuts_after != cuts_before:  # the same cut again: nothing an undo could show
             self.undo_stack.push(RecutStep(self, (cuts_before, cuts_after), (playlist_before, self.playlist), what))
 
-    def put_cuts(self, cuts: dict, playlist: Any) -> None:
+    def put_cuts(self, cuts: dict[int, TrackCut], playlist: Playlist | None) -> None:
         """Cut tracks as ``cuts`` recorded, with the playlist that went with that cut, and announce both."""
         if self.project is None:
             return
@@ -121,7 +128,7 @@ class DeskState(QObject):
         self.chunks_changed.emit()
         self.playlist_changed.emit()
 
-    def set_scorer(self, scorer: Any) -> None:
+    def set_scorer(self, scorer: Scorer | None) -> None:
         self.scorer = scorer
         self.scorer_changed.emit()
 
@@ -162,27 +169,30 @@ class DeskState(QObject):
             if remapped.summary():
                 self.show_status(f"Re-cut: {remapped.summary()}")
 
-    def _remap_playlist(self) -> Any:
+    def _remap_playlist(self) -> Remap | None:
         """Move the playlist's items off chunks a re-cut removed; the remap, or None when nothing changed."""
         if self.project is None or self.playlist is None:
             return None
-        remapped = self._remap(self.playlist)
+        remapped = self._remap(self.project, self.playlist)
         if not remapped.changed and not remapped.gone:
             return None
         self.playlist = remapped.playlist
-        if remapped.changed and not getattr(self.project, "read_only", False):
+        if remapped.changed and not self.project.read_only:
             self._store(self.playlist, None)
         return remapped
 
-    def _on_current_chunks(self, playlist: Any) -> Any:
-        return playlist if playlist is None or self.project is None else self._remap(playlist).playlist
+    def _on_current_chunks(self, playlist: Playlist | None) -> Playlist | None:
+        if playlist is None or self.project is None:
+            return playlist
+        return self._remap(self.project, playlist).playlist
 
-    def _remap(self, playlist: Any) -> Any:
+    @staticmethod
+    def _remap(project: Project, playlist: Playlist) -> Remap:
         from mixdesk.mix.remap import remap_playlist
 
-        return remap_playlist(playlist, self.project.chunks())
+        return remap_playlist(playlist, project.chunks())
 
-    def _store(self, playlist: Any, replaced: Any) -> None:
+    def _store(self, playlist: Playlist | None, replaced: Playlist | None) -> None:
         """Save ``playlist`` in the project; None (an undone first mix) removes the one it replaced."""
         if self.project is None:
             return

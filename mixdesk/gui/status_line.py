@@ -12,6 +12,10 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QStatusBar, QToolButton, QWidget
 
+from mixdesk.gui.jobs import Job
+from mixdesk.gui.state import DeskState
+from mixdesk.progress import Progress
+
 QUIET_JOBS = frozenset(
     {"Waveforms", "Loudness envelope", "Loading track", "Loading audio", "Loading the training libraries"}
 )
@@ -23,13 +27,13 @@ TEXT_COLOUR = "#dcdde0"
 
 
 class JobStatus(QWidget):
-    def __init__(self, state, status_bar: QStatusBar, parent=None) -> None:
+    def __init__(self, state: DeskState, status_bar: QStatusBar, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("jobStatus")
         self.state = state
         self.status_bar = status_bar
-        self.jobs: list = []
-        self._started: dict = {}
+        self.jobs: list[Job] = []
+        self._started: dict[Job, float] = {}
         self.label = QLabel()
         self.label.setObjectName("jobLabel")
         self.bar = QProgressBar()
@@ -61,10 +65,15 @@ class JobStatus(QWidget):
         state.status.connect(self.show_message)
         self._refresh()
 
-    def current(self):
+    def current(self) -> Job | None:
         return self.jobs[-1] if self.jobs else None
 
-    def _job_started(self, job) -> None:
+    def _sender_job(self) -> Job:
+        job = self.sender()
+        assert isinstance(job, Job), "connected to jobs' signals only"
+        return job
+
+    def _job_started(self, job: Job) -> None:
         self.jobs.append(job)
         self._started[job] = time.monotonic()
         # Methods, not lambdas: a job can outlive this widget, and Qt only disconnects methods of the dead.
@@ -77,32 +86,32 @@ class JobStatus(QWidget):
         else:
             self._refresh()
 
-    def _on_progress(self, progress) -> None:
-        job = self.sender()
+    def _on_progress(self, progress: Progress) -> None:
+        job = self._sender_job()
         if job is self._shown():
             self._show_progress(job, progress)
 
-    def _on_finished(self, _result) -> None:
-        self._ended(self.sender())
+    def _on_finished(self, _result: object) -> None:
+        self._ended(self._sender_job())
 
     def _on_cancelled(self) -> None:
-        job = self.sender()
+        job = self._sender_job()
         self._ended(job, f"{job.name}: stopped")
 
     def _on_failed(self, message: str) -> None:
-        job = self.sender()
+        job = self._sender_job()
         self._ended(job, f"{job.name} failed: {message}", error=True)
 
-    def _shown(self):
+    def _shown(self) -> Job | None:
         now = time.monotonic()
         shown = [
             j for j in self.jobs if j.name not in QUIET_JOBS or now - self._started.get(j, now) >= QUIET_DELAY_MS / 1000
         ]
         return shown[-1] if shown else None
 
-    def _show_progress(self, job, progress) -> None:
-        total = getattr(progress, "total", 0) or 0
-        message = getattr(progress, "message", "") or ""
+    def _show_progress(self, job: Job, progress: Progress) -> None:
+        total = progress.total
+        message = progress.message
         self._set_label(f"{job.name}: {message}" if message else job.name)
         if total > 0:
             self.bar.setRange(0, 1000)
@@ -110,7 +119,7 @@ class JobStatus(QWidget):
         else:
             self.bar.setRange(0, 0)
 
-    def _ended(self, job, message: str = "", error: bool = False) -> None:
+    def _ended(self, job: Job, message: str = "", error: bool = False) -> None:
         if job in self.jobs:
             self.jobs.remove(job)
         self._started.pop(job, None)

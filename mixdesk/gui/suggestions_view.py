@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Mapping, Optional
 
 from PySide6.QtCore import (
     QEvent,
-    QModelIndex,
     QObject,
     QRectF,
     Qt,
     Signal,
 )
-from PySide6.QtGui import QColor, QPainter
+from PySide6.QtGui import QColor, QKeyEvent, QPainter
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -31,15 +30,23 @@ from PySide6.QtWidgets import (
 
 from mixdesk.gui import mix_calls
 from mixdesk.gui import playlist_items as items_api
-from mixdesk.gui.column_model import ColumnTableModel
+from mixdesk.gui.column_model import AnyIndex, ColumnTableModel
+from mixdesk.gui.jobs import Job
 from mixdesk.gui.panel_widgets import ClippedLabel
+from mixdesk.gui.state import DeskState
+
+if TYPE_CHECKING:
+    from mixdesk.library.project import Project
+    from mixdesk.mix.playlist import PlaylistItem
+    from mixdesk.mix.suggestions import Suggestion
+    from mixdesk.ml.scoring import Scorer
 
 COLUMNS = ("Chunk", "Score", "Why")
 COL_CHUNK, COL_SCORE, COL_REASONS = range(3)
 PREVIEW_RATE = 44100
 
 
-def describe_reasons(reasons: Any) -> str:
+def describe_reasons(reasons: Mapping[str, Any] | None) -> str:
     """The mix room's reasons in a DJ's words: continuity, reuse, what follows, tempo and key."""
     r = dict(reasons or {})
     parts = []
@@ -64,10 +71,10 @@ class SuggestionsModel(ColumnTableModel):
 
     def __init__(self, parent: Optional[QObject] = None) -> None:
         super().__init__(parent)
-        self.rows: list = []
+        self.rows: list[Suggestion] = []
         self.labels: list[str] = []
 
-    def set_suggestions(self, suggestions: list, labels: list[str]) -> None:
+    def set_suggestions(self, suggestions: list[Suggestion], labels: list[str]) -> None:
         self.beginResetModel()
         self.rows, self.labels = list(suggestions), list(labels)
         self.endResetModel()
@@ -75,20 +82,20 @@ class SuggestionsModel(ColumnTableModel):
     def row_count(self) -> int:
         return len(self.rows)
 
-    def data(self, index: QModelIndex, role: int = Qt.DisplayRole) -> Any:
+    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None
         suggestion = self.rows[index.row()]
         col = index.column()
-        if role == Qt.DisplayRole:
+        if role == Qt.ItemDataRole.DisplayRole:
             if col == COL_CHUNK:
                 return self.labels[index.row()]
             if col == COL_SCORE:
                 return f"{float(suggestion.score):.3f}"
             return describe_reasons(suggestion.reasons)
-        if role == Qt.UserRole:
+        if role == Qt.ItemDataRole.UserRole:
             return float(suggestion.score) if col == COL_SCORE else int(suggestion.chunk_id)
-        if role == Qt.ToolTipRole and col == COL_REASONS:
+        if role == Qt.ItemDataRole.ToolTipRole and col == COL_REASONS:
             return describe_reasons(suggestion.reasons)
         return None
 
@@ -96,24 +103,24 @@ class SuggestionsModel(ColumnTableModel):
 class ScoreBarDelegate(QStyledItemDelegate):
     """A horizontal bar as long as the score (0..1), with the number on top."""
 
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
-        if option.state & QStyle.State_Selected:
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: AnyIndex) -> None:
+        if option.state & QStyle.StateFlag.State_Selected:
             painter.fillRect(option.rect, option.palette.highlight())
-        score = index.data(Qt.UserRole)
+        score = index.data(Qt.ItemDataRole.UserRole)
         if score is None:
             return
         fraction = max(0.0, min(1.0, float(score)))
         rect = QRectF(option.rect.adjusted(3, 4, -3, -4))
         painter.save()
-        painter.setRenderHint(QPainter.Antialiasing)
-        painter.setPen(Qt.NoPen)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(QColor(80, 80, 80, 90))
         painter.drawRoundedRect(rect, 3, 3)
         hue = int(120 * fraction)  # red for unlikely, green for likely
         painter.setBrush(QColor.fromHsv(hue, 190, 210))
         painter.drawRoundedRect(QRectF(rect.x(), rect.y(), rect.width() * fraction, rect.height()), 3, 3)
         painter.setPen(option.palette.text().color())
-        painter.drawText(rect, Qt.AlignCenter, index.data(Qt.DisplayRole))
+        painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, index.data(Qt.ItemDataRole.DisplayRole))
         painter.restore()
 
 
@@ -122,12 +129,12 @@ class SuggestionsView(QWidget):
 
     applied = Signal(int, int)  # playlist row changed, chunk id put there
 
-    def __init__(self, state: Any, parent: Optional[QWidget] = None) -> None:
+    def __init__(self, state: DeskState, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
         self.setObjectName("suggestionsView")
         self.state = state
-        self.job = None
-        self.scorer_job = None
+        self.job: Job | None = None
+        self.scorer_job: Job | None = None
         self._stale = False
         self.position = -1
         self.model = SuggestionsModel(self)
@@ -146,16 +153,16 @@ class SuggestionsView(QWidget):
         self.table = QTableView()
         self.table.setModel(self.model)
         self.table.setItemDelegateForColumn(COL_SCORE, ScoreBarDelegate(self.table))
-        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
         self.table.setWordWrap(False)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(COL_CHUNK, QHeaderView.ResizeToContents)
-        header.setSectionResizeMode(COL_SCORE, QHeaderView.Fixed)
+        header.setSectionResizeMode(COL_CHUNK, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(COL_SCORE, QHeaderView.ResizeMode.Fixed)
         header.resizeSection(COL_SCORE, 110)
-        header.setSectionResizeMode(COL_REASONS, QHeaderView.Stretch)
+        header.setSectionResizeMode(COL_REASONS, QHeaderView.ResizeMode.Stretch)
         self.table.doubleClicked.connect(lambda _index: self.apply_current())
         self.table.installEventFilter(self)
         layout.addWidget(self.table, 1)
@@ -176,8 +183,13 @@ class SuggestionsView(QWidget):
         row.addWidget(self.k_spin)
         layout.addLayout(row)
 
-    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt override
-        if watched is self.table and event.type() == QEvent.KeyPress and event.key() in (Qt.Key_Return, Qt.Key_Enter):
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if (
+            watched is self.table
+            and isinstance(event, QKeyEvent)
+            and event.type() == QEvent.Type.KeyPress
+            and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+        ):
             self.apply_current()
             return True
         return super().eventFilter(watched, event)
@@ -186,61 +198,61 @@ class SuggestionsView(QWidget):
     def refresh(self) -> None:
         state = self.state
         row = state.selected_playlist_item
-        items = items_api.items_of(state.playlist)
-        if state.project is None or not (0 <= row < len(items)):
+        project, playlist, scorer = state.project, state.playlist, state.scorer
+        items = items_api.items_of(playlist)
+        if project is None or playlist is None or not (0 <= row < len(items)):
             self.position = -1
             self.model.set_suggestions([], [])
             self.heading.setText("Select a playlist item to see what could follow it.")
             return
-        if state.scorer is None:
+        if scorer is None:
             self.model.set_suggestions([], [])
-            self._load_default_scorer()
+            self._load_default_scorer(project)
             return
         if self.job is not None and self.job.is_running():
             self._stale = True
             return
-        if not self._chunk_exists(items[row]):
+        if not self._chunk_exists(project, items[row]):
             self.position = -1
             self.model.set_suggestions([], [])
             self.heading.setText(f"Item {row + 1}: chunk gone after the re-cut; delete it or generate again.")
             return
         self.position = row
-        self.heading.setText(f"After {row + 1}. {items_api.source_label(state.project, items[row])}")
-        fn = partial(mix_calls.suggestions, state.project, state.scorer, state.playlist, row, self.k_spin.value())
-        self.job = state.jobs.run("Suggestions", lambda _p, _s: fn())
-        self.job.finished.connect(partial(self._on_ranked, state.project))
-        self.job.failed.connect(self._on_failed)
+        self.heading.setText(f"After {row + 1}. {items_api.source_label(project, items[row])}")
+        fn = partial(mix_calls.suggestions, project, scorer, playlist, row, self.k_spin.value())
+        job = self.job = state.jobs.run("Suggestions", lambda _p, _s: fn())
+        job.finished.connect(partial(self._on_ranked, project))
+        job.failed.connect(self._on_failed)
 
     def _chunks_changed(self) -> None:
         # Rows ranked before a re-cut may name chunks that are gone: never offer them meanwhile.
         self.model.set_suggestions([], [])
         self.refresh()
 
-    def _chunk_exists(self, item: Any) -> bool:
+    @staticmethod
+    def _chunk_exists(project: Project, item: PlaylistItem) -> bool:
         try:
-            self.state.project.chunk(items_api.chunk_id(item))
+            project.chunk(items_api.chunk_id(item))
         except KeyError:
             return False
         return True
 
-    def _load_default_scorer(self) -> None:
+    def _load_default_scorer(self, project: Project) -> None:
         """Suggest with what ``mixdesk mix`` would use until the user picks a model."""
         if self.scorer_job is not None and self.scorer_job.is_running():
             return
-        project = self.state.project
         self.heading.setText("Preparing the default model for suggestions…")
-        fn = partial(mix_calls.default_scorer, project)
-        self.scorer_job = self.state.jobs.run("Preparing the default model", lambda p, s: fn(p, s))
-        self.scorer_job.finished.connect(partial(self._on_default_scorer, project))
-        self.scorer_job.failed.connect(
-            lambda message: self.heading.setText(f"Choose a model in the Training panel: {message}")
+        job = self.scorer_job = self.state.jobs.run(
+            "Preparing the default model", partial(mix_calls.default_scorer, project)
         )
+        job.finished.connect(partial(self._on_default_scorer, project))
+        job.failed.connect(lambda message: self.heading.setText(f"Choose a model in the Training panel: {message}"))
 
-    def _on_default_scorer(self, project: Any, scorer: Any) -> None:
+    def _on_default_scorer(self, project: Project, scorer: Scorer) -> None:
         if self.state.scorer is None and self.state.project is project:
             self.state.set_scorer(scorer)
 
-    def _on_ranked(self, project: Any, suggestions: list) -> None:
+    def _on_ranked(self, project: Project, suggestions: list[Suggestion]) -> None:
         labels = [items_api.chunk_label(project, s.chunk_id) for s in suggestions]
         self.model.set_suggestions(suggestions, labels)
         if suggestions:
@@ -262,7 +274,7 @@ class SuggestionsView(QWidget):
         index = self.table.currentIndex()
         if not index.isValid():
             return None
-        return int(self.model.index(index.row(), COL_CHUNK).data(Qt.UserRole))
+        return int(self.model.index(index.row(), COL_CHUNK).data(Qt.ItemDataRole.UserRole))
 
     def apply_current(self) -> None:
         chunk_id = self.current_chunk()
@@ -272,13 +284,14 @@ class SuggestionsView(QWidget):
     def apply(self, chunk_id: int, mode: str = "insert") -> None:
         """Put ``chunk_id`` after the selected item: as a new item, or in place of the next one."""
         state, position = self.state, self.position
-        items = items_api.items_of(state.playlist)
-        if not (0 <= position < len(items)):
+        project, playlist = state.project, state.playlist
+        items = items_api.items_of(playlist)
+        if project is None or playlist is None or not (0 <= position < len(items)):
             return
         score = next((float(s.score) for s in self.model.rows if int(s.chunk_id) == chunk_id), None)
-        new_item = mix_calls.item_for_chunk(state.project, chunk_id, like=items[position], score=score)
+        new_item = mix_calls.item_for_chunk(project, chunk_id, like=items[position], score=score)
         target = position + 1
-        label = items_api.chunk_label(state.project, chunk_id)
+        label = items_api.chunk_label(project, chunk_id)
         if mode == "replace" and target < len(items):
             items[target] = new_item
             what = f"replace item {target + 1} with {label}"
@@ -286,16 +299,16 @@ class SuggestionsView(QWidget):
             items.insert(target, new_item)
             what = f"insert {label} after item {position + 1}"
         items = mix_calls.rescore_around(state.scorer, items, target)
-        state.edit_playlist(items_api.with_items(state.playlist, items), what)
+        state.edit_playlist(items_api.with_items(playlist, items), what)
         state.select_playlist_item(target)
         self.applied.emit(target, chunk_id)
 
     def preview_current(self) -> None:
-        chunk_id = self.current_chunk()
-        if chunk_id is None or self.state.project is None:
+        chunk_id, project = self.current_chunk(), self.state.project
+        if chunk_id is None or project is None:
             return
-        label = items_api.chunk_label(self.state.project, chunk_id)
-        fn = partial(mix_calls.chunk_preview, self.state.project, chunk_id, PREVIEW_RATE)
+        label = items_api.chunk_label(project, chunk_id)
+        fn = partial(mix_calls.chunk_preview, project, chunk_id, PREVIEW_RATE)
         job = self.state.jobs.run("Preview", lambda _p, _s: fn())
         job.finished.connect(lambda samples: self.state.player.play_samples(samples, PREVIEW_RATE, label))
         job.failed.connect(self.state.show_status)

@@ -7,12 +7,18 @@ tracks at a low rate and cuts every chunk's strip from them. Rows repaint when t
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from mixdesk.progress import check_stop, report
+from mixdesk.gui.jobs import Job
+from mixdesk.progress import ProgressFn, StopFn, check_stop, report
+
+if TYPE_CHECKING:
+    from mixdesk.gui.state import DeskState
+    from mixdesk.core.chunking import Envelope
+    from mixdesk.library.project import Project
 
 log = logging.getLogger(__name__)
 
@@ -27,14 +33,14 @@ REFERENCE_QUANTILE = 0.999
 HEIGHT_EXPONENT = 0.75
 
 
-def ms_levels(env: Any) -> np.ndarray:
+def ms_levels(env: Envelope) -> np.ndarray:
     """RMS of every millisecond of the track as a fraction of full scale."""
     energy = np.diff(env.cum_energy).astype(np.float64)
     frames = np.maximum(np.diff(env.edges), 1) * env.channels
     return np.sqrt(energy / frames) / 32768.0
 
 
-def envelope_strips(env: Any, ranges: list[tuple[int, int]], bins: int = STRIP_BINS) -> np.ndarray:
+def envelope_strips(env: Envelope, ranges: list[tuple[int, int]], bins: int = STRIP_BINS) -> np.ndarray:
     """Waveform strips from a track's envelope, shape (len(ranges), bins, 2): per bin the RMS level and
     the peak level (its loudest millisecond), as amplitude relative to the track's loudest moments
     (1), compressed by ``HEIGHT_EXPONENT``.
@@ -66,7 +72,12 @@ def envelope_strips(env: Any, ranges: list[tuple[int, int]], bins: int = STRIP_B
     return (out**HEIGHT_EXPONENT).astype(np.float32)
 
 
-def compute_strips(project: Any, track_ids: list[int], on_progress=None, should_stop=None) -> dict[int, np.ndarray]:
+def compute_strips(
+    project: Project,
+    track_ids: list[int],
+    on_progress: ProgressFn | None = None,
+    should_stop: StopFn | None = None,
+) -> dict[int, np.ndarray]:
     """Strips for every chunk of ``track_ids``; a track without an envelope gets flat strips."""
     strips: dict[int, np.ndarray] = {}
     for done, track_id in enumerate(track_ids):
@@ -87,17 +98,15 @@ class ThumbnailCache(QObject):
 
     ready = Signal(object)
 
-    def __init__(self, state: Any, parent: QObject | None = None) -> None:
+    def __init__(self, state: DeskState, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._state = state
         self._strips: dict[int, np.ndarray] = {}
         self._pending: set[int] = set()
         self._inflight: set[int] = set()
-        self._job = None
-        self._generation = 0
+        self._job: Job | None = None  # the one job whose strips are still wanted
 
     def clear(self) -> None:
-        self._generation += 1
         self._strips.clear()
         self._pending.clear()
         self._inflight.clear()
@@ -123,26 +132,24 @@ class ThumbnailCache(QObject):
         track_ids = sorted(self._pending)
         self._inflight = set(track_ids)
         self._pending.clear()
-        generation = self._generation
         job = self._state.jobs.run(
             "Waveforms", lambda on_progress, should_stop: compute_strips(project, track_ids, None, should_stop)
         )
-        job.generation = generation
         job.finished.connect(self._arrived)
         job.failed.connect(self._ended)
         job.cancelled.connect(self._ended)
         self._job = job
 
     def _arrived(self, strips: dict[int, np.ndarray]) -> None:
-        if self.sender().generation != self._generation:
-            return
+        if self.sender() is not self._job:
+            return  # from before a clear(): the chunks it drew may be gone
         self._strips.update(strips)
         self._job = None
         self._inflight.clear()
         self.ready.emit(list(strips))
         self._start()
 
-    def _ended(self, *_args) -> None:
-        if self.sender().generation == self._generation:
+    def _ended(self, *_args: object) -> None:
+        if self.sender() is self._job:
             self._job = None
             self._inflight.clear()

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from mixdesk.gui.spectrum import HOP, N_MELS, log_mel
-from mixdesk.progress import check_stop, report
+from mixdesk.progress import ProgressFn, StopFn, check_stop, report
+
+if TYPE_CHECKING:
+    from mixdesk.core.beatgrid import BeatGrid
+    from mixdesk.library.project import Project
 
 DISPLAY_RATE = 11025
 SPECTRUM_RATE = 22050
@@ -30,7 +34,9 @@ class TrackPicture:
         return self.hop / float(self.mel_rate)
 
 
-def load_track_picture(project: Any, track_id: int, on_progress=None, should_stop=None) -> TrackPicture:
+def load_track_picture(
+    project: Project, track_id: int, on_progress: ProgressFn | None = None, should_stop: StopFn | None = None
+) -> TrackPicture:
     track = project.track(track_id)
     report(on_progress, 0, 3, f"Loading {track.title or track.path}")
     spectrum_audio = project.track_audio(track_id, sample_rate=SPECTRUM_RATE, mono=True)
@@ -101,7 +107,7 @@ def _every(spacing_px: float, min_px: float) -> int:
 
 
 def grid_marks(
-    grid: Any, start_s: float, end_s: float, px_per_s: float, min_tick_px: float, min_label_px: float
+    grid: BeatGrid | None, start_s: float, end_s: float, px_per_s: float, min_tick_px: float, min_label_px: float
 ) -> GridMarks:
     """The grid's marks inside [start_s, end_s]: beats only where they are ``min_tick_px`` apart, every
     n-th bar (n a power of two) so bar lines keep that room too, and bar numbers ``min_label_px`` apart."""

@@ -8,12 +8,16 @@ the grid is drawn for the visible span only and thinned out when zoomed out so t
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Sequence
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
+from mixdesk.gui.jobs import Job
 from mixdesk.gui.spectrum import mel_band_edges_hz
+from mixdesk.gui.state import DeskState
 from mixdesk.gui.track_picture import (
     N_MEL_BANDS,
     TrackPicture,
@@ -22,6 +26,9 @@ from mixdesk.gui.track_picture import (
     load_track_picture,
     uncovered_spans,
 )
+
+if TYPE_CHECKING:
+    from mixdesk.core.beatgrid import BeatGrid
 
 BOUNDARY_PEN = pg.mkPen((255, 255, 255, 110), width=1)
 PREVIEW_PEN = pg.mkPen("#ffb74d", width=1.5, style=Qt.PenStyle.DashLine)
@@ -63,7 +70,7 @@ class MelAxis(pg.AxisItem):
 
 
 class TrackView(QWidget):
-    def __init__(self, state, parent=None) -> None:
+    def __init__(self, state: DeskState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("trackView")
         self.state = state
@@ -71,9 +78,9 @@ class TrackView(QWidget):
         self.track_id = -1
         self.chunk_ranges: list[tuple[int, int]] = []
         self.preview_ranges: list[tuple[int, int]] | None = None
-        self.grid = None  # the track's BeatGrid, None when it has none
+        self.grid: BeatGrid | None = None  # None when the track has none
         self.duration_s = 0.0
-        self._job = None
+        self._job: Job | None = None
         self.title = QLabel("Select a chunk in the pool to see its track.", self)
         self.title.setObjectName("trackTitle")
         self.canvas = pg.GraphicsLayoutWidget(self)
@@ -227,7 +234,7 @@ class TrackView(QWidget):
         if project is None or self.track_id < 0:
             return
         self.chunk_ranges = [(c.start_ms, c.end_ms) for c in project.chunks(self.track_id)]
-        self.grid = project.beat_grid(self.track_id) if hasattr(project, "beat_grid") else None
+        self.grid = project.beat_grid(self.track_id)
         self.duration_s = float(project.track(self.track_id).duration_s)
         self._draw_lines()
         self._draw_uncovered()
@@ -263,7 +270,9 @@ class TrackView(QWidget):
             self.wave_plot.setXRange(0.0, self.picture.duration_s, padding=0)
 
     # ----- lines
-    def set_preview(self, track_id: int, ranges, threshold_dbfs: float | None = None) -> None:
+    def set_preview(
+        self, track_id: int, ranges: Sequence[tuple[int, int]] | None, threshold_dbfs: float | None = None
+    ) -> None:
         if track_id != self.track_id:
             return
         self.preview_ranges = None if ranges is None else list(ranges)
@@ -355,12 +364,11 @@ class TrackView(QWidget):
 
     def _move_playhead(self, seconds: float) -> None:
         player = self.state.player
-        origin_track = getattr(player, "track_id", None)
-        if origin_track != self.track_id or player.state == "stopped":
+        if player.track_id != self.track_id or player.state == "stopped":
             for line in self.playheads:
                 line.hide()
             return
-        position = getattr(player, "start_s", 0.0) + seconds
+        position = player.start_s + seconds
         for line in self.playheads:
             line.setPos(position)
             line.show()

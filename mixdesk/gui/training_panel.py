@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from functools import partial
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QStandardItemModel
+from PySide6.QtGui import QResizeEvent, QStandardItemModel
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -31,11 +31,18 @@ from PySide6.QtWidgets import (
 
 from mixdesk.gui import training_run as run
 from mixdesk.gui.curves import TrainingCurves
+from mixdesk.gui.jobs import Job
 from mixdesk.gui.panel_widgets import ClippedLabel, int_spin
+from mixdesk.gui.state import DeskState
 from mixdesk.ml.metrics import BASELINE_TO_BEAT, below_baseline
+from mixdesk.progress import Progress
+
+if TYPE_CHECKING:
+    from mixdesk.ml.scoring import Scorer
 
 METRIC_COLUMNS = (("auc", "AUC"), ("accuracy", "Accuracy"), ("hit1", "Hit@1"), ("hit5", "Hit@5"), ("mrr", "MRR"))
-ARCHITECTURES = (("cnn_lstm", "CNN-LSTM (log-mel)"), ("seed", "Seed network (raw)"))
+# How the desk names each of the library's architectures (mixdesk.ml.models.ARCHS).
+ARCHITECTURE_LABELS = {"cnn_lstm": "CNN-LSTM (log-mel)", "seed": "Seed network (raw)"}
 DEVICES = (("auto", "Auto"), ("cuda", "CUDA"), ("cpu", "CPU"))
 NARROW_WIDTH = 760
 
@@ -59,17 +66,17 @@ class TrainingPanel(QWidget):
     training_finished = Signal(object)  # TrainOutcome
     model_loaded = Signal(object)  # the scorer now used by the desk
 
-    def __init__(self, state: Any, parent: Optional[QWidget] = None) -> None:
+    def __init__(self, state: DeskState, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
         self.setObjectName("trainingPanel")
         self.state = state
-        self.job = None
-        self.load_job = None
+        self.job: Job | None = None
+        self.load_job: Job | None = None
         self.history = run.EpochHistory()
         self.outcome: Optional[run.TrainOutcome] = None
-        self._loaded: Any = None  # the scorer this panel loaded, named by ``in_use``
+        self._loaded: Scorer | None = None  # the scorer this panel loaded, named by ``in_use``
         self._build()
-        self.in_use: Optional[tuple] = None
+        self.in_use: tuple[Optional[str], str] | None = None  # (models-list key, label)
         state.project_changed.connect(self._on_project)
         state.chunks_changed.connect(self._reload_after_recut)
         state.scorer_changed.connect(self._show_scorer)
@@ -78,7 +85,7 @@ class TrainingPanel(QWidget):
 
     # ---- layout -------------------------------------------------------------------------------
     def _build(self) -> None:
-        self.splitter = QSplitter(Qt.Horizontal, self)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.splitter.addWidget(self._build_settings())
         self.splitter.addWidget(self._build_monitor())
         self.splitter.setStretchFactor(1, 3)
@@ -107,8 +114,8 @@ class TrainingPanel(QWidget):
         self.metrics_table = QTableWidget(0, len(METRIC_COLUMNS))
         self.metrics_table.setObjectName("metricsTable")
         self.metrics_table.setHorizontalHeaderLabels([label for _key, label in METRIC_COLUMNS])
-        self.metrics_table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
-        self.metrics_table.setEditTriggers(QTableWidget.NoEditTriggers)
+        self.metrics_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.metrics_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.metrics_table.verticalHeader().setDefaultSectionSize(24)
         self._fit_metrics_height()
         self.use_trained_button = QPushButton("Use this model")
@@ -119,13 +126,13 @@ class TrainingPanel(QWidget):
         layout.addWidget(self.result_label)
         layout.addWidget(self.baseline_warning)
         layout.addWidget(self.metrics_table)
-        layout.addWidget(self.use_trained_button, 0, Qt.AlignLeft)
+        layout.addWidget(self.use_trained_button, 0, Qt.AlignmentFlag.AlignLeft)
         box.hide()
         return box
 
-    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
         # Docked in a narrow column the settings go above the curves instead of beside them.
-        wanted = Qt.Vertical if event.size().width() < NARROW_WIDTH else Qt.Horizontal
+        wanted = Qt.Orientation.Vertical if event.size().width() < NARROW_WIDTH else Qt.Orientation.Horizontal
         if self.splitter.orientation() != wanted:
             self.splitter.setOrientation(wanted)
         super().resizeEvent(event)
@@ -133,10 +140,13 @@ class TrainingPanel(QWidget):
     def _build_settings(self) -> QWidget:
         box = QGroupBox("Training run")
         form = QFormLayout(box)
-        self.arch_combo = QComboBox()
-        for key, label in ARCHITECTURES:
-            self.arch_combo.addItem(label, key)
+        from mixdesk.ml.models import ARCHS  # the panel is built on first use, once torch may load
+
         defaults = run.TrainOptions()
+        self.arch_combo = QComboBox()
+        for key in ARCHS:
+            self.arch_combo.addItem(ARCHITECTURE_LABELS.get(key, key), key)
+        self.arch_combo.setCurrentIndex(max(0, self.arch_combo.findData(defaults.arch)))
         self.epochs_spin = int_spin(1, 5000, defaults.epochs)
         self.batch_spin = int_spin(0, 4096, defaults.batch_size, "Pairs per training step")
         self.batch_spin.setSpecialValueText("Auto (by device)")
@@ -213,7 +223,7 @@ class TrainingPanel(QWidget):
             item = model.item(self.device_combo.findData("cuda"))
             item.setEnabled(False)
             item.setToolTip(reason)
-        self.device_combo.setItemData(self.device_combo.findData("cuda"), reason, Qt.ToolTipRole)
+        self.device_combo.setItemData(self.device_combo.findData("cuda"), reason, Qt.ItemDataRole.ToolTipRole)
 
     # ---- training -----------------------------------------------------------------------------
     def options(self) -> run.TrainOptions:
@@ -245,11 +255,11 @@ class TrainingPanel(QWidget):
         self.outcome = None
         self.results_box.hide()
         fn = partial(run.run_training, project, options, out_path, self.history)
-        self.job = self.state.jobs.run("Training", lambda p, s: fn(p, s))
-        self.job.progress.connect(self._on_progress)
-        self.job.finished.connect(self._on_finished)
-        self.job.failed.connect(self._on_failed)
-        self.job.cancelled.connect(self._on_cancelled)
+        job = self.job = self.state.jobs.run("Training", lambda p, s: fn(p, s))
+        job.progress.connect(self._on_progress)
+        job.finished.connect(self._on_finished)
+        job.failed.connect(self._on_failed)
+        job.cancelled.connect(self._on_cancelled)
         self._set_running(True)
         self._say(f"Training {options.arch} for {options.epochs} epochs…")
 
@@ -272,16 +282,16 @@ class TrainingPanel(QWidget):
         ):
             widget.setEnabled(not running)
 
-    def _on_progress(self, progress: Any) -> None:
+    def _on_progress(self, progress: Progress) -> None:
+        from mixdesk.ml.training import EpochReport  # loaded by the training job already
+
         self.curves.show_history(self.history.snapshot())
-        fraction = getattr(progress, "fraction", 0.0)
-        self.progress_bar.setValue(int(fraction * 1000))
-        epoch = getattr(progress, "epoch", None)
-        if epoch is not None:
-            self.progress_bar.setFormat(f"epoch {epoch}/{getattr(progress, 'epochs', '?')}  %p%")
-            self.eta_label.setText(format_eta(getattr(progress, "eta_s", None)))
+        self.progress_bar.setValue(int(progress.fraction * 1000))
+        if isinstance(progress, EpochReport):
+            self.progress_bar.setFormat(f"epoch {progress.epoch}/{progress.epochs}  %p%")
+            self.eta_label.setText(format_eta(progress.eta_s))
         else:
-            self.progress_bar.setFormat(getattr(progress, "message", "") or "%p%")
+            self.progress_bar.setFormat(progress.message or "%p%")
 
     def _on_finished(self, outcome: run.TrainOutcome) -> None:
         self.curves.show_history(self.history.snapshot())
@@ -353,7 +363,7 @@ class TrainingPanel(QWidget):
         header = self.metrics_table.horizontalHeader().sizeHint().height()
         self.metrics_table.setFixedHeight(header + rows * 24 + 4)
 
-    def show_metrics(self, metrics: dict) -> None:
+    def show_metrics(self, metrics: dict[str, Any]) -> None:
         rows = run.metrics_rows(metrics)
         self.metrics_table.setRowCount(len(rows))
         self.metrics_table.setVerticalHeaderLabels([label for label, _ in rows])
@@ -362,7 +372,7 @@ class TrainingPanel(QWidget):
                 value = numbers.get(key)
                 text = "—" if value is None else f"{float(value):.3f}"
                 item = QTableWidgetItem(text)
-                item.setTextAlignment(Qt.AlignCenter)
+                item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
                 self.metrics_table.setItem(row, col, item)
         self._fit_metrics_height()
 
@@ -394,7 +404,7 @@ class TrainingPanel(QWidget):
         self.models_list.clear()
         for entry in run.list_models(self.state.project):
             item = QListWidgetItem(entry.label)
-            item.setData(Qt.UserRole, entry.path)
+            item.setData(Qt.ItemDataRole.UserRole, entry.path)
             item.setToolTip(run.describe_entry(entry))
             self.models_list.addItem(item)
             if select_path is not None and entry.path == select_path:
@@ -405,19 +415,19 @@ class TrainingPanel(QWidget):
     def use_selected_model(self) -> None:
         item = self.models_list.currentItem()
         if item is not None:
-            self.use_model(item.data(Qt.UserRole), item.text())
+            self.use_model(item.data(Qt.ItemDataRole.UserRole), item.text())
 
     def use_model(self, path: Optional[str], label: str) -> None:
         """Load and prepare a model as a job; the desk switches to it once its encodings are ready."""
         if self.load_job is not None and self.load_job.is_running():
             return
         fn = partial(run.load_scorer, self.state.project, path, self.device_combo.currentData())
-        self.load_job = self.state.jobs.run("Loading model", lambda p, s: fn(p, s))
-        self.load_job.finished.connect(partial(self._on_model_loaded, path, label))
-        self.load_job.failed.connect(lambda message: self._model_said(f"Could not load the model: {message}"))
+        job = self.load_job = self.state.jobs.run("Loading model", lambda p, s: fn(p, s))
+        job.finished.connect(partial(self._on_model_loaded, path, label))
+        job.failed.connect(lambda message: self._model_said(f"Could not load the model: {message}"))
         self._model_said(f"Preparing {label}…")
 
-    def _on_model_loaded(self, path: Optional[str], label: str, scorer: Any) -> None:
+    def _on_model_loaded(self, path: Optional[str], label: str, scorer: Scorer) -> None:
         self.in_use = (path, label)
         self._loaded = scorer
         self.state.set_scorer(scorer)
@@ -441,6 +451,4 @@ class TrainingPanel(QWidget):
         self._emit_status(text)
 
     def _emit_status(self, text: str) -> None:
-        status = getattr(self.state, "status", None)
-        if status is not None and hasattr(status, "emit"):
-            status.emit(text)
+        self.state.show_status(text)

@@ -9,39 +9,56 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional, TypeGuard
 
 from mixdesk.gui.jobs import user_message
-from mixdesk.progress import Cancelled, ProgressFn, StopFn
+from mixdesk.progress import Cancelled, Progress, ProgressFn, StopFn
+
+if TYPE_CHECKING:
+    # Names only: the desk imports this module with its window, long before torch is loaded.
+    from mixdesk.library.project import Project
+    from mixdesk.ml.features import FeatureConfig
+    from mixdesk.ml.scoring import Scorer
+    from mixdesk.ml.training import EpochReport, TrainConfig
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL_LABEL = "Bundled default model"
 BASELINE_LABEL = "Similarity baseline (no training)"
 BASELINE_KEY = "baseline:similarity"
+# The desk's run is shorter than ``mixdesk train``'s (TrainConfig.epochs): the user watches it live and
+# wants a model to try within minutes, and early stopping ends a run that stops improving anyway.
+DESK_EPOCHS = 20
 
 
-def _train_config_default(name: str):
-    """A field whose default is TrainConfig's, read when options are made (the module stays torch-free)."""
+def _train_config() -> TrainConfig:
+    from mixdesk.ml.training import TrainConfig
 
-    def default() -> Any:
-        from mixdesk.ml.training import TrainConfig
+    return TrainConfig()
 
-        return getattr(TrainConfig(), name)
 
-    return field(default_factory=default)
+def _feature_config() -> FeatureConfig:
+    from mixdesk.ml.features import FeatureConfig
+
+    return FeatureConfig()
 
 
 @dataclass(frozen=True)
 class TrainOptions:
-    """A desk training run; the panel's controls start from these values."""
+    """A desk training run; the panel's controls start from these values.
 
-    arch: str = "cnn_lstm"
-    epochs: int = 20
-    batch_size: int = _train_config_default("batch_size")  # 0: picked by device (CUDA or CPU)
-    learning_rate: float = _train_config_default("lr")
-    window_s: float = 1.0
-    device: str = _train_config_default("device")
+    Every default but ``epochs`` is the library's (``TrainConfig``, its ``ModelConfig``, ``FeatureConfig``),
+    read when options are made so that this module stays torch-free. The window length is the one the
+    bundled model and ``mixdesk train`` use, so the desk's run reuses their cached features.
+    """
+
+    arch: str = field(default_factory=lambda: _train_config().model.arch)
+    epochs: int = DESK_EPOCHS
+    # 0: picked by device (CUDA or CPU)
+    batch_size: int = field(default_factory=lambda: _train_config().batch_size)
+    learning_rate: float = field(default_factory=lambda: _train_config().lr)
+    window_s: float = field(default_factory=lambda: _feature_config().window_s)
+    device: str = field(default_factory=lambda: _train_config().device)
     name: str = ""
 
 
@@ -55,17 +72,17 @@ class ModelEntry:
 class EpochHistory:
     """Every end-of-epoch report, in order; the job's progress signal only carries the latest one."""
 
-    reports: list = field(default_factory=list)
+    reports: list[EpochReport] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def add(self, report: Any) -> None:
+    def add(self, report: EpochReport) -> None:
         with self.lock:
             if self.reports and self.reports[-1].epoch == report.epoch:
                 self.reports[-1] = report
             else:
                 self.reports.append(report)
 
-    def snapshot(self) -> list:
+    def snapshot(self) -> list[EpochReport]:
         with self.lock:
             return list(self.reports)
 
@@ -75,7 +92,7 @@ class TrainOutcome:
     model_path: str
     model_name: str
     stopped: bool
-    metrics: dict
+    metrics: dict[str, Any]
 
 
 def cuda_unavailable_reason() -> str:
@@ -91,7 +108,7 @@ def cuda_unavailable_reason() -> str:
     return ""
 
 
-def list_models(project: Any) -> list[ModelEntry]:
+def list_models(project: Project | None) -> list[ModelEntry]:
     """The bundled model (when shipped), the similarity baseline, then the project's own models."""
     from mixdesk.ml.ranking import default_model_path
 
@@ -104,13 +121,16 @@ def list_models(project: Any) -> list[ModelEntry]:
     return entries
 
 
-def model_key(scorer: Any) -> Optional[str]:
-    """The models-list key that loads ``scorer`` again: its file, or the baseline."""
-    path = getattr(scorer, "path", None)
-    return str(path) if path is not None else BASELINE_KEY
+def model_key(scorer: Scorer) -> str:
+    """The models-list key that loads ``scorer`` again: a model's file, else the baseline."""
+    from mixdesk.ml.ranking import TransitionScorer
+
+    if isinstance(scorer, TransitionScorer) and scorer.path is not None:
+        return str(scorer.path)
+    return BASELINE_KEY
 
 
-def scorer_label(project: Any, scorer: Any) -> str:
+def scorer_label(project: Project | None, scorer: Scorer) -> str:
     """The models-list name of ``scorer`` (the bundled model, the baseline, a project model), else its file."""
     from mixdesk.ml.ranking import default_model_path
 
@@ -131,13 +151,15 @@ def describe_entry(entry: ModelEntry) -> str:
     return entry.path
 
 
-def is_epoch_end(progress: Any) -> bool:
+def is_epoch_end(progress: Progress) -> TypeGuard[EpochReport]:
     """Training reports steps often and each finished epoch once, with its validation numbers."""
-    return hasattr(progress, "epoch") and getattr(progress, "val_loss", None) is not None
+    from mixdesk.ml.training import EpochReport
+
+    return isinstance(progress, EpochReport) and progress.val_loss is not None
 
 
 def run_training(
-    project: Any,
+    project: Project,
     options: TrainOptions,
     out_path: Path,
     history: EpochHistory,
@@ -153,7 +175,7 @@ def run_training(
     from mixdesk.ml.pipeline import train_on_project
     from mixdesk.ml.training import TrainConfig
 
-    def relay(progress: Any) -> None:
+    def relay(progress: Progress) -> None:
         if is_epoch_end(progress):
             history.add(progress)
         on_progress(progress)
@@ -189,7 +211,7 @@ def run_training(
     return TrainOutcome(str(Path(out_path).resolve()), name, False, metrics)
 
 
-def evaluate_model(project: Any, model_path: Path, on_progress: ProgressFn, should_stop: StopFn) -> dict:
+def evaluate_model(project: Project, model_path: Path, on_progress: ProgressFn, should_stop: StopFn) -> dict[str, Any]:
     """Held-out metrics and baselines; a failure here must not cost the user the model just trained."""
     try:
         from mixdesk.ml.evaluation import evaluate
@@ -203,10 +225,11 @@ def evaluate_model(project: Any, model_path: Path, on_progress: ProgressFn, shou
 
 
 def load_scorer(
-    project: Any, model_path: Optional[str], device: str, on_progress: ProgressFn, should_stop: StopFn
-) -> Any:
+    project: Project | None, model_path: Optional[str], device: str, on_progress: ProgressFn, should_stop: StopFn
+) -> Scorer:
     from mixdesk.ml.ranking import TransitionScorer
 
+    scorer: Scorer
     if model_path == BASELINE_KEY:
         from mixdesk.mix.scorers import similarity_scorer
 
@@ -218,7 +241,7 @@ def load_scorer(
     return scorer
 
 
-def metrics_rows(metrics: dict) -> list[tuple[str, dict]]:
+def metrics_rows(metrics: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     """(label, numbers) rows: the model first, then each baseline computed in the same run."""
     if not metrics:
         return []

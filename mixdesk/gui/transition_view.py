@@ -8,7 +8,7 @@ sides have a beat grid (the join is then on the beat), in milliseconds elsewhere
 from __future__ import annotations
 
 from functools import partial
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Optional
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -26,8 +26,14 @@ from PySide6.QtWidgets import (
 from mixdesk.gui import mix_calls
 from mixdesk.gui import playlist_items as items_api
 from mixdesk.gui import seam_plots
+from mixdesk.gui.jobs import Job
 from mixdesk.gui.panel_widgets import ClippedLabel
+from mixdesk.gui.state import DeskState
 from mixdesk.mix.config import CROSSFADE_BEATS_STEP, MAX_CROSSFADE_BEATS
+
+if TYPE_CHECKING:
+    from mixdesk.mix.playlist import Playlist
+    from mixdesk.mix.seam_excerpt import SeamPlan
 
 MAX_CROSSFADE_MS = 8000
 REFRESH_DELAY_MS = 120
@@ -38,13 +44,13 @@ class TransitionView(QWidget):
 
     rendered = Signal(object)  # SeamAudio
 
-    def __init__(self, state: Any, parent: Optional[QWidget] = None) -> None:
+    def __init__(self, state: DeskState, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
         self.setObjectName("transitionView")
         self.state = state
-        self.job = None
+        self.job: Job | None = None
         self.seam: Optional[mix_calls.SeamAudio] = None
-        self.plan: Any = None  # the join as the full mix plays it (mixdesk.mix.seam_excerpt.SeamPlan)
+        self.plan: SeamPlan | None = None  # the join as the full mix plays it
         self.row = -1
         self._pending = False
         self._refresh_timer = QTimer(self, singleShot=True, interval=REFRESH_DELAY_MS)
@@ -62,8 +68,8 @@ class TransitionView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         self.heading = ClippedLabel("Select a playlist item to see its transition into the next one.")
-        self.prev_button = QToolButton(arrowType=Qt.LeftArrow, toolTip="Previous transition")
-        self.next_button = QToolButton(arrowType=Qt.RightArrow, toolTip="Next transition")
+        self.prev_button = _arrow_button(Qt.ArrowType.LeftArrow, "Previous transition")
+        self.next_button = _arrow_button(Qt.ArrowType.RightArrow, "Next transition")
         self.prev_button.clicked.connect(lambda: self.step(-1))
         self.next_button.clicked.connect(lambda: self.step(1))
         top = QHBoxLayout()
@@ -75,7 +81,7 @@ class TransitionView(QWidget):
         layout.addWidget(self.plots, 1)
         row = QHBoxLayout()
         row.addWidget(QLabel("Crossfade"))
-        self.crossfade_slider = QSlider(Qt.Horizontal)
+        self.crossfade_slider = QSlider(Qt.Orientation.Horizontal)
         self.crossfade_slider.setRange(0, MAX_CROSSFADE_MS)
         self.crossfade_slider.setSingleStep(50)
         self.crossfade_slider.setPageStep(500)
@@ -135,7 +141,8 @@ class TransitionView(QWidget):
             self._commit_crossfade()
         row = self._seam_row()
         self.row = row
-        if row < 0:
+        project, playlist = self.state.project, self.state.playlist
+        if row < 0 or project is None or playlist is None:
             self.seam = self.plan = None
             self.join_label.setText("")
             self.plots.clear()
@@ -145,23 +152,23 @@ class TransitionView(QWidget):
         if self.job is not None and self.job.is_running():
             self._pending = True
             return
-        items = self.state.playlist.items
-        self.plan = mix_calls.seam_plan(self.state.project, self.state.playlist, row)
+        items = playlist.items
+        self.plan = mix_calls.seam_plan(project, playlist, row)
         self._set_beat_mode(self.plan.synced)
         self._show_crossfade(items_api.crossfade_ms(items[row]))
         self._show_join()
         labels = (
-            items_api.source_label(self.state.project, items[row]),
-            items_api.source_label(self.state.project, items[row + 1]),
+            items_api.source_label(project, items[row]),
+            items_api.source_label(project, items[row + 1]),
         )
         score = items_api.score(items[row + 1])
         score_text = "" if score is None else f"  (score {score:.3f})"
         self.heading.setText(f"{row + 1}. {labels[0]}  →  {row + 2}. {labels[1]}{score_text}")
         context_ms = int(self.context_spin.value() * 1000)
-        fn = partial(mix_calls.render_seam, self.state.project, self.state.playlist, row, context_ms, labels)
-        self.job = self.state.jobs.run("Rendering the transition", lambda p, s: seam_plots.seam_picture(fn(p, s)))
-        self.job.finished.connect(self._on_rendered)
-        self.job.failed.connect(self._on_failed)
+        fn = partial(mix_calls.render_seam, project, playlist, row, context_ms, labels)
+        job = self.job = self.state.jobs.run("Rendering the transition", lambda p, s: seam_plots.seam_picture(fn(p, s)))
+        job.finished.connect(self._on_rendered)
+        job.failed.connect(self._on_failed)
 
     def _on_rendered(self, picture: seam_plots.SeamPicture) -> None:
         self.seam = picture.seam
@@ -211,9 +218,11 @@ class TransitionView(QWidget):
 
     def _show_beats(self, beats: float) -> None:
         steps = int(round(beats / CROSSFADE_BEATS_STEP))
-        for widget, value in ((self.beats_spin, steps * CROSSFADE_BEATS_STEP), (self.crossfade_slider, steps)):
+        for widget in (self.beats_spin, self.crossfade_slider):
             widget.blockSignals(True)
-            widget.setValue(value)
+        self.beats_spin.setValue(steps * CROSSFADE_BEATS_STEP)
+        self.crossfade_slider.setValue(steps)
+        for widget in (self.beats_spin, self.crossfade_slider):
             widget.blockSignals(False)
 
     def _show_join(self) -> None:
@@ -222,13 +231,14 @@ class TransitionView(QWidget):
         if plan is None:
             self.join_label.setText("")
             return
-        if plan.synced:
-            overlap = plan.join.overlap_beats
+        join = plan.join
+        if join is not None:
+            overlap = join.overlap_beats
             text = "cut on the beat" if overlap < 0.01 else f"plays {_beats(overlap)} beats"
             text += f" at {plan.a.mix_bpm:.1f} BPM"
             tip = "The incoming item lands on the beat of the outgoing one"
-            if plan.join.swap_beat is not None:
-                tip += f"; the bass swaps {_beats(plan.join.swap_beat - plan.join.start_beat)} beats into the overlap"
+            if join.swap_beat is not None:
+                tip += f"; the bass swaps {_beats(join.swap_beat - join.start_beat)} beats into the overlap"
         else:
             text, tip = "", "No beat grid on one side: the crossfade is set in milliseconds"
         if plan.capped_by > 1e-6:
@@ -291,7 +301,7 @@ class TransitionView(QWidget):
         self._edit(row, items_api.with_items(playlist, items))
         self.state.show_status(f"Crossfade after item {row + 1}: {ms} ms")
 
-    def _commit_beats(self, row: int, playlist: Any) -> None:
+    def _commit_beats(self, row: int, playlist: Playlist) -> None:
         beats = self.beats_spin.value()
         item = playlist.items[row]
         if items_api.crossfade_beats(item) == beats:
@@ -302,7 +312,7 @@ class TransitionView(QWidget):
         length = "a cut" if beats == 0 else f"{beats:g} beats"
         self.state.show_status(f"Crossfade after item {row + 1}: {length}")
 
-    def _edit(self, row: int, playlist: Any) -> None:
+    def _edit(self, row: int, playlist: Playlist) -> None:
         # One step per transition however long the slider is dragged: undo returns to where it started.
         self.state.edit_playlist(playlist, f"crossfade after item {row + 1}", merge_key=("crossfade", row))
 
@@ -317,6 +327,13 @@ class TransitionView(QWidget):
         player = self.state.player
         playing_seam = self.seam is not None and player.label.startswith("transition ")
         self.plots.set_playhead(seconds if playing_seam and player.state != "stopped" else None)
+
+
+def _arrow_button(arrow: Qt.ArrowType, tip: str) -> QToolButton:
+    button = QToolButton()
+    button.setArrowType(arrow)
+    button.setToolTip(tip)
+    return button
 
 
 def _beats(value: float) -> str:

@@ -3,21 +3,32 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Callable
 
+import numpy as np
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QSizePolicy, QStyle, QToolButton, QWidget
 
-from mixdesk.gui.mix_playback import render_from
+from mixdesk.gui.jobs import Job
+from mixdesk.gui.mix_playback import MixExcerpt, render_from
 from mixdesk.gui.pool_model import format_time
+from mixdesk.gui.state import DeskState
+
+if TYPE_CHECKING:
+    from mixdesk.library.project import Project
+    from mixdesk.library.schema import Chunk, Track
+
+ChunkSound = tuple["Chunk", np.ndarray, int, str]  # the chunk, its samples, their rate, what to call it
 
 
 class Transport(QWidget):
-    def __init__(self, state, parent=None) -> None:
+    def __init__(self, state: DeskState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("transport")
         self.state = state
         self.player = state.player
-        self._loading = None
+        self._loading: Job | None = None
         style = self.style()
         self.play_button = self._button(
             style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay), "Play selected chunk", self.play_pause
@@ -29,7 +40,7 @@ class Transport(QWidget):
             self.play_mix,
         )
         self.mix_button.setObjectName("playMix")
-        self.excerpt = None
+        self.excerpt: MixExcerpt | None = None
         self.now_playing = QLabel("Nothing playing")
         self.now_playing.setObjectName("nowPlaying")
         self.time = QLabel("0:00.0 / 0:00.0")
@@ -51,7 +62,7 @@ class Transport(QWidget):
         self.player.position_changed.connect(self._follow_mix)
         self.player.state_changed.connect(self._state)
 
-    def _button(self, icon, tip: str, slot) -> QToolButton:
+    def _button(self, icon: QIcon, tip: str, slot: Callable[[], None]) -> QToolButton:
         button = QToolButton(self)
         button.setIcon(icon)
         button.setToolTip(tip)
@@ -67,7 +78,7 @@ class Transport(QWidget):
 
     def play_chunk(self, chunk_id: int) -> None:
         project = self.state.project
-        if project is None or chunk_id is None or chunk_id < 0:
+        if project is None or chunk_id < 0:
             self.state.show_status("Select a chunk to play.")
             return
         if self._loading is not None:
@@ -76,7 +87,7 @@ class Transport(QWidget):
         job.finished.connect(self._loaded)
         self._loading = job
 
-    def _loaded(self, result) -> None:
+    def _loaded(self, result: ChunkSound) -> None:
         self._loading = None
         self.excerpt = None
         chunk, samples, rate, title = result
@@ -86,13 +97,13 @@ class Transport(QWidget):
     def play_mix(self) -> None:
         """Render up to ten minutes of the playlist from the selected item and play it, following along."""
         state = self.state
-        if state.project is None or state.playlist is None or not len(state.playlist):
+        project, playlist = state.project, state.playlist
+        if project is None or playlist is None or not len(playlist):
             state.show_status("Generate a playlist to play the mix.")
             return
         row = max(0, state.selected_playlist_item)
         if self._loading is not None:
             self._loading.stop()
-        project, playlist = state.project, state.playlist
         job = state.jobs.run(
             "Rendering the mix",
             lambda on_progress, should_stop: render_from(project, playlist, row, on_progress, should_stop),
@@ -100,7 +111,7 @@ class Transport(QWidget):
         job.finished.connect(self._mix_ready)
         self._loading = job
 
-    def _mix_ready(self, excerpt) -> None:
+    def _mix_ready(self, excerpt: MixExcerpt) -> None:
         self._loading = None
         self.excerpt = excerpt
         self.player.play_samples(excerpt.samples, excerpt.sample_rate, f"Mix from item {excerpt.first_row + 1}")
@@ -130,7 +141,7 @@ class Transport(QWidget):
         self.now_playing.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
 
 
-def track_label(track) -> str:
+def track_label(track: Track) -> str:
     """How a playing track is named: "Title - Artist" from its tags, the title alone, else its file name."""
     title, artist = (track.title or "").strip(), (track.artist or "").strip()
     if title:
@@ -138,7 +149,7 @@ def track_label(track) -> str:
     return Path(track.path).name
 
 
-def _chunk_samples(project, chunk_id: int):
+def _chunk_samples(project: Project, chunk_id: int) -> ChunkSound:
     chunk = project.chunk(chunk_id)
     track = project.track(chunk.track_id)
     rate = project.track_audio(chunk.track_id).sample_rate

@@ -8,9 +8,14 @@ the change as the edit itself did.
 
 from __future__ import annotations
 
-from typing import Any, Hashable
+from typing import TYPE_CHECKING, Hashable
 
 from PySide6.QtGui import QUndoCommand
+
+if TYPE_CHECKING:
+    from mixdesk.gui.state import DeskState
+    from mixdesk.library.project import TrackCut
+    from mixdesk.mix.playlist import Playlist
 
 UNDO_LIMIT = 200  # steps kept; a playlist is a few kB, a re-cut of every track a few hundred
 PLAYLIST_MERGE_ID = 1  # Qt merges only consecutive commands that share an id
@@ -20,7 +25,9 @@ class PlaylistStep(QUndoCommand):
     """One edit of the playlist; consecutive edits with the same ``merge_key`` fold into one step, so a
     crossfade dragged across the slider is undone at once."""
 
-    def __init__(self, state: Any, before: Any, after: Any, text: str, merge_key: Hashable = None) -> None:
+    def __init__(
+        self, state: DeskState, before: Playlist | None, after: Playlist, text: str, merge_key: Hashable = None
+    ) -> None:
         super().__init__(text)
         self.state, self.before, self.after, self.merge_key = state, before, after, merge_key
         self._done = False
@@ -53,7 +60,13 @@ class PlaylistStep(QUndoCommand):
 class RecutStep(QUndoCommand):
     """A re-cut already written by a job: undo puts the old ranges back, redo the new ones."""
 
-    def __init__(self, state: Any, cuts: tuple[dict, dict], playlists: tuple[Any, Any], text: str) -> None:
+    def __init__(
+        self,
+        state: DeskState,
+        cuts: tuple[dict[int, TrackCut], dict[int, TrackCut]],
+        playlists: tuple[Playlist | None, Playlist | None],
+        text: str,
+    ) -> None:
         super().__init__(text)
         self.state = state
         (self.cuts_before, self.cuts_after), (self.playlist_before, self.playlist_after) = cuts, playlists

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
+from mixdesk.gui.jobs import Job
 from mixdesk.gui.mix_calls import GenerateOptions
 from mixdesk.gui.theme import app_icon, welcome_style_sheet
+from mixdesk.progress import Progress
 
 # Measured on a 2-core machine: about 12 s for the tracks and 4 s for the mix the first time, under a
 # second to reopen; a slow or busy machine takes a few times longer.
@@ -30,7 +31,7 @@ class WelcomePage(QWidget):
     open_requested = Signal()
     recent_requested = Signal(str)
 
-    def __init__(self, parent=None) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("welcomePage")
         self.setStyleSheet(welcome_style_sheet())
@@ -89,7 +90,7 @@ class WelcomePage(QWidget):
         open_button.clicked.connect(self.open_requested)
         self.recent.itemActivated.connect(lambda item: self.recent_requested.emit(item.data(Qt.ItemDataRole.UserRole)))
 
-    def follow_demo(self, job: Any) -> None:
+    def follow_demo(self, job: Job) -> None:
         """Show how far the demo's preparation is, step by step, until its project opens or it fails."""
         self.demo_button.setEnabled(False)
         self.demo_progress.setValue(0)
@@ -101,9 +102,9 @@ class WelcomePage(QWidget):
         job.failed.connect(self._demo_failed)
         job.cancelled.connect(self._demo_reset)
 
-    def _demo_progress(self, progress: Any) -> None:
-        self.demo_progress.setValue(int(1000 * getattr(progress, "fraction", 0.0)))
-        message = getattr(progress, "message", "")
+    def _demo_progress(self, progress: Progress) -> None:
+        self.demo_progress.setValue(int(1000 * progress.fraction))
+        message = progress.message
         if message:
             self._demo_step(f"Preparing the demo: {message}")
 

@@ -1,4 +1,8 @@
-"""Incremental import of files and folders into a project: unchanged files are never decoded again."""
+"""Incremental import of files and folders into a project: unchanged files are never decoded again.
+
+The importer writes through the few project methods named by ``ImportTarget``; ``Project.import_paths``
+calls it with the project itself, so this module never imports ``mixdesk.library.project``.
+"""
 
 from __future__ import annotations
 
@@ -9,21 +13,47 @@ import logging
 import os
 import sqlite3
 import stat
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Optional
+from typing import Iterable, Optional, Protocol, Sequence
 
 from mixdesk.config import ChunkingConfig, effective_chunking
 from mixdesk.core.audio import AUDIO_EXTENSIONS, AudioError, decode
+from mixdesk.core.beatgrid import BeatGrid
 from mixdesk.core.beats import track_beats
 from mixdesk.core.chunking import Envelope, chunk_ranges
 from mixdesk.library import envelopes
+from mixdesk.library.errors import ReadOnlyProjectError, is_read_only_error
+from mixdesk.library.schema import inserted_id
 from mixdesk.progress import DiskFullError, ProgressFn, StopFn, check_stop, is_disk_full, report
 
-if TYPE_CHECKING:
-    from mixdesk.library.project import Project
-
 log = logging.getLogger(__name__)
+
+
+class ImportTarget(Protocol):
+    """What an import needs of a project (:class:`mixdesk.library.project.Project` is one)."""
+
+    @property
+    def path(self) -> Path: ...
+
+    @property
+    def cache_dir(self) -> Path: ...
+
+    @property
+    def read_only(self) -> bool: ...
+
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]: ...
+
+    def stored_file(self, path: Path) -> Optional[tuple[int, str, int, int]]: ...
+
+    def replace_chunks(
+        self, conn: sqlite3.Connection, track_id: int, ranges: Sequence[tuple[int, int]], chunking: ChunkingConfig
+    ) -> None: ...
+
+    def store_beat_grid(self, conn: sqlite3.Connection, track_id: int, grid: BeatGrid) -> None: ...
+
+    def remember_envelope(self, track_id: int, env: Envelope) -> None: ...
 
 
 @dataclass
@@ -113,15 +143,9 @@ def read_tags(path: Path) -> dict[str, str]:
     return out
 
 
-def _existing(project: "Project", path: Path) -> Optional[tuple]:
-    return (
-        project._conn().execute("SELECT id, hash, size, mtime_ns FROM tracks WHERE path = ?", (str(path),)).fetchone()
-    )
-
-
-def _import_one(project: "Project", path: Path, chunking: ChunkingConfig, report_: ImportReport) -> None:
+def _import_one(project: ImportTarget, path: Path, chunking: ChunkingConfig, report_: ImportReport) -> None:
     stat = path.stat()
-    row = _existing(project, path)
+    row = project.stored_file(path)
     if row is not None and row[2] == stat.st_size and row[3] == stat.st_mtime_ns:
         report_.unchanged.append(str(path))
         return
@@ -162,9 +186,9 @@ def _import_one(project: "Project", path: Path, chunking: ChunkingConfig, report
                 " album, genre, chunking, path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 values + (str(path),),
             )
-            track_id = int(cur.lastrowid)
+            track_id = inserted_id(cur)
         else:
-            track_id = int(row[0])
+            track_id = row[0]
             conn.execute(
                 "UPDATE tracks SET hash = ?, size = ?, mtime_ns = ?, duration_s = ?, sample_rate = ?,"
                 " channels = ?, format = ?, title = ?, artist = ?, album = ?, genre = ?, chunking = ?"
@@ -179,7 +203,7 @@ def _import_one(project: "Project", path: Path, chunking: ChunkingConfig, report
     (report_.added if row is None else report_.updated).append(str(path))
 
 
-def _record_failure(project: "Project", path: str, reason: str, report_: ImportReport) -> None:
+def _record_failure(project: ImportTarget, path: str, reason: str, report_: ImportReport) -> None:
     log.warning("skipped %s: %s", path, reason)
     report_.failed.append((path, reason))
     with project.transaction() as conn:
@@ -187,7 +211,7 @@ def _record_failure(project: "Project", path: str, reason: str, report_: ImportR
 
 
 def import_paths(
-    project: "Project",
+    project: ImportTarget,
     paths: Iterable[str | Path],
     chunking: ChunkingConfig,
     on_progress: Optional[ProgressFn] = None,
@@ -199,15 +223,13 @@ def import_paths(
     ReadOnlyProjectError (both OSError): every further file would fail the same way, and recording
     good files as broken would mislead. What was imported before stays in the project.
     """
-    from mixdesk.library.project import ReadOnlyProjectError
-
     if project.read_only:
         raise ReadOnlyProjectError(project.path)
     files, rejected = collect_audio_files(paths)
     result = ImportReport()
     try:
-        for path, reason in rejected:
-            _record_failure(project, path, reason, result)
+        for name, reason in rejected:
+            _record_failure(project, name, reason, result)
         for done, path in enumerate(files):
             check_stop(should_stop)
             report(on_progress, done, len(files), f"importing {path.name}")
@@ -229,7 +251,7 @@ def import_paths(
     return result
 
 
-def _import_settled(project: "Project", path: Path, chunking: ChunkingConfig, report_: ImportReport) -> None:
+def _import_settled(project: ImportTarget, path: Path, chunking: ChunkingConfig, report_: ImportReport) -> None:
     """Import one file; when another import recorded the same file meanwhile, take its row as found."""
     try:
         _import_one(project, path, chunking, report_)
@@ -239,10 +261,8 @@ def _import_settled(project: "Project", path: Path, chunking: ChunkingConfig, re
         _import_one(project, path, chunking, report_)
 
 
-def _storage_problem(project: "Project", exc: BaseException) -> Optional[OSError]:
+def _storage_problem(project: ImportTarget, exc: BaseException) -> DiskFullError | ReadOnlyProjectError | None:
     """The disk-full or read-only condition behind ``exc`` as the error to stop with; None for others."""
-    from mixdesk.library.project import ReadOnlyProjectError, is_read_only_error
-
     if isinstance(exc, (DiskFullError, ReadOnlyProjectError)):
         return exc
     if is_disk_full(exc):

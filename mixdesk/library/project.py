@@ -8,10 +8,10 @@ evaluating on it work, and any write fails with ReadOnlyProjectError.
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import json
 import os
+import shutil
 import socket
 import sqlite3
 import threading
@@ -29,6 +29,8 @@ from mixdesk.core.audio import Audio, decode
 from mixdesk.core.beatgrid import BeatGrid
 from mixdesk.core.chunking import Envelope, chunk_ranges
 from mixdesk.library import envelopes
+from mixdesk.library.errors import ReadOnlyProjectError, is_read_only_error
+from mixdesk.library.importer import ImportReport, import_paths
 from mixdesk.library.schema import (
     CHUNK_COLUMNS,
     TRACK_COLUMNS,
@@ -37,30 +39,24 @@ from mixdesk.library.schema import (
     check_schema,
     chunk_from_row,
     initialise,
+    inserted_id,
     track_from_row,
 )
-from mixdesk.progress import DiskFullError, ProgressFn, StopFn, check_stop, is_disk_full, remove_stale_parts, report
+from mixdesk.progress import (
+    DiskFullError,
+    ProgressFn,
+    StopFn,
+    atomic_path,
+    check_stop,
+    is_disk_full,
+    remove_stale_parts,
+    report,
+)
 
 BEATS_KIND = "beats"  # the analysis kind holding each track's beat grid
 _AUDIO_CACHE_SIZE = 4
 # Envelopes cost about 1 MB per minute of audio in memory; the rest stay on disk until needed again.
 _ENVELOPE_CACHE_SIZE = 32
-_SQLITE_READONLY = 8
-
-
-class ReadOnlyProjectError(PermissionError):
-    """A write to a project that was opened for reading only (its file or folder is not writable)."""
-
-    def __init__(self, path: Path | str) -> None:
-        super().__init__(errno.EROFS, f"{path}: the project is read-only; nothing can be saved to it")
-
-    def __str__(self) -> str:
-        return self.strerror
-
-
-def is_read_only_error(exc: sqlite3.Error) -> bool:
-    code = getattr(exc, "sqlite_errorcode", None)
-    return (code is not None and code & 0xFF == _SQLITE_READONLY) or "readonly database" in str(exc)
 
 
 def _writable(path: Path) -> bool:
@@ -232,10 +228,45 @@ class Project:
             self._connections.clear()
         self._local = threading.local()
 
+    def save_as(
+        self, target: str | Path, on_progress: Optional[ProgressFn] = None, should_stop: Optional[StopFn] = None
+    ) -> Path:
+        """Write a consistent copy of the project to ``target`` and copy its cache folder beside it.
+
+        The copy is taken with SQLite's backup API through this project's own connection, so it includes
+        every committed change (also those still in the write-ahead log) while other threads keep working.
+        It is written to a temporary file beside ``target`` and renamed onto it only when complete: a
+        failure, a stop or a full disk leaves any earlier file at ``target`` as it was. The project stays
+        open on its own file. Returns the copy's resolved path.
+        """
+        target = Path(target).resolve()
+        if target == self.path:
+            raise ValueError(f"{target} is this project's own file; every change is already saved in it")
+        if target.is_dir():
+            raise ValueError(f"{target} is a folder; a project is a file such as {target / 'project.mixdesk'}")
+        report(on_progress, 0, 2, "copying the project")
+        with atomic_path(target) as tmp:
+            copy = sqlite3.connect(tmp)
+            try:
+                self._conn().backup(copy)
+            except sqlite3.OperationalError as exc:
+                if is_disk_full(exc):
+                    raise DiskFullError(target) from None
+                raise
+            finally:
+                copy.close()
+            check_stop(should_stop)
+        report(on_progress, 1, 2, "copying the cache")
+        cache_target = Path(str(target) + ".cache")
+        if self.cache_dir.is_dir() and cache_target.resolve() != self.cache_dir.resolve():
+            shutil.copytree(self.cache_dir, cache_target, dirs_exist_ok=True)
+        report(on_progress, 2, 2, "copied")
+        return target
+
     def __enter__(self) -> "Project":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     # ----- tracks and chunks
@@ -281,10 +312,16 @@ class Project:
         chunking: ChunkingConfig = LIBRARY_CHUNKING,
         on_progress: Optional[ProgressFn] = None,
         should_stop: Optional[StopFn] = None,
-    ):
-        from mixdesk.library.importer import import_paths
-
+    ) -> ImportReport:
+        """Import audio files and folders (see :func:`mixdesk.library.importer.import_paths`)."""
         return import_paths(self, paths, chunking, on_progress, should_stop)
+
+    def stored_file(self, path: Path) -> Optional[tuple[int, str, int, int]]:
+        """(track id, content hash, size, mtime_ns) of the track imported from ``path``; None if none was."""
+        row = (
+            self._conn().execute("SELECT id, hash, size, mtime_ns FROM tracks WHERE path = ?", (str(path),)).fetchone()
+        )
+        return None if row is None else (int(row[0]), str(row[1]), int(row[2]), int(row[3]))
 
     def replace_chunks(
         self, conn: sqlite3.Connection, track_id: int, ranges: Sequence[tuple[int, int]], chunking: ChunkingConfig
@@ -521,7 +558,7 @@ class Project:
             cur = conn.execute(
                 "INSERT INTO models(name, path, meta) VALUES (?, ?, ?)", (name, str(path), json.dumps(meta))
             )
-            return int(cur.lastrowid)
+            return inserted_id(cur)
 
     def models(self) -> list[dict]:
         rows = self._conn().execute("SELECT id, name, path, meta, created_at FROM models ORDER BY id")
@@ -532,7 +569,7 @@ class Project:
         config = {**config, "process": {"pid": os.getpid(), "host": socket.gethostname()}}
         with self._storage_errors(), self.transaction() as conn:
             cur = conn.execute("INSERT INTO runs(kind, config) VALUES (?, ?)", (kind, json.dumps(config)))
-            return int(cur.lastrowid)
+            return inserted_id(cur)
 
     def finish_run(self, run_id: int, status: str, metrics: dict) -> None:
         with self._storage_errors(), self.transaction() as conn:

@@ -147,3 +147,10 @@ def check_schema(conn: sqlite3.Connection) -> None:
         raise sqlite3.DatabaseError("no schema version")
     if int(found[0]) > SCHEMA_VERSION:
         raise ValueError(f"project was written by a newer mixdesk (schema {found[0]} > {SCHEMA_VERSION})")
+
+
+def inserted_id(cursor: sqlite3.Cursor) -> int:
+    """The row id an INSERT through ``cursor`` gave its new row."""
+    if cursor.lastrowid is None:  # only a statement that inserted nothing leaves it unset
+        raise sqlite3.DatabaseError("the INSERT did not add a row")
+    return cursor.lastrowid

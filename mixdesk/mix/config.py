@@ -21,9 +21,34 @@ MIX_BPM_RANGE = (40.0, 240.0)
 # Crossfades set in beats move in quarter beats; longer than 32 beats (8 bars) is not a crossfade any more.
 CROSSFADE_BEATS_STEP = 0.25
 MAX_CROSSFADE_BEATS = 32.0
-EXPORT_FORMATS = ("mp3", "wav", "flac")
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    """One file format a mix can be exported to: how it is named, written and described."""
+
+    name: str  # the ExportConfig.format value and the file suffix
+    label: str  # what a format menu shows
+    soundfile_format: str  # libsndfile's major format
+    soundfile_subtype: str  # libsndfile's subtype
+    cue_file_type: str  # the file type a CUE sheet's FILE line names
+    lossy: bool  # lossy formats take a bitrate mode, a CBR bitrate and a VBR quality
+
+
+# The one table of export formats and their bitrate settings: ExportConfig checks against it, the encoders
+# and the CUE writer read it, the command line builds its choices from it, the desk its menus.
+EXPORT_FORMATS: dict[str, ExportFormat] = {
+    f.name: f
+    for f in (
+        ExportFormat("mp3", "MP3", "MP3", "MPEG_LAYER_III", "MP3", True),
+        ExportFormat("wav", "WAV (16-bit PCM)", "WAV", "PCM_16", "WAVE", False),
+        ExportFormat("flac", "FLAC (lossless)", "FLAC", "PCM_16", "WAVE", False),
+    )
+}
 BITRATE_MODES = ("cbr", "vbr")
-MP3_BITRATES = (128, 160, 192, 224, 256, 320)
+MP3_BITRATES = (128, 160, 192, 224, 256, 320)  # CBR kbps offered (ExportConfig.bitrate_kbps)
+MP3_BITRATE_RANGE = (32, 320)  # what MP3 can carry at all, kbps (libsndfile maps it onto its compression level)
+VBR_QUALITY_RANGE = (0.0, 9.0)  # LAME's VBR quality: 0 best and largest, 9 smallest
 ENCODERS = ("auto", "ffmpeg", "soundfile")
 
 
@@ -137,7 +162,8 @@ class RenderConfig(Settings):
 
 @dataclass(frozen=True)
 class ExportConfig(Settings):
-    """Output format and tags. ``bitrate_kbps`` is the CBR rate; ``vbr_quality`` 0 (best) .. 9.
+    """Output format and tags. ``bitrate_kbps`` is the CBR rate; ``vbr_quality`` 0 (best) .. 9
+    (``VBR_QUALITY_RANGE``); the formats and rates are those of ``EXPORT_FORMATS`` and ``MP3_BITRATES``.
 
     ``encoder`` picks the MP3 path: ``soundfile`` (libsndfile's LAME), ``ffmpeg`` (the bundled binary, in
     its own process) or ``auto`` (ffmpeg when present). WAV and FLAC always go through soundfile.
@@ -157,14 +183,15 @@ class ExportConfig(Settings):
 
     def __post_init__(self) -> None:
         if self.format not in EXPORT_FORMATS:
-            raise ValueError(f"format must be one of {EXPORT_FORMATS}, not {self.format!r}")
+            raise ValueError(f"format must be one of {tuple(EXPORT_FORMATS)}, not {self.format!r}")
         if self.bitrate_mode not in BITRATE_MODES:
             raise ValueError(f"bitrate mode must be one of {BITRATE_MODES}, not {self.bitrate_mode!r}")
         if self.bitrate_kbps not in MP3_BITRATES:
             raise ValueError(f"MP3 bitrate must be one of {MP3_BITRATES} kbps")
         if self.encoder not in ENCODERS:
             raise ValueError(f"encoder must be one of {ENCODERS}, not {self.encoder!r}")
-        if not 0.0 <= self.vbr_quality <= 9.0:
-            raise ValueError("VBR quality runs from 0 (best) to 9")
+        best, smallest = VBR_QUALITY_RANGE
+        if not best <= self.vbr_quality <= smallest:
+            raise ValueError(f"VBR quality runs from {best:g} (best) to {smallest:g}")
         if isinstance(self.render, Mapping):
             object.__setattr__(self, "render", RenderConfig.from_dict(self.render))

@@ -14,7 +14,7 @@ from mixdesk.mix.sequencing import sequence
 from mixdesk.progress import Progress, ProgressFn, StopFn
 
 DEMO_SEQUENCE = SequenceConfig(
-    strategy="beam", beam_width=4, seed=0, max_same_track=3, no_repeat_within=40, crossfade_ms=400
+    minutes=3.0, strategy="beam", beam_width=4, seed=0, max_same_track=3, no_repeat_within=40, crossfade_ms=400
 )
 
 
@@ -36,7 +36,7 @@ def _stage(on_progress: ProgressFn | None, name: str) -> ProgressFn | None:
 
 
 def make_demo_mix(
-    minutes: float = 3.0,
+    minutes: float = DEMO_SEQUENCE.minutes,
     out_path: str | Path | None = None,
     on_progress: ProgressFn | None = None,
     should_stop: StopFn | None = None,

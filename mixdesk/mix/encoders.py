@@ -16,9 +16,7 @@ from typing import Protocol
 import numpy as np
 import soundfile as sf
 
-from mixdesk.mix.config import ExportConfig
-
-_SOUNDFILE_FORMATS = {"wav": ("WAV", "PCM_16"), "flac": ("FLAC", "PCM_16"), "mp3": ("MP3", "MPEG_LAYER_III")}
+from mixdesk.mix.config import EXPORT_FORMATS, MP3_BITRATE_RANGE, VBR_QUALITY_RANGE, ExportConfig
 
 
 class EncoderError(RuntimeError):
@@ -36,17 +34,18 @@ class Encoder(Protocol):
 
 
 def mp3_settings(config: ExportConfig) -> dict[str, object]:
-    """libsndfile's LAME knobs: CBR maps 320..32 kbps onto compression 0..1, VBR quality q onto q/10."""
+    """libsndfile's LAME knobs: CBR maps 320..32 kbps onto compression 0..1, VBR quality 0..9 onto 0..0.9."""
     if config.bitrate_mode == "vbr":
-        return {"bitrate_mode": "VARIABLE", "compression_level": config.vbr_quality / 10}
-    return {"bitrate_mode": "CONSTANT", "compression_level": (320 - config.bitrate_kbps) / 288}
+        return {"bitrate_mode": "VARIABLE", "compression_level": config.vbr_quality / (VBR_QUALITY_RANGE[1] + 1)}
+    lowest, highest = MP3_BITRATE_RANGE
+    return {"bitrate_mode": "CONSTANT", "compression_level": (highest - config.bitrate_kbps) / (highest - lowest)}
 
 
 class SoundFileEncoder:
     name = "soundfile"
 
     def __init__(self, path: Path, config: ExportConfig) -> None:
-        fmt, subtype = _SOUNDFILE_FORMATS[config.format]
+        fmt = EXPORT_FORMATS[config.format]
         extra = mp3_settings(config) if config.format == "mp3" else {}
         render = config.render
         self._file = sf.SoundFile(
@@ -54,8 +53,8 @@ class SoundFileEncoder:
             "w",
             samplerate=render.sample_rate,
             channels=render.channels,
-            format=fmt,
-            subtype=subtype,
+            format=fmt.soundfile_format,
+            subtype=fmt.soundfile_subtype,
             **extra,
         )
 
@@ -116,16 +115,19 @@ class FfmpegMp3Encoder:
             _local_path(path),
         ]
         self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        stdin, stderr = self._proc.stdin, self._proc.stderr
+        assert stdin is not None and stderr is not None  # both are pipes
+        self._stdin, self._stderr = stdin, stderr
 
     def write(self, block: np.ndarray) -> None:
         try:
-            self._proc.stdin.write(np.ascontiguousarray(block, dtype="<f4").tobytes())
+            self._stdin.write(np.ascontiguousarray(block, dtype="<f4").tobytes())
         except (BrokenPipeError, OSError):
             self._fail()
 
     def close(self) -> None:
         try:
-            self._proc.stdin.close()
+            self._stdin.close()
         except (BrokenPipeError, OSError):
             pass
         if self._proc.wait() != 0:
@@ -138,7 +140,7 @@ class FfmpegMp3Encoder:
     def _fail(self) -> None:
         self._proc.kill()
         self._proc.wait()
-        detail = self._proc.stderr.read().decode(errors="replace").strip().splitlines()
+        detail = self._stderr.read().decode(errors="replace").strip().splitlines()
         raise EncoderError(f"MP3 encoder failed: {detail[-1] if detail else 'no output'}")
 
 

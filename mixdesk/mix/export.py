@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import soundfile as sf
 
+from mixdesk.library.project import Project
 from mixdesk.mix.config import ExportConfig
 from mixdesk.mix.encoders import open_encoder
 from mixdesk.mix.playlist import Playlist
 from mixdesk.mix.rendering import Renderer
+from mixdesk.mix.sources import MixSource
 from mixdesk.mix.tracklist import build_tracklist, clean_text, source_chunks, write_cue, write_json
 from mixdesk.progress import ProgressFn, StopFn, atomic_path, check_stop, remove_stale_parts
 
@@ -62,15 +64,17 @@ def write_tags(path: Path, config: ExportConfig) -> None:
 
         wave = WAVE(str(path))
         wave.add_tags()
+        # mutagen declares FileType.tags as None; add_tags() has just set an ID3 (its RIFF "id3 " chunk)
+        wave_tags = cast(ID3, wave.tags)
         for frame in tags.values():
-            wave.tags.add(frame)
+            wave_tags.add(frame)
         wave.save()
     else:
         tags.save(str(path), v2_version=3)
 
 
 def export_mix(
-    source: Any,
+    source: MixSource,
     playlist: Playlist,
     out_path: str | Path,
     config: ExportConfig | None = None,
@@ -128,15 +132,15 @@ def export_mix(
     )
 
 
-def _sources(source: Any, playlist: Playlist) -> dict:
+def _sources(source: MixSource, playlist: Playlist) -> dict[str, dict[str, Any]]:
     """Chunk ranges per source track when the source is a project; other sources have none to offer."""
-    if hasattr(source, "chunks") and hasattr(source, "track"):
+    if isinstance(source, Project):
         return source_chunks(source, (it.track_id for it in playlist.items))
     return {}
 
 
 def render_to_file(
-    source: Any,
+    source: MixSource,
     playlist: Playlist,
     out_path: str | Path,
     config: ExportConfig | None = None,

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
+from mixdesk.library.project import Project
 from mixdesk.mix.config import TRANSITION_KINDS
 
 PLAYLIST_VERSION = 1
@@ -127,7 +128,7 @@ class Playlist:
     def __len__(self) -> int:
         return len(self.items)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[PlaylistItem]:
         return iter(self.items)
 
     def __getitem__(self, index: int) -> PlaylistItem:
@@ -172,12 +173,12 @@ class Playlist:
         items = tuple(PlaylistItem.from_dict(d) for d in data.get("items", ()))
         return cls(items=items, name=str(data.get("name", "mix")), meta=dict(data.get("meta", {})))
 
-    def save(self, project: Any, name: str | None = None) -> str:
+    def save(self, project: Project, name: str | None = None) -> str:
         key = name or self.name
         project.save_playlist(key, self.to_dict())
         return key
 
     @classmethod
-    def load(cls, project: Any, name: str) -> "Playlist | None":
+    def load(cls, project: Project, name: str) -> "Playlist | None":
         data = project.load_playlist(name)
         return None if data is None else cls.from_dict(data)

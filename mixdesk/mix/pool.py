@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
+from mixdesk.analysis.compat import Descriptors, chunk_tempo_keys, key_compatible, tempo_ratio_ok
+from mixdesk.core.beatgrid import BeatGrid
+from mixdesk.library.project import Project
+from mixdesk.library.schema import Chunk
 from mixdesk.mix.tempo import span_tempi
 
 _BPM_QUANTUM = 0.5  # tempo limits are looked up per half-BPM bin; finer steps change no decision
@@ -46,7 +49,7 @@ class ChunkPool:
         return self._pos[int(chunk_id)]
 
     def __contains__(self, chunk_id: object) -> bool:
-        return int(chunk_id) in self._pos  # type: ignore[call-overload]
+        return isinstance(chunk_id, (int, np.integer)) and int(chunk_id) in self._pos
 
     @property
     def has_tempo(self) -> bool:
@@ -57,7 +60,7 @@ class ChunkPool:
         return self.keys is not None and any(self.keys)
 
     def subset(self, keep: np.ndarray) -> "ChunkPool":
-        keys = None if self.keys is None else [self.keys[i] for i in np.flatnonzero(keep)]
+        keys = None if self.keys is None else [self.keys[i] for i in np.flatnonzero(keep).tolist()]
         return ChunkPool(
             self.ids[keep],
             self.track_ids[keep],
@@ -71,7 +74,7 @@ class ChunkPool:
 
 
 def pool_from_project(
-    project: Any, chunk_ids: Sequence[int] | None = None, min_chunk_ms: int = 0, always: Sequence[int] = ()
+    project: Project, chunk_ids: Sequence[int] | None = None, min_chunk_ms: int = 0, always: Sequence[int] = ()
 ) -> ChunkPool:
     """Every chunk of the project (or of ``chunk_ids``) at least ``min_chunk_ms`` long, plus ``always``."""
     chunks = project.chunks()
@@ -83,20 +86,36 @@ def pool_from_project(
         for c in chunks
         if int(c.id) in forced or ((wanted is None or int(c.id) in wanted) and c.end_ms - c.start_ms >= min_chunk_ms)
     ]
-    pool = ChunkPool(
-        ids=[c.id for c in rows],
-        track_ids=[c.track_id for c in rows],
-        indices=[c.index for c in rows],
-        start_ms=[c.start_ms for c in rows],
-        end_ms=[c.end_ms for c in rows],
+    return _with_tempo_and_key(_pool_of(rows, paths), project)
+
+
+def chunk_tempi_and_keys(project: Project, chunks: Sequence[Chunk]) -> tuple[np.ndarray, list[str]]:
+    """Each chunk's tempo and Camelot key exactly as the sequencer reads them (NaN and "" where unknown):
+    the tempo of its track's beat grid over the chunk where that grid is trusted, else the analysis',
+    a chunk inheriting what its own analysis lacks from its track's."""
+    pool = _with_tempo_and_key(_pool_of(chunks, {}), project)
+    bpm = pool.bpm if pool.bpm is not None else np.full(len(pool), np.nan)
+    return bpm, list(pool.keys) if pool.keys is not None else [""] * len(pool)
+
+
+def _pool_of(chunks: Sequence[Chunk], paths: Mapping[int, str]) -> ChunkPool:
+    return ChunkPool(
+        ids=np.array([c.id for c in chunks], dtype=np.int64),
+        track_ids=np.array([c.track_id for c in chunks], dtype=np.int64),
+        indices=np.array([c.index for c in chunks], dtype=np.int64),
+        start_ms=np.array([c.start_ms for c in chunks], dtype=np.int64),
+        end_ms=np.array([c.end_ms for c in chunks], dtype=np.int64),
         paths=paths,
     )
+
+
+def _with_tempo_and_key(pool: ChunkPool, project: Project) -> ChunkPool:
     attach_descriptors(pool, _descriptors(project))
-    attach_grids(pool, project.beat_grids() if hasattr(project, "beat_grids") else {})
+    attach_grids(pool, project.beat_grids())
     return pool
 
 
-def attach_grids(pool: ChunkPool, grids: Mapping[int, Any]) -> None:
+def attach_grids(pool: ChunkPool, grids: Mapping[int, BeatGrid]) -> None:
     """Per-chunk tempo from the beats inside each chunk, where its track has a confident beat grid.
 
     The grid's tempo is the one the mixer stretches from, so it wins over the descriptor estimate.
@@ -109,35 +128,19 @@ def attach_grids(pool: ChunkPool, grids: Mapping[int, Any]) -> None:
         pool.keys = [""] * len(pool)
 
 
-def _descriptors(project: Any) -> Mapping[tuple[int, int | None], Mapping[str, Any]]:
+def _descriptors(project: Project) -> Descriptors:
     try:
         return project.analysis("descriptors") or {}
     except Exception:  # a project without the analysis table simply has no descriptors
         return {}
 
 
-def attach_descriptors(pool: ChunkPool, descriptors: Mapping[tuple[int, int | None], Mapping[str, Any]]) -> None:
-    """Per-chunk tempo and Camelot key; a chunk without its own analysis inherits its track's."""
+def attach_descriptors(pool: ChunkPool, descriptors: Descriptors) -> None:
+    """Per-chunk tempo and Camelot key from the analysis; a chunk inherits what it lacks from its track
+    (:func:`mixdesk.analysis.compat.chunk_tempo_key`)."""
     if not descriptors:
         return
-    bpm = np.full(len(pool), np.nan)
-    keys = [""] * len(pool)
-    for i, (cid, tid) in enumerate(zip(pool.ids.tolist(), pool.track_ids.tolist())):
-        data = descriptors.get((tid, cid)) or descriptors.get((tid, None)) or {}
-        value = data.get("bpm")
-        if isinstance(value, (int, float)) and value > 0:
-            bpm[i] = float(value)
-        keys[i] = str(data.get("camelot") or "")
-    pool.bpm = bpm
-    pool.keys = keys
-
-
-def load_compat() -> Any | None:
-    """The analysis room's compatibility rules, or None where that module is not installed."""
-    try:
-        return importlib.import_module("mixdesk.analysis.compat")
-    except ImportError:
-        return None
+    pool.bpm, pool.keys = chunk_tempo_keys(descriptors, pool.track_ids, pool.ids)
 
 
 class TempoTable:
@@ -199,20 +202,18 @@ def compat_tables(
     notes: list[str] = []
     if max_bpm_diff_pct is None and max_key_steps is None:
         return None, None, notes
-    compat = load_compat()
-    if compat is None:
-        return None, None, ["tempo/key limits skipped: no compatibility rules installed"]
-    tempo = key = None
+    tempo: TempoTable | None = None
+    key: KeyTable | None = None
     if max_bpm_diff_pct is not None:
-        if pool.has_tempo:
+        if pool.bpm is not None and pool.has_tempo:
             tol = float(max_bpm_diff_pct)
-            tempo = TempoTable(pool.bpm, lambda a, b: compat.tempo_ratio_ok(a, b, tolerance_pct=tol))
+            tempo = TempoTable(pool.bpm, lambda a, b: tempo_ratio_ok(a, b, tolerance_pct=tol))
         else:
             notes.append("tempo limit skipped: no tempo analysis")
     if max_key_steps is not None:
         if pool.has_key:
             steps = int(max_key_steps)
-            key = KeyTable(pool.keys or [], lambda a, b: compat.key_compatible(a, b, max_steps=steps))
+            key = KeyTable(pool.keys or [], lambda a, b: key_compatible(a, b, max_steps=steps))
         else:
             notes.append("key limit skipped: no key analysis")
     return tempo, key, notes

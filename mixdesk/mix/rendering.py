@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping
+from typing import Iterator, Mapping
 
 import numpy as np
 
@@ -19,7 +19,7 @@ from mixdesk.core.beatgrid import BeatGrid
 from mixdesk.mix.beatsync import ItemTiming, Join, item_timing, plan_join, wanted_beats
 from mixdesk.mix.config import RenderConfig
 from mixdesk.mix.playlist import Playlist, PlaylistItem
-from mixdesk.mix.sources import AudioSource, as_source
+from mixdesk.mix.sources import AudioSource, MixSource, as_source
 from mixdesk.mix.stretch import stretch
 from mixdesk.mix.transitions import (
     bass_swap_crossfade,
@@ -87,7 +87,7 @@ class Renderer:
 
     def __init__(
         self,
-        source: Any,
+        source: MixSource,
         playlist: Playlist,
         config: RenderConfig | None = None,
         grids: Mapping[int, BeatGrid] | None = None,
@@ -101,7 +101,7 @@ class Renderer:
         self.frames_out = 0
         self.peak = 0.0
         if grids is None:
-            grids = self.source.beat_grids() if hasattr(self.source, "beat_grids") else {}
+            grids = self.source.beat_grids()
         use_grid = self.config.beat_sync
         self.timings = [item_timing(it, grids.get(it.track_id) if use_grid else None) for it in playlist.items]
         self.joins: list[Join | None] = []
@@ -203,7 +203,7 @@ class Renderer:
 
     def close(self) -> None:
         """Close the files of a source the renderer opened itself (one it was handed stays open)."""
-        if self._owns_source and hasattr(self.source, "close"):
+        if self._owns_source:
             self.source.close()
 
     def _render(self, out: _Blocks, on_progress: ProgressFn | None, should_stop: StopFn | None) -> Iterator[np.ndarray]:
@@ -215,11 +215,12 @@ class Renderer:
         # out: Rubber Band releases the GIL, so on two cores that nearly halves a stretched render's
         # time, and only two items are ever in memory at once.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mixdesk-render") as ahead:
-            pending = ahead.submit(self._source_audio, 0) if items else None
+            upcoming = [ahead.submit(self._source_audio, 0)] if items else []  # the next item's audio, if any
             for i, item in enumerate(items):
                 check_stop(should_stop)
-                source_audio = pending.result()
-                pending = ahead.submit(self._source_audio, i + 1) if i + 1 < len(items) else None
+                source_audio = upcoming.pop().result()
+                if i + 1 < len(items):
+                    upcoming.append(ahead.submit(self._source_audio, i + 1))
                 yield from self._mix_item(i, item, source_audio, out, master)
                 report(on_progress, i + 1, len(items), f"rendered {i + 1}/{len(items)} items")
         if self._tail is not None and len(self._tail):
@@ -303,7 +304,10 @@ class Renderer:
 
 
 def planned_duration_ms(
-    source: Any, playlist: Playlist, config: RenderConfig | None = None, grids: Mapping[int, BeatGrid] | None = None
+    source: MixSource,
+    playlist: Playlist,
+    config: RenderConfig | None = None,
+    grids: Mapping[int, BeatGrid] | None = None,
 ) -> float:
     """How long ``playlist`` will play once rendered (stretching and beat-length overlaps included)."""
     renderer = Renderer(source, playlist, config, grids)
@@ -314,7 +318,7 @@ def planned_duration_ms(
 
 
 def render(
-    source: Any,
+    source: MixSource,
     playlist: Playlist,
     config: RenderConfig | None = None,
     on_progress: ProgressFn | None = None,

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
+import numpy as np
+
+from mixdesk.library.project import Project
+from mixdesk.ml.scoring import Scorer, Successors, as_scorer
 from mixdesk.progress import ProgressFn, StopFn
 
 BRIEF_TRAINING_EPOCHS = 4
 
 
-def _model_scorer(model_path: str | Path | None, device: str) -> Any:
+def _model_scorer(model_path: str | Path | None, device: str) -> Scorer:
     from mixdesk.ml.ranking import TransitionScorer
 
     return TransitionScorer.load(model_path, device=device)
 
 
-def _train_briefly(project: Any, device: str, on_progress: ProgressFn | None, should_stop: StopFn | None) -> Any:
+def _train_briefly(project: Project, device: str, on_progress: ProgressFn | None, should_stop: StopFn | None) -> Scorer:
     """A few epochs on the project itself, cached beside it so the next run loads instead of training."""
     from mixdesk.ml.pipeline import train_on_project
     from mixdesk.ml.training import TrainConfig
@@ -33,42 +36,39 @@ def _train_briefly(project: Any, device: str, on_progress: ProgressFn | None, sh
     return _model_scorer(out, device)
 
 
-def successor_mrr(scorer: Any, project: Any, max_queries: int = 40) -> float:
+def successor_mrr(scorer: Successors, project: Project, max_queries: int = 40) -> float:
     """Mean reciprocal rank of each chunk's true successor among all chunks: a quick sanity check that a
     scorer tells the chunk that really follows from the rest."""
-    import numpy as np
-
     chunks = project.chunks()
     ids = np.array([c.id for c in chunks])
     following = [(a.id, b.id) for a, b in zip(chunks, chunks[1:]) if a.track_id == b.track_id]
     if not following:
         return 0.0
     picks = np.linspace(0, len(following) - 1, min(max_queries, len(following))).round().astype(int)
-    if hasattr(scorer, "prepare"):
-        scorer.prepare(project, chunk_ids=ids.tolist())
+    as_scorer(scorer).prepare(project, chunk_ids=ids.tolist())
     ranks = []
     for a, b in (following[i] for i in picks):
         others = ids[ids != a]
-        scores = np.asarray(scorer.successor_scores(int(a), others))
+        scores = np.asarray(scorer.successor_scores(int(a), others.tolist()))
         ranks.append(1 + int(np.sum(scores > scores[np.flatnonzero(others == b)[0]])))
     return float(np.mean(1.0 / np.array(ranks)))
 
 
-def similarity_scorer() -> Any:
+def similarity_scorer() -> Scorer:
     from mixdesk.ml.baselines import SimilarityScorer
 
     return SimilarityScorer()
 
 
 def load_scorer(
-    project: Any,
+    project: Project,
     model_path: str | Path | None = None,
     *,
     train_if_missing: bool = False,
     device: str = "auto",
     on_progress: ProgressFn | None = None,
     should_stop: StopFn | None = None,
-) -> tuple[Any, str]:
+) -> tuple[Scorer, str]:
     """(scorer, what it is). A model path that does not load is an error; a missing bundled model falls
     back to a brief training (when allowed) and then to the similarity baseline."""
     if model_path is not None:

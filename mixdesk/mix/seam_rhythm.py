@@ -177,7 +177,9 @@ def _refine(env: np.ndarray, period: float, phase: float) -> tuple[float, float,
             # A maximum on the window's edge is the slope of something outside it, not an onset here.
             if env[j] <= 0 or j in (lo, hi - 1):
                 continue
-            index.append(k), times.append(j + _parabolic(env, j)), weights.append(env[j])
+            index.append(k)
+            times.append(j + _parabolic(env, j))
+            weights.append(env[j])
         found = len(times)
         if found < 4:
             return phase, period, found
@@ -419,8 +421,8 @@ def rhythm_summary(rows: Sequence[Mapping[str, Any]], min_confidence: float = CO
     errors = [r["beat_phase_error"] for r in sure]
     jumps = [abs(r["tempo_jump_pct"]) for r in sure]
     folded = [abs(r["tempo_jump_folded_pct"]) for r in sure]
-    steps = [r.get("loudness_step_lu") for r in rows if r.get("loudness_step_lu") is not None]
-    keys = [r.get("key_steps") for r in rows if r.get("key_steps") is not None]
+    steps = [step for r in rows if (step := r.get("loudness_step_lu")) is not None]
+    keys = [key for r in rows if (key := r.get("key_steps")) is not None]
     return {
         "seams": len(rows),
         "confident": len(sure),

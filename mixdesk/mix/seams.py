@@ -17,7 +17,7 @@ follow.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 import soundfile as sf
@@ -93,7 +93,11 @@ def _measure(
 
 
 def _scan(
-    stream, boundaries: Sequence[tuple[int, int]], sr: int, settings: SeamSettings, should_stop: StopFn | None = None
+    stream: Iterator[np.ndarray],
+    boundaries: Sequence[tuple[int, int]],
+    sr: int,
+    settings: SeamSettings,
+    should_stop: StopFn | None = None,
 ) -> list[dict[str, Any]]:
     """One pass over a signal (an iterator of blocks) measuring every boundary in it."""
     context = int(settings.click_context_ms * sr / 1000)
@@ -197,15 +201,16 @@ def natural_seams(
     return out
 
 
-def _summary(mix: list[dict], natural: list[dict]) -> dict[str, Any]:
-    def med(rows: list[dict], key: str) -> float | None:
-        values = [r[key] for r in rows if r.get(key) is not None]
-        return None if not values else round(_median(values), 3)
+def _summary(mix: list[dict[str, Any]], natural: list[dict[str, Any]]) -> dict[str, Any]:
+    def med(rows: list[dict[str, Any]], key: str) -> float | None:
+        median = _median([r[key] for r in rows if r.get(key) is not None])
+        return None if median is None else round(median, 3)
 
-    summary = {
+    mix_jump, nat_jump = med(mix, "level_jump_db"), med(natural, "level_jump_db")
+    summary: dict[str, Any] = {
         "transitions": len(mix),
         "natural_boundaries": len(natural),
-        "median_level_jump_db": {"mix": med(mix, "level_jump_db"), "natural": med(natural, "level_jump_db")},
+        "median_level_jump_db": {"mix": mix_jump, "natural": nat_jump},
         "median_flux_jump": {"mix": med(mix, "flux_jump"), "natural": med(natural, "flux_jump")},
         "clicks": {
             "mix": sum(r["clicks"] for r in mix),
@@ -213,7 +218,6 @@ def _summary(mix: list[dict], natural: list[dict]) -> dict[str, Any]:
             "mix_seams_with_clicks": sum(1 for r in mix if r["clicks"]),
         },
     }
-    mix_jump, nat_jump = summary["median_level_jump_db"]["mix"], summary["median_level_jump_db"]["natural"]
     summary["level_jump_excess_db"] = None if mix_jump is None or nat_jump is None else round(mix_jump - nat_jump, 3)
     summary["rhythm"] = rhythm_summaries({"mix": mix, "natural": natural})
     return summary

@@ -1,21 +1,24 @@
 """Chaining chunks into a playlist with a transition scorer: greedy, beam search or sampling.
 
-A scorer is anything with ``successor_scores(a_id, candidate_ids) -> probabilities``; one that also has
-``score_matrix(a_ids, b_ids)`` is asked for all beams at once. Each step scores the whole pool in one call,
-so a step costs one vectorised scorer call plus a few boolean masks, whatever the pool size.
+A scorer is a :class:`~mixdesk.ml.scoring.Scorer`: ``successor_scores(a_id, candidate_ids) -> probabilities``,
+``score_matrix(a_ids, b_ids)`` for all beams at once, and ``prepare`` before a run (an object with only
+``successor_scores`` gets ``ScorerBase``'s defaults through ``as_scorer``). Each step scores the whole pool
+in one call, so a step costs one vectorised scorer call plus a few boolean masks, whatever the pool size.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
+from mixdesk.library.project import Project
 from mixdesk.mix.config import SequenceConfig
 from mixdesk.mix.constraints import Limits, SequenceState, run_after
 from mixdesk.mix.playlist import Playlist, PlaylistItem, Transition
 from mixdesk.mix.pool import ChunkPool, compat_tables, pool_from_project
+from mixdesk.ml.scoring import Scorer, Successors, as_scorer, scorer_name
 from mixdesk.progress import ProgressFn, StopFn, check_stop, report
 
 _FLOOR = 1e-9  # log of a zero probability would make every later sum -inf
@@ -46,34 +49,35 @@ class _Beams:
         )
 
 
-def scorer_name(scorer: Any) -> str:
-    return str(getattr(scorer, "name", None) or type(scorer).__name__)
-
-
 def prepare_scorer(
-    scorer: Any,
-    project: Any,
+    scorer: Successors,
+    project: Project,
     chunk_ids: Sequence[int],
     on_progress: ProgressFn | None = None,
     should_stop: StopFn | None = None,
 ) -> None:
     """Let a scorer that keeps per-chunk encodings compute the missing ones before a run."""
-    if hasattr(scorer, "prepare"):
-        scorer.prepare(project, chunk_ids=list(chunk_ids), on_progress=on_progress, should_stop=should_stop)
+    as_scorer(scorer).prepare(project, chunk_ids=list(chunk_ids), on_progress=on_progress, should_stop=should_stop)
 
 
-def batch_scores(scorer: Any, a_ids: Sequence[int], b_ids: np.ndarray) -> np.ndarray:
+def batch_scores(scorer: Successors, a_ids: Sequence[int], b_ids: np.ndarray) -> np.ndarray:
     """P(b follows a) for every a (rows) and b (columns)."""
-    if len(a_ids) > 1 and hasattr(scorer, "score_matrix"):
-        out = np.asarray(scorer.score_matrix(list(a_ids), b_ids), dtype=np.float64)
+    if len(a_ids) > 1:
+        out = np.asarray(as_scorer(scorer).score_matrix(list(a_ids), b_ids.tolist()), dtype=np.float64)
     else:
-        out = np.stack([np.asarray(scorer.successor_scores(int(a), b_ids), dtype=np.float64) for a in a_ids])
+        candidates = b_ids.tolist()
+        out = np.stack([np.asarray(scorer.successor_scores(int(a), candidates), dtype=np.float64) for a in a_ids])
     return out.reshape(len(a_ids), len(b_ids))
 
 
 class _Search:
     def __init__(
-        self, pool: ChunkPool, scorer: Any, config: SequenceConfig, fixed: Mapping[int, int], rng: np.random.Generator
+        self,
+        pool: ChunkPool,
+        scorer: Scorer,
+        config: SequenceConfig,
+        fixed: Mapping[int, int],
+        rng: np.random.Generator,
     ) -> None:
         self.pool, self.scorer, self.config, self.fixed, self.rng = pool, scorer, config, dict(fixed), rng
         tempo, key, self.notes = compat_tables(pool, config.max_bpm_diff_pct, config.max_key_steps)
@@ -147,14 +151,16 @@ class _Search:
             mask, why = self.limits.allowed(beams.state(b), position)
             relaxed.append(why)
             # within one beam the order of P alone decides, so only the best few get a log
-            row = probs[b] if np.isscalar(bonus) else np.log(np.clip(probs[b], _FLOOR, 1.0)) + bonus
+            row = np.log(np.clip(probs[b], _FLOOR, 1.0)) + bonus if isinstance(bonus, np.ndarray) else probs[b]
             if self.config.strategy == "sample":
                 top = np.array([self._sample(np.log(np.clip(probs[b], _FLOOR, 1.0)) + bonus, mask)])
             else:
                 top = _top(np.where(mask, row, -np.inf), self.width)
             parents.append(np.full(len(top), b))
             chosen.append(top)
-            gain = np.log(np.clip(probs[b, top], _FLOOR, 1.0)) + (bonus if np.isscalar(bonus) else bonus[top])
+            gain = np.log(np.clip(probs[b, top], _FLOOR, 1.0)) + (
+                bonus[top] if isinstance(bonus, np.ndarray) else bonus
+            )
             keys.append(beams.total[b] + gain)
         flat = np.concatenate(keys)
         best = _top(flat, self.width) if len(flat) > self.width else np.argsort(-flat, kind="stable")
@@ -170,10 +176,10 @@ class _Search:
     def _bonus(self, position: int) -> np.ndarray | float:
         """log P(candidate -> the kept item right after it), so that gaps are bridged, not just filled."""
         nxt = self.fixed.get(position + 1)
-        if nxt is None or not self.config.lookahead_locked or not hasattr(self.scorer, "score_matrix"):
+        if nxt is None or not self.config.lookahead_locked:
             return 0.0
         if nxt not in self._lookahead:
-            into = np.asarray(self.scorer.score_matrix(self.pool.ids, [int(self.pool.ids[nxt])]))
+            into = np.asarray(self.scorer.score_matrix(self.pool.ids.tolist(), [int(self.pool.ids[nxt])]))
             self._lookahead[nxt] = np.log(np.clip(into.reshape(-1), _FLOOR, 1.0))
         return self._lookahead[nxt]
 
@@ -184,7 +190,7 @@ class _Search:
         # a stretched item lasts (its own tempo / the mix tempo) of its length in the source
         speed = np.where(np.isfinite(tempo) & np.isfinite(self.bpm[chosen]), tempo / self.bpm[chosen], 1.0)
         length = self.durations[chosen] / speed
-        overlap = 0.0
+        overlap: np.ndarray | float = 0.0
         if self.config.transition == "crossfade":
             prev_dur = np.where(prev_last >= 0, self.durations[np.maximum(prev_last, 0)], 0.0)
             # the renderer counts a crossfade in beats of the outgoing item's mix (or own) tempo
@@ -227,6 +233,8 @@ def mix_tempi(previous: np.ndarray, native: np.ndarray, config: SequenceConfig) 
     if config.tempo_mode == "native":
         return np.full(len(native), np.nan)
     if config.tempo_mode == "fixed":
+        if config.mix_bpm is None:
+            raise ValueError("a fixed mix tempo needs mix_bpm")
         return np.full(len(native), float(config.mix_bpm))
     start = np.isnan(previous)
     if config.tempo_mode == "first":
@@ -256,7 +264,7 @@ def fixed_items(playlist: Playlist | None, from_index: int = 0) -> dict[int, Pla
 
 def sequence_pool(
     pool: ChunkPool,
-    scorer: Any,
+    scorer: Successors,
     config: SequenceConfig,
     fixed: Mapping[int, PlaylistItem] | None = None,
     start_chunk: int | None = None,
@@ -276,7 +284,7 @@ def sequence_pool(
         raise ValueError(f"chunks {missing[:5]} are not in the pool")
     search = _Search(
         pool,
-        scorer,
+        as_scorer(scorer),
         config,
         {p: pool.position(it.chunk_id) for p, it in kept.items()},
         np.random.default_rng(config.seed),
@@ -319,8 +327,8 @@ def _item_for(
 
 
 def sequence(
-    project: Any,
-    scorer: Any,
+    project: Project,
+    scorer: Successors,
     config: SequenceConfig,
     start_chunk: int | None = None,
     locked: Playlist | None = None,
@@ -344,8 +352,8 @@ def sequence(
 
 
 def regenerate(
-    project: Any,
-    scorer: Any,
+    project: Project,
+    scorer: Successors,
     playlist: Playlist,
     config: SequenceConfig,
     from_index: int = 0,

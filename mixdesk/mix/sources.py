@@ -2,22 +2,36 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections import OrderedDict
 from math import gcd
-from typing import Any, Protocol
+from typing import Mapping
 
 import numpy as np
 import soundfile as sf
 
+from mixdesk.core.beatgrid import BeatGrid
+from mixdesk.library.project import Project
 from mixdesk.mix.playlist import PlaylistItem
 
 
-class AudioSource(Protocol):
+class AudioSource(ABC):
+    """Where a renderer reads item audio. Subclasses implement ``frames``; a source that knows its tracks'
+    beat grids, or holds files open, overrides ``beat_grids`` or ``close``."""
+
     sample_rate: int
     channels: int
 
+    @abstractmethod
     def frames(self, item: PlaylistItem, start: int, stop: int) -> np.ndarray:
         """Frames [start, stop) of the item's source at ``sample_rate``; outside the file reads as silence."""
+
+    def beat_grids(self) -> Mapping[int, BeatGrid]:
+        """Track id -> beat grid, for the renderer's beat-synchronous joins (none by default)."""
+        return {}
+
+    def close(self) -> None:
+        """Release what the source holds open (nothing by default)."""
 
 
 def _fit(samples: np.ndarray, start: int, stop: int, channels: int) -> np.ndarray:
@@ -37,7 +51,7 @@ def _fit(samples: np.ndarray, start: int, stop: int, channels: int) -> np.ndarra
     return out
 
 
-class _SegmentReader:
+class _SegmentReader(AudioSource):
     """Reads just the frames an item needs, seeking in the source file, so a long mix never decodes a
     whole track per item; a file libsndfile cannot open is decoded whole by ``_whole`` instead."""
 
@@ -112,7 +126,7 @@ class ProjectSource(_SegmentReader):
     """Reads a project's tracks by their recorded paths; formats libsndfile cannot seek in go through the
     project's decode cache."""
 
-    def __init__(self, project: Any, sample_rate: int = 44100, channels: int = 2) -> None:
+    def __init__(self, project: Project, sample_rate: int = 44100, channels: int = 2) -> None:
         super().__init__(sample_rate, channels)
         self.project = project
         self._paths: dict[int, str] = {}
@@ -125,9 +139,8 @@ class ProjectSource(_SegmentReader):
     def _whole(self, item: PlaylistItem) -> np.ndarray:
         return self.project.track_audio(item.track_id, sample_rate=self.sample_rate).samples
 
-    def beat_grids(self) -> dict:
-        """Track id -> beat grid, for the renderer's beat-synchronous joins."""
-        return self.project.beat_grids() if hasattr(self.project, "beat_grids") else {}
+    def beat_grids(self) -> Mapping[int, BeatGrid]:
+        return self.project.beat_grids()
 
 
 class FileSource(_SegmentReader):
@@ -137,7 +150,7 @@ class FileSource(_SegmentReader):
         super().__init__(sample_rate, channels)
 
 
-class ArraySource:
+class ArraySource(AudioSource):
     """Tracks already in memory, keyed by track id (synthesised material, previews)."""
 
     def __init__(self, tracks: dict[int, np.ndarray], sample_rate: int = 44100, channels: int = 2) -> None:
@@ -149,10 +162,15 @@ class ArraySource:
         return _fit(self.tracks[item.track_id], start, stop, self.channels)
 
 
-def as_source(obj: Any, sample_rate: int = 44100, channels: int = 2) -> AudioSource:
+# What a mix is rendered from: a project (its files, decode cache and beat grids), any AudioSource, or None
+# for the files the playlist names.
+MixSource = Project | AudioSource | None
+
+
+def as_source(obj: MixSource, sample_rate: int = 44100, channels: int = 2) -> AudioSource:
     """A project becomes a ProjectSource; None reads the files named in the playlist; a source stays."""
     if obj is None:
         return FileSource(sample_rate, channels)
-    if hasattr(obj, "frames") and hasattr(obj, "sample_rate"):
+    if isinstance(obj, AudioSource):
         return obj
     return ProjectSource(obj, sample_rate, channels)

@@ -7,9 +7,12 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from mixdesk.analysis.compat import camelot_distance
+from mixdesk.library.project import Project
 from mixdesk.mix.playlist import Playlist
-from mixdesk.mix.pool import ChunkPool, load_compat, pool_from_project
+from mixdesk.mix.pool import ChunkPool, pool_from_project
 from mixdesk.mix.sequencing import batch_scores, prepare_scorer
+from mixdesk.ml.scoring import Successors
 
 
 @dataclass(frozen=True)
@@ -28,8 +31,8 @@ class Suggestion:
 
 
 def suggestions(
-    project: Any,
-    scorer: Any,
+    project: Project,
+    scorer: Successors,
     playlist: Playlist,
     position: int,
     k: int = 10,
@@ -70,7 +73,6 @@ class _Reasons:
         self.anchor = playlist[position]
         recent: Sequence[int] = playlist.chunk_ids[max(0, position + 1 - recent_window) : position + 1]
         self.back = {cid: position - (position + 1 - len(recent) + i) for i, cid in enumerate(recent)}
-        self.compat = load_compat()
         self.anchor_index = pool.position(self.anchor.chunk_id) if self.anchor.chunk_id in pool else None
 
     def __call__(self, chunk_id: int, score: float, into_next: float | None) -> dict[str, Any]:
@@ -104,9 +106,9 @@ class _Reasons:
         if bpm is not None and np.isfinite(bpm[a]) and np.isfinite(bpm[i]):
             out["bpm_diff_pct"] = round(float(100 * (bpm[i] - bpm[a]) / bpm[a]), 2)
         keys = self.pool.keys
-        if keys and keys[a] and keys[i] and self.compat is not None:
+        if keys and keys[a] and keys[i]:
             try:
-                out["key_steps"] = int(self.compat.camelot_distance(keys[a], keys[i]))
+                out["key_steps"] = camelot_distance(keys[a], keys[i])
             except ValueError:
                 pass
         return out

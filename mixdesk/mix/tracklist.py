@@ -8,13 +8,14 @@ import unicodedata
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
+from mixdesk.library.project import Project
+from mixdesk.mix.config import EXPORT_FORMATS
 from mixdesk.mix.rendering import Placement
 from mixdesk.progress import atomic_path
 
 TRACKLIST_VERSION = 1
 CUE_FRAMES_PER_SECOND = 75
 CUE_MAX_TRACKS = 99  # the CUE format numbers tracks 01-99 and index points 01-99 within a track
-_CUE_FILE_TYPES = {"mp3": "MP3", "wav": "WAVE", "flac": "WAVE"}
 
 
 def build_tracklist(
@@ -58,7 +59,7 @@ def build_tracklist(
     }
 
 
-def source_chunks(project: Any, track_ids: Iterable[int]) -> dict[str, dict[str, Any]]:
+def source_chunks(project: Project, track_ids: Iterable[int]) -> dict[str, dict[str, Any]]:
     """Chunk ranges, the track's artist and title tags and the Camelot key (each where known) of the given
     tracks, keyed by source path."""
     out: dict[str, dict[str, Any]] = {}
@@ -73,8 +74,8 @@ def source_chunks(project: Any, track_ids: Iterable[int]) -> dict[str, dict[str,
             "track_id": int(track_id),
             "chunks": ranges,
             "camelot": (descriptors.get((track_id, None)) or {}).get("camelot") or None,
-            "artist": getattr(track, "artist", "") or None,
-            "title": getattr(track, "title", "") or None,
+            "artist": track.artist or None,
+            "title": track.title or None,
         }
     return out
 
@@ -128,7 +129,7 @@ def cue_sheet(tracklist: Mapping[str, Any], audio_format: str = "mp3") -> str:
         'REM COMMENT "mixdesk"',
         f"PERFORMER {_quote(tracklist.get('artist', ''))}",
         f"TITLE {_quote(tracklist.get('title', ''))}",
-        f"FILE {_quote(tracklist.get('audio', 'mix'), 255)} {_CUE_FILE_TYPES.get(audio_format, 'WAVE')}",
+        f"FILE {_quote(tracklist.get('audio', 'mix'), 255)} {_cue_file_type(audio_format)}",
     ]
     for start in range(0, len(items), per_track):
         group = items[start : start + per_track]
@@ -145,6 +146,11 @@ def cue_sheet(tracklist: Mapping[str, Any], audio_format: str = "mp3") -> str:
             )
             lines.append(f"    INDEX {number:02d} {cue_time(item['mix_start_ms'])}")
     return "\n".join(lines) + "\n"
+
+
+def _cue_file_type(audio_format: str) -> str:
+    known = EXPORT_FORMATS.get(audio_format)
+    return known.cue_file_type if known is not None else "WAVE"
 
 
 def _item_performer(tracklist: Mapping[str, Any], item: Mapping[str, Any]) -> str:

@@ -6,6 +6,8 @@ import pytest
 
 from mixdesk.analysis.compat import (
     camelot_distance,
+    chunk_tempo_key,
+    chunk_tempo_keys,
     filter_by_range,
     filter_by_tags,
     filter_compatible,
@@ -68,3 +70,21 @@ def test_filters():
     assert filter_by_range([1, 2, 3, 4], docs, "lufs", low=-12) == [1, 3, 4]
     tags = {1: {"House": 0.6, "rock": 0.1}, 2: {"rock": 0.7}}
     assert filter_by_tags([1, 2, 3], tags, ["house"]) == [1, 3]
+
+
+def test_a_chunk_inherits_what_it_lacks_from_its_track():
+    descriptors = {
+        (1, None): {"bpm": 124.0, "camelot": "8A"},
+        (1, 10): {"bpm": 126.0, "camelot": "9A"},  # its own values win
+        (1, 11): {"bpm": 0.0, "camelot": None},  # no tempo or key found in the chunk: the track's
+        (1, 12): {"bpm": float("nan"), "camelot": "3B"},  # each value on its own
+        (2, 20): {"bpm": 90.0},  # a track without analysis of its own: nothing to inherit
+    }
+    assert chunk_tempo_key(descriptors, 1, 10) == (126.0, "9A")
+    assert chunk_tempo_key(descriptors, 1, 11) == (124.0, "8A")
+    assert chunk_tempo_key(descriptors, 1, 12) == (124.0, "3B")
+    assert chunk_tempo_key(descriptors, 1, 13) == (124.0, "8A")  # not analysed at all
+    assert chunk_tempo_key(descriptors, 2, 20) == (90.0, "")
+    assert chunk_tempo_key(descriptors, 3, 30) == (None, "")
+    bpm, keys = chunk_tempo_keys(descriptors, [1, 1, 3], [10, 11, 30])
+    assert bpm[:2].tolist() == [126.0, 124.0] and bpm[2] != bpm[2] and keys == ["9A", "8A", ""]

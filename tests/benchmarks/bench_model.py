@@ -50,8 +50,11 @@ def random_table(n_tracks: int, chunks_per_track: int, seed: int = 0, first_id: 
     )
 
 
-def train_speed(arch: str, device: str, threads: int, epochs: int, batch_size: int) -> dict:
-    """batch_size 0 takes the training default for the device (larger on a GPU)."""
+def train_speed(
+    arch: str, device: str, threads: int, epochs: int, batch_size: int, contrastive: float | None = None
+) -> dict:
+    """batch_size 0 takes the training default for the device (larger on a GPU); ``contrastive`` None
+    keeps the default weight of the in-batch ranking objective."""
     data = PairData(random_table(20, 30), PairConfig())
     limit = 256 if arch == "seed" and device == "cpu" else 0
     config = TrainConfig(
@@ -62,6 +65,7 @@ def train_speed(arch: str, device: str, threads: int, epochs: int, batch_size: i
         max_pairs_per_epoch=limit,
         patience=100,
         batch_size=batch_size,
+        **({} if contrastive is None else {"contrastive_weight": contrastive}),
     )
     fit(TrainConfig(**{**config.__dict__, "epochs": 1, "max_pairs_per_epoch": 128}), data)  # warm-up
     result = fit(config, data)
@@ -70,6 +74,7 @@ def train_speed(arch: str, device: str, threads: int, epochs: int, batch_size: i
         "device": result.device,
         "threads": threads if device == "cpu" else None,
         "batch_size": result.configs["train"]["batch_size"],
+        "contrastive_weight": result.configs["train"]["contrastive_weight"],
         "pairs_per_s": round(result.pairs_per_s, 1),
         "pairs": int(result.pairs_per_s * result.seconds),
     }
@@ -162,7 +167,13 @@ def main() -> None:
         for t in threads:
             torch.set_num_threads(t)
             for arch in [a for a in args.archs.split(",") if a]:
-                emit({"bench": "train", **train_speed(arch, device, t, args.epochs, args.batch_size)})
+                row = train_speed(arch, device, t, args.epochs, args.batch_size)
+                emit({"bench": "train", **row})
+                if arch == "cnn_lstm" and row["contrastive_weight"] > 0:
+                    # What the in-batch ranking objective costs: the same run with the pair loss alone.
+                    plain = train_speed(arch, device, t, args.epochs, args.batch_size, contrastive=0.0)
+                    ratio = round(row["pairs_per_s"] / plain["pairs_per_s"], 3) if plain["pairs_per_s"] else None
+                    emit({"bench": "train", **plain, "ranking_objective_speed_ratio": ratio})
         if args.pool:
             emit({"bench": "rank", **ranking_speed(args.pool, device)})
     for nproc in [int(n) for n in args.nproc.split(",") if n]:

@@ -7,11 +7,14 @@ from typing import Sequence
 import numpy as np
 import pytest
 
+from mixdesk.ml.scoring import ScorerBase
 
-class NextInTrackScorer:
+
+class NextInTrackScorer(ScorerBase):
     """Prefers the true successor in the same track, then chunks of other tracks; deterministic.
 
-    Stands in for a trained model where a test is about the desk, not about the model's quality.
+    Stands in for a trained model where a test is about the desk, not about the model's quality: a whole
+    scorer (``ScorerBase`` gives it ``score_matrix``), so the desk can call anything a scorer has.
     """
 
     def __init__(self, project) -> None:

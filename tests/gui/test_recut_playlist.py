@@ -131,16 +131,16 @@ def test_job_failures_reach_panels_as_one_human_line(exc, shown):
     assert type(exc).__name__ not in message and "Errno" not in message
 
 
-def test_panel_that_fails_to_start_says_so_without_its_exception(qtbot, desk_state, monkeypatch):
-    from mixdesk.gui import main_window, suggestions_view
+def test_panel_that_fails_to_start_stops_the_window_with_its_error(qtbot, desk_state, monkeypatch):
+    """A broken panel is a loud error where the window is built, never a placeholder in its dock."""
+    from PySide6.QtWidgets import QWidget
 
-    class Broken:
+    from mixdesk.gui import main_window
+
+    class Broken(QWidget):
         def __init__(self, _state):
             raise AttributeError("'NoneType' object has no attribute 'chunks'")
 
-    monkeypatch.setattr(suggestions_view, "SuggestionsView", Broken)
-    note = main_window.make_panel(
-        desk_state, "suggestionsView", "Suggestions", "mixdesk.gui.suggestions_view", "SuggestionsView"
-    )
-    qtbot.addWidget(note)
-    assert note.text() == "The suggestions panel could not start; the details are in the log."
+    monkeypatch.setattr(main_window, "SuggestionsView", Broken)
+    with pytest.raises(AttributeError, match="has no attribute 'chunks'"):
+        main_window.MainWindow(desk_state)

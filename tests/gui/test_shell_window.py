@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QDockWidget
 from mixdesk.gui.main_window import PANELS, MainWindow
 from mixdesk.progress import Progress
 
-PANEL_NAMES = [p[0] for p in PANELS]
+PANEL_NAMES = [p.name for p in PANELS]
 
 
 @pytest.fixture
@@ -147,6 +147,25 @@ def test_screenshot_run(qtbot, qapp, tmp_path, small_project, desk_settings):
     code = run_desk(project=path, screenshot=str(shot), quit_after_ms=50, settings=desk_settings)
     assert shot.is_file() and shot.stat().st_size > 20000
     assert code in (0, 1)  # 1 only says the playlist could not be generated without a model
+
+
+def test_staged_screenshot_fills_the_panels_first(qtbot, window, small_project, tmp_path):
+    """The review tool (tests/gui/screens.py): a chunk selected, a playlist, suggestions, then pictures."""
+    from panel_fixtures import NextInTrackScorer
+    from screens import StagedShot
+
+    window.resize(1600, 960)
+    window.actions_.set_project(small_project)
+    window.state.set_scorer(NextInTrackScorer(small_project))
+    outcome = []
+    shot, panels = tmp_path / "desk.png", tmp_path / "panels"
+    StagedShot(window, shot, outcome.append, panels).start()
+    qtbot.waitUntil(lambda: bool(outcome), timeout=120000)
+    assert outcome == [True]
+    assert shot.is_file() and shot.stat().st_size > 20000
+    assert window.state.playlist is not None and window.state.selected_playlist_item == 0
+    assert window.suggestions_view.model.rowCount() > 0
+    assert {p.stem for p in panels.glob("*.png")} >= {"poolView", "trackView", "playlistView", "suggestionsView"}
 
 
 def test_headless_demo_run_saves_a_screenshot_and_exits_cleanly(tmp_path):

@@ -22,11 +22,18 @@ BELOW = {
 ABOVE = {**BELOW, "auc": 0.90, "mrr": 0.60}
 
 
-class FakeModel:
-    """Stands in for a trained model file loaded as a scorer."""
+from mixdesk.ml.ranking import TransitionScorer  # noqa: E402 - after torch is known to be there
 
-    def __init__(self, path):
+
+class FakeModel(TransitionScorer):
+    """Stands in for a trained model file loaded as a scorer: the desk knows a model by its file, and
+    these tests never ask it to encode, so no network is built."""
+
+    def __init__(self, path):  # no super().__init__: there is no network to load
         self.path = path
+
+    def prepare(self, *_args, **_kwargs) -> None:
+        pass
 
     def successor_scores(self, _a, candidates):
         return np.full(len(candidates), 0.5, dtype=np.float32)

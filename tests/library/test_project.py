@@ -16,6 +16,7 @@ from audio_fixtures import make_track, song_sections, write_wav
 from mixdesk.config import LIBRARY_CHUNKING, ChunkingConfig
 from mixdesk.library import importer
 from mixdesk.library.project import Project
+from mixdesk.progress import Cancelled
 
 
 def count_decodes(monkeypatch) -> list:
@@ -123,6 +124,34 @@ def test_analysis_documents_are_dropped_when_chunks_change(small_project):
     }
     small_project.rechunk(LIBRARY_CHUNKING.with_(min_silence_ms=200), [track.id])
     assert small_project.analysis("descriptors") == {(track.id, None): {"bpm": 120.0}}
+
+
+def test_save_as_writes_a_complete_copy_beside_its_cache(small_project, tmp_path):
+    small_project.save_playlist("set", {"items": [1]})  # committed, possibly still only in the WAL file
+    target = tmp_path / "copies" / "copy.mixdesk"
+    steps = []
+    assert small_project.save_as(target, on_progress=steps.append) == target.resolve()
+    assert steps[-1].done == steps[-1].total
+    with Project.open(target) as copy:
+        assert [t.path for t in copy.tracks()] == [t.path for t in small_project.tracks()]
+        assert len(copy.chunks()) == len(small_project.chunks()) and copy.load_playlist("set") == {"items": [1]}
+        assert copy.beat_grids().keys() == small_project.beat_grids().keys()
+        assert sorted(p.name for p in copy.cache_dir.iterdir()) == sorted(
+            p.name for p in small_project.cache_dir.iterdir()
+        )
+    small_project.save_playlist("after", {"items": []})  # the original stays open on its own file
+    assert small_project.load_playlist("after") == {"items": []}
+
+
+def test_save_as_is_all_or_nothing(small_project, tmp_path):
+    target = tmp_path / "copy.mixdesk"
+    target.write_bytes(b"an earlier file")
+    with pytest.raises(Cancelled):
+        small_project.save_as(target, should_stop=lambda: True)
+    assert target.read_bytes() == b"an earlier file"
+    assert [p.name for p in tmp_path.iterdir() if ".part" in p.name] == []
+    with pytest.raises(ValueError, match="own file"):
+        small_project.save_as(small_project.path)
 
 
 def test_a_file_that_is_not_a_project_is_refused(tmp_path):

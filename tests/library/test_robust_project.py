@@ -17,7 +17,8 @@ import pytest
 import soundfile as sf
 
 from mixdesk.cli import main
-from mixdesk.library.project import Project, ReadOnlyProjectError
+from mixdesk.library.errors import ReadOnlyProjectError
+from mixdesk.library.project import Project
 from mixdesk.progress import DiskFullError
 
 SR = 22050

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from mixdesk.mix.pool import ChunkPool
+from mixdesk.ml.scoring import ScorerBase
 
 
-class IndexDistanceScorer:
+class IndexDistanceScorer(ScorerBase):
     """P(b follows a) falls with the distance between b's position and the slot right after a.
 
     Chunks of one track sit on one line; another track counts as ``track_gap`` positions away. The true

@@ -13,7 +13,7 @@ import pytest
 import soundfile as sf
 
 from mix_helpers import scorer_for_project
-from mixdesk.mix.config import ExportConfig, SequenceConfig
+from mixdesk.mix.config import EXPORT_FORMATS, MP3_BITRATES, ExportConfig, SequenceConfig
 from mixdesk.mix.export import export_mix
 from mixdesk.mix.playlist import Playlist, PlaylistItem, Transition
 from mixdesk.mix.sequencing import sequence
@@ -125,6 +125,23 @@ def test_cue_sheet_is_well_formed_and_times_are_in_cd_frames():
         for line in lines:
             assert line.count('"') in (0, 2, 4), line
         assert sum(1 for ln in lines if ln.strip().startswith("REM SOURCE")) == count
+
+
+def test_one_table_of_export_formats_drives_the_config_the_cue_and_the_command_line():
+    from mixdesk.cli import build_parser
+
+    mix = build_parser()._subparsers._group_actions[0].choices["mix"]
+    options = {a.dest: a for a in mix._actions}
+    assert tuple(options["format"].choices) == tuple(EXPORT_FORMATS)
+    assert (
+        tuple(options["bitrate"].choices) == MP3_BITRATES and options["bitrate"].default == ExportConfig().bitrate_kbps
+    )
+    for name, fmt in EXPORT_FORMATS.items():
+        assert ExportConfig(format=name).format == name
+        cue = cue_sheet({"audio": f"mix.{name}", "items": []}, name)
+        assert cue.splitlines()[3].endswith(f" {fmt.cue_file_type}")
+    with pytest.raises(ValueError, match="mp3"):
+        ExportConfig(format="ogg")
 
 
 def test_project_export_writes_tracklist_with_sources(tmp_path, small_project):

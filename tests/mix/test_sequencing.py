@@ -6,8 +6,9 @@ from hypothesis import strategies as st
 from mix_helpers import make_pool, scorer_for_pool, scorer_for_project
 from mixdesk.mix.config import SequenceConfig
 from mixdesk.mix.playlist import Playlist
-from mixdesk.mix.pool import attach_descriptors
-from mixdesk.mix.sequencing import fixed_items, regenerate, sequence, sequence_pool
+from mixdesk.mix.pool import attach_descriptors, chunk_tempi_and_keys, pool_from_project
+from mixdesk.mix.sequencing import batch_scores, fixed_items, regenerate, sequence, sequence_pool
+from mixdesk.ml.scoring import Scorer, ScorerBase, as_scorer
 from mixdesk.progress import Cancelled
 
 
@@ -188,3 +189,60 @@ def test_key_limit_uses_analysis_descriptors():
         if not b.relaxed:
             assert compat.key_compatible(keys[a.track_id], keys[b.track_id], max_steps=1)
     assert 3 not in {it.track_id for it in playlist.items if not it.relaxed}
+
+
+class _OnlySuccessors:
+    """A scorer written without ScorerBase: it knows ``successor_scores`` and nothing else."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def successor_scores(self, a_id, candidate_ids):
+        return self.inner.successor_scores(a_id, candidate_ids)
+
+
+def test_a_scorer_with_only_successor_scores_chains_like_a_whole_one():
+    pool = make_pool(3, 8)
+    whole = scorer_for_pool(pool)
+    partial = _OnlySuccessors(whole)
+    assert isinstance(whole, Scorer) and as_scorer(whole) is whole
+    assert not isinstance(partial, Scorer) and isinstance(as_scorer(partial), Scorer)
+    config = SequenceConfig(minutes=0.4, strategy="beam", beam_width=4, min_chunk_ms=0, seed=3)
+    assert sequence_pool(pool, partial, config).chunk_ids == sequence_pool(pool, whole, config).chunk_ids
+    ids = pool.ids[:3].tolist()
+    assert np.allclose(batch_scores(partial, ids, pool.ids), whole.score_matrix(ids, pool.ids.tolist()))
+    assert sequence_pool(pool, partial, config).meta["scorer"] == "_OnlySuccessors"
+
+
+def test_sequencing_prepares_the_scorer_on_the_pool(small_project):
+    class Counting(ScorerBase):
+        def __init__(self, project):
+            self.inner = scorer_for_project(project)
+            self.prepared: list[list[int]] = []
+
+        def prepare(self, project, chunk_ids=None, on_progress=None, should_stop=None):
+            self.prepared.append(list(chunk_ids or []))
+
+        def successor_scores(self, a_id, candidate_ids):
+            return self.inner.successor_scores(a_id, candidate_ids)
+
+    scorer = Counting(small_project)
+    playlist = sequence(small_project, scorer, SequenceConfig(minutes=0.3, seed=5))
+    assert len(scorer.prepared) == 1 and set(playlist.chunk_ids) <= set(scorer.prepared[0])
+
+
+def test_the_pool_and_the_desk_read_one_tempo_and_key_per_chunk(small_project):
+    track = small_project.tracks()[0]
+    first, second = small_project.chunks(track.id)[:2]
+    small_project.put_analysis("descriptors", {"bpm": 100.0, "camelot": "5A"}, track.id)
+    small_project.put_analysis("descriptors", {"bpm": 0.0, "camelot": "6A"}, track.id, first.id)
+    chunks = small_project.chunks()
+    bpm, keys = chunk_tempi_and_keys(small_project, chunks)
+    row = {c.id: i for i, c in enumerate(chunks)}
+    grids = small_project.beat_grids()
+    if track.id not in grids or not grids[track.id].confident:  # the analysis speaks where no grid is trusted
+        assert bpm[row[first.id]] == 100.0 and bpm[row[second.id]] == 100.0
+    assert keys[row[first.id]] == "6A" and keys[row[second.id]] == "5A"
+    pool = pool_from_project(small_project)
+    assert pool.ids.tolist() == [c.id for c in chunks]
+    assert np.array_equal(pool.bpm, bpm, equal_nan=True) and list(pool.keys) == keys

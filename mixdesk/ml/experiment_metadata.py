@@ -12,13 +12,23 @@ from __future__ import annotations
 import tempfile
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
+from mixdesk.library.project import Project
+from mixdesk.ml.experiments import ExperimentConfig
 from mixdesk.progress import Progress, ProgressFn, StopFn, check_stop
 
-VARIANTS = {
+# The experiment's own defaults (the command line shows and uses these): every track, more epochs and
+# fewer candidates than the chunking and genre experiments.
+METADATA_ARCH = "cnn_lstm"
+METADATA_CONFIG = ExperimentConfig(
+    archs=(METADATA_ARCH,), epochs=8, max_pairs_per_epoch=3000, max_tracks=0, candidates=20, seed=0
+)
+METADATA_REPEATS = 1
+
+VARIANTS: dict[str, dict[str, bool] | None] = {
     "no descriptors": None,
     "descriptors": {"include_tags": False},
     "descriptors + tags": {"include_tags": True},
@@ -34,11 +44,11 @@ def _stage(on_progress: ProgressFn | None, label: str) -> ProgressFn | None:
 
 
 def _train_variant(
-    project,
-    splits,
-    descriptors,
+    project: Project,
+    splits: Mapping[str, np.ndarray],
+    descriptors: Mapping[int, np.ndarray] | None,
     arch: str,
-    config,
+    config: ExperimentConfig,
     model_path: Path,
     on_progress: ProgressFn | None,
     should_stop: StopFn | None,
@@ -86,10 +96,10 @@ def _train_variant(
 
 def metadata_experiment(
     audio_dir: Path,
-    config=None,
+    config: ExperimentConfig = METADATA_CONFIG,
     work_dir: Path | None = None,
-    arch: str = "cnn_lstm",
-    repeats: int = 1,
+    arch: str = METADATA_ARCH,
+    repeats: int = METADATA_REPEATS,
     on_progress: ProgressFn | None = None,
     should_stop: StopFn | None = None,
 ) -> dict[str, Any]:
@@ -99,9 +109,8 @@ def metadata_experiment(
     track split, so the spread of a variant's repeats is the noise a difference must exceed.
     """
     from mixdesk.analysis.project_analysis import analyse_project, chunk_descriptor_vectors
-    from mixdesk.ml.experiments import ExperimentConfig, open_experiment_project, pick_tracks, split_ids
+    from mixdesk.ml.experiments import open_experiment_project, pick_tracks, split_ids
 
-    config = config or ExperimentConfig(archs=(arch,))
     work_dir = Path(work_dir) if work_dir else Path(tempfile.mkdtemp(prefix="mixdesk-metadata-"))
     project = open_experiment_project(Path(audio_dir), work_dir, on_progress, should_stop)
     try:

@@ -7,7 +7,7 @@ import json
 
 import torch
 
-from mixdesk.analysis.experiment_metadata import VARIANTS
+from mixdesk.ml.experiment_metadata import METADATA_CONFIG, VARIANTS
 from mixdesk.cli.analysis import register_experiments
 
 
@@ -42,3 +42,17 @@ def test_metadata_experiment_prints_a_row_per_variant(song_folder, tmp_path, cap
     assert dims[0] == 0 and 0 < dims[1] < dims[2]
     assert all(0.0 <= row["auc"] <= 1.0 for row in result["rows"])
     assert set(result["split"]["test"]).isdisjoint(result["split"]["train"])
+
+
+def test_metadata_options_show_the_experiments_own_defaults():
+    parser = argparse.ArgumentParser()
+    register_experiments(parser.add_subparsers(dest="experiment"))
+    args = parser.parse_args(["metadata", "songs"])
+    assert (args.epochs, args.candidates, args.max_tracks, args.max_pairs, args.seed, args.device) == (
+        METADATA_CONFIG.epochs,
+        METADATA_CONFIG.candidates,
+        METADATA_CONFIG.max_tracks,
+        METADATA_CONFIG.max_pairs_per_epoch,
+        METADATA_CONFIG.seed,
+        METADATA_CONFIG.device,
+    )
