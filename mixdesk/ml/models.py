@@ -21,6 +21,7 @@ from __future__ import annotations
 from contextlib import nullcontext
 from dataclasses import dataclass
 from itertools import chain
+from typing import Any, Mapping
 
 import torch
 from torch import nn
@@ -42,6 +43,10 @@ class ModelConfig(Settings):
     head_hidden: int = 64
     dropout: float = 0.3
     descriptor_dim: int = 0
+    # Frames nearest the seam (23 ms each) summarised on their own beside the whole edge window, so
+    # the head can compare the timbre right before the cut with the timbre right after it; 0 = off
+    # (model files from before this input load with 0).
+    seam_frames: int = 8
     # The seed network (raw audio at 1260 Hz); edge_size 0 means "shortest chunk", capped below.
     edge_size: int = 0
     seed_max_edge_s: float = 1.0
@@ -66,6 +71,14 @@ class ModelConfig(Settings):
         if not isinstance(self.seed_max_edge_s, (int, float)) or not 0.0 < self.seed_max_edge_s <= 60.0:
             raise ValueError(f"seed_max_edge_s must lie in (0, 60], not {self.seed_max_edge_s!r}")
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "ModelConfig":
+        """A config as saved in a model file; inputs added since the file was written are off."""
+        return super().from_dict({**LEGACY_INPUTS, **data})
+
+
+# Inputs that model files from before them lack: such a file was trained without them.
+LEGACY_INPUTS = {"seam_frames": 0}
 
 # Far beyond any model this project trains, and small enough that a damaged or hostile model file cannot
 # make building the network allocate gigabytes.
@@ -78,6 +91,7 @@ _SIZE_LIMITS = (
     ("seam_steps", 0, 64),
     ("head_hidden", 1, 4096),
     ("descriptor_dim", 0, 4096),
+    ("seam_frames", 0, 4096),
     ("edge_size", 0, 1_000_000),
     ("seed_filters", 1, 4096),
     ("seed_lstm", 1, 2048),
@@ -200,19 +214,23 @@ class ConvFrontEnd(nn.Module):
 
 class EdgeStats(nn.Module):
     """Fixed timbre and pitch-class statistics of a log-mel window: 20 MFCC means (DCT of the
-    log-mel, standardised on training data) and 12 unit-norm chroma values folded from the mel bands.
+    log-mel, standardised on training data) and 12 unit-norm chroma values folded from the mel bands,
+    plus, with ``seam_frames``, the MFCC means of just the frames nearest the seam (the window's last
+    frames at A's end, its first at B's start).
 
     These are what the similarity baseline compares; handing them to the model means it starts from
-    that baseline's evidence and learns how much to trust each part of it.
+    that baseline's evidence and learns how much to trust each part of it. The near-seam part is what
+    the baseline cannot see: whether the sound right before the cut goes on right after it.
     """
 
     N_MFCC = 20
-    WIDTH = N_MFCC + 12
 
-    def __init__(self, n_mels: int):
+    def __init__(self, n_mels: int, seam_frames: int = 0):
         super().__init__()
         from mixdesk.ml.baselines import dct_matrix
 
+        self.seam_frames = seam_frames
+        self.width = self.N_MFCC + 12 + (self.N_MFCC if seam_frames else 0)
         self.register_buffer("dct", torch.as_tensor(dct_matrix(n_mels, self.N_MFCC), dtype=torch.float32))
         self.register_buffer("chroma", torch.zeros(n_mels, 12))
         self.register_buffer("mfcc_mean", torch.zeros(self.N_MFCC))
@@ -229,7 +247,7 @@ class EdgeStats(nn.Module):
     def _mfcc(self, x: torch.Tensor) -> torch.Tensor:
         return torch.einsum("bmt,mk->bk", x, self.dct) / x.shape[-1]
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, at_end: bool = True) -> torch.Tensor:
         # Linear mel power reaches 1e8: far beyond float16, so mixed precision stops here (on
         # devices without autocast there is nothing to stop).
         with _no_autocast(x.device.type):
@@ -237,7 +255,11 @@ class EdgeStats(nn.Module):
             mfcc = (self._mfcc(x) - self.mfcc_mean) / self.mfcc_std
             chroma = torch.expm1(x).mean(dim=-1) @ self.chroma
             chroma = chroma / (chroma.norm(dim=1, keepdim=True) + 1e-6)
-            return torch.cat([mfcc, chroma], dim=1)
+            parts = [mfcc, chroma]
+            if self.seam_frames:
+                near = x[..., -self.seam_frames :] if at_end else x[..., : self.seam_frames]
+                parts.append((self._mfcc(near) - self.mfcc_mean) / self.mfcc_std)
+            return torch.cat(parts, dim=1)
 
 
 class CnnLstm(TransitionModel):
@@ -259,9 +281,9 @@ class CnnLstm(TransitionModel):
     def __init__(self, config: ModelConfig):
         super().__init__(config)
         c = config
-        side = EdgeStats.WIDTH + c.descriptor_dim
         self.front = ConvFrontEnd(c.n_mels, c.conv_channels, c.pool)
-        self.stats = EdgeStats(c.n_mels)
+        self.stats = EdgeStats(c.n_mels, c.seam_frames)
+        side = self.stats.width + c.descriptor_dim
         self.lstm = nn.LSTM(c.conv_channels, c.hidden, batch_first=True)
         self.query = nn.Linear(c.hidden + c.conv_channels, c.hidden)
         self.key = nn.Linear(c.conv_channels, c.hidden)
@@ -280,8 +302,8 @@ class CnnLstm(TransitionModel):
             self.front.set_input_stats(windows)
             self.stats.fit(windows, feature_config)
 
-    def _side(self, x: torch.Tensor, desc: torch.Tensor | None) -> torch.Tensor:
-        stats = self.stats(x)
+    def _side(self, x: torch.Tensor, desc: torch.Tensor | None, at_end: bool) -> torch.Tensor:
+        stats = self.stats(x, at_end)
         if self.config.descriptor_dim == 0:
             return stats
         if desc is None:
@@ -294,7 +316,7 @@ class CnnLstm(TransitionModel):
         frames = self.front(x)
         _, (h, c) = self.lstm(frames)
         h, c = h[0], c[0]
-        side = self._side(x, desc)
+        side = self._side(x, desc, at_end=True)
         # The query sees the whole window's average as well as the LSTM's (recency-weighted) state.
         query = self.query(torch.cat([h, frames.mean(dim=1)], dim=1))
         return h, c, self.from_end(torch.cat([h, side], dim=1)), query, side
@@ -313,7 +335,7 @@ class CnnLstm(TransitionModel):
         bias = self._gate_order(self.lstm.bias_ih_l0 + self.lstm.bias_hh_l0)
         proj = torch.matmul(seam_frames, weight.t()) + bias  # (B, steps, 4 * hidden), gates (i, f, o, 2g)
         key = self.key(frames.mean(dim=1))
-        side = self._side(x, desc)
+        side = self._side(x, desc, at_end=False)
         return proj, self.from_start(torch.cat([key, side], dim=1)), key, side
 
     def seam(self, end: Encoding, start: Encoding) -> torch.Tensor:

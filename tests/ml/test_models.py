@@ -53,3 +53,27 @@ def test_tiny_model_overfits_a_tiny_set(tiny_data, tiny_model_config):
         correct = ((pair_logits(model, table, a, b) > 0).float() == y).float().mean()
     assert loss.item() < 0.1
     assert correct == 1.0
+
+
+def test_the_frames_nearest_the_seam_are_summarised_from_the_side_that_touches_it():
+    from mixdesk.ml.models import EdgeStats
+    from mixdesk.ml.features import FeatureConfig
+
+    stats = EdgeStats(128, seam_frames=8)
+    windows = torch.rand(16, 128, 65) * 3
+    stats.fit(windows, FeatureConfig())
+    # Quiet everywhere but the last 8 frames: only A's near-seam part (its end) hears the loud frames.
+    x = torch.zeros(2, 128, 65)
+    x[..., -8:] = 5.0
+    end, start = stats(x, at_end=True), stats(x, at_end=False)
+    assert end.shape[1] == stats.width == 20 + 12 + 20
+    assert torch.allclose(end[:, :32], start[:, :32])
+    assert end[:, 32:].sum() > start[:, 32:].sum() + 10
+
+
+def test_model_files_from_before_the_seam_input_load_without_it():
+    from mixdesk.ml.models import ModelConfig
+
+    assert ModelConfig().seam_frames > 0
+    assert ModelConfig.from_dict({"arch": "cnn_lstm"}).seam_frames == 0
+    assert ModelConfig.from_dict(ModelConfig().to_dict()) == ModelConfig()
