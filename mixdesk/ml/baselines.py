@@ -7,13 +7,17 @@ energy ("chroma" folded from the mel bands) of A's end against B's start.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
 from mixdesk.ml.features import FeatureConfig, mel_centers
+from mixdesk.ml.scoring import ScorerBase
 from mixdesk.ml.table import FeatureTable, project_feature_table
 from mixdesk.progress import ProgressFn, StopFn
+
+if TYPE_CHECKING:
+    from mixdesk.library.project import Project
 
 
 def dct_matrix(n_mels: int, n_mfcc: int) -> np.ndarray:
@@ -44,10 +48,17 @@ def edge_vectors(windows: np.ndarray, config: FeatureConfig, n_mfcc: int = 20) -
     return mfcc, chroma
 
 
-class SimilarityScorer:
+def _unit_rows(vectors: np.ndarray) -> np.ndarray:
+    """Each row scaled to unit length."""
+    return vectors / (np.linalg.norm(vectors, axis=1, keepdims=True) + 1e-9)
+
+
+class SimilarityScorer(ScorerBase):
     """Cosine similarity of A's end and B's start, mapped to (0, 1); no training needed."""
 
-    def __init__(self, feature_config: FeatureConfig = FeatureConfig(), n_mfcc: int = 20, chroma_weight: float = 0.5):
+    def __init__(
+        self, feature_config: FeatureConfig = FeatureConfig(), n_mfcc: int = 20, chroma_weight: float = 0.5
+    ) -> None:
         self.feature_config = feature_config
         self.n_mfcc = n_mfcc
         self.chroma_weight = chroma_weight
@@ -57,7 +68,7 @@ class SimilarityScorer:
 
     def prepare(
         self,
-        project,
+        project: Project,
         chunk_ids: Sequence[int] | None = None,
         on_progress: ProgressFn | None = None,
         should_stop: StopFn | None = None,
@@ -85,8 +96,12 @@ class SimilarityScorer:
             # z-scores over all prepared edges, so no single coefficient (loudness, tilt) dominates
             both = np.concatenate([end_mfcc, start_mfcc])
             mean, std = both.mean(axis=0), both.std(axis=0) + 1e-6
-            unit = lambda v: v / (np.linalg.norm(v, axis=1, keepdims=True) + 1e-9)  # noqa: E731
-            self._vectors = (unit((end_mfcc - mean) / std), end_chroma, unit((start_mfcc - mean) / std), start_chroma)
+            self._vectors = (
+                _unit_rows((end_mfcc - mean) / std),
+                end_chroma,
+                _unit_rows((start_mfcc - mean) / std),
+                start_chroma,
+            )
         return self._vectors
 
     def successor_scores(self, a_id: int, candidate_ids: Sequence[int]) -> np.ndarray:
@@ -101,13 +116,14 @@ class SimilarityScorer:
         return np.clip((1.0 + sim) / 2.0, 1e-6, 1 - 1e-6).astype(np.float32)
 
     def score_matrix(self, a_ids: Sequence[int], b_ids: Sequence[int]) -> np.ndarray:
+        """Rows of ``successor_scores`` (float32, as they are)."""
         return np.stack([self.successor_scores(a, b_ids) for a in a_ids]) if len(a_ids) else np.zeros((0, len(b_ids)))
 
 
-class RandomScorer:
-    """Uniform random scores, reproducible from the seed and the pair."""
+class RandomScorer(ScorerBase):
+    """Uniform random scores, reproducible from the seed and the pair (nothing to prepare)."""
 
-    def __init__(self, seed: int = 0):
+    def __init__(self, seed: int = 0) -> None:
         self.seed = seed
 
     def successor_scores(self, a_id: int, candidate_ids: Sequence[int]) -> np.ndarray:

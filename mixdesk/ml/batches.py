@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Iterator, NamedTuple
+from dataclasses import dataclass
+from typing import Iterator, overload
 
 import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
+from torch.nn.parallel import DistributedDataParallel
 
 from mixdesk.ml import distributed
 from mixdesk.ml.models import TransitionModel
@@ -18,14 +20,15 @@ from mixdesk.ml.table import FeatureTable
 class DeviceTable:
     """The tensors of a feature table on one device, with descriptors shaped for the model."""
 
-    def __init__(self, table: FeatureTable, device: torch.device, descriptor_dim: int = 0):
+    def __init__(self, table: FeatureTable, device: torch.device, descriptor_dim: int = 0) -> None:
         self.source = table
+        self.config = table.config
         self.device = device
         self.start = table.start.to(device)
         self.end = table.end.to(device)
         self.raw_start = table.raw_start.to(device)
         self.raw_end = table.raw_end.to(device)
-        self.descriptors = None
+        self.descriptors: torch.Tensor | None = None
         if descriptor_dim > 0:
             desc = torch.zeros(len(table), descriptor_dim)
             if table.descriptors is not None:
@@ -37,7 +40,8 @@ class DeviceTable:
         return None if self.descriptors is None else self.descriptors[rows]
 
 
-class Batch(NamedTuple):
+@dataclass(frozen=True)
+class Batch:
     """One batch of pairs on the training device, or one process's share of it.
 
     ``slots`` (None for a whole batch; a CPU tensor) are the share's positions within the batch of
@@ -89,11 +93,11 @@ def pair_batches(
         if world == 1:
             yield Batch(a[start:stop], b[start:stop], label[start:stop], total=stop - start, count=stop - start)
             continue
-        slots = np.arange(rank, stop - start, world)
-        weight = np.ones(slots.size, dtype=np.float32)
-        if slots.size == 0:
-            slots, weight = np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.float32)
-        slots = torch.from_numpy(slots)  # stays on the CPU, where the augmentation draws are made
+        share = np.arange(rank, stop - start, world)
+        weight = np.ones(share.size, dtype=np.float32)
+        if share.size == 0:
+            share, weight = np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.float32)
+        slots = torch.from_numpy(share)  # stays on the CPU, where the augmentation draws are made
         index = slots.to(device)
         yield Batch(
             a[start:stop][index],
@@ -118,6 +122,29 @@ def batch_count(pairs: PairSet, batch_size: int, limit: int = 0) -> int:
     return (n + batch_size - 1) // batch_size
 
 
+def _core(model: nn.Module) -> TransitionModel:
+    """The transition model itself, also when ``model`` is a ``DistributedDataParallel`` wrapper of it."""
+    core = model.module if isinstance(model, DistributedDataParallel) else model
+    if not isinstance(core, TransitionModel):
+        raise TypeError(f"expected a transition model, not {type(core).__name__}")
+    return core
+
+
+@overload
+def pair_logits(
+    model: nn.Module,
+    table: DeviceTable,
+    a: torch.Tensor,
+    b: torch.Tensor,
+    augment: PairConfig | None = None,
+    generator: torch.Generator | None = None,
+    slots: torch.Tensor | None = None,
+    total: int = 0,
+    grid: None = None,
+) -> torch.Tensor: ...
+
+
+@overload
 def pair_logits(
     model: nn.Module,
     table: DeviceTable,
@@ -128,14 +155,27 @@ def pair_logits(
     slots: torch.Tensor | None = None,
     total: int = 0,
     grid: torch.Tensor | None = None,
-):
+) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]: ...
+
+
+def pair_logits(
+    model: nn.Module,
+    table: DeviceTable,
+    a: torch.Tensor,
+    b: torch.Tensor,
+    augment: PairConfig | None = None,
+    generator: torch.Generator | None = None,
+    slots: torch.Tensor | None = None,
+    total: int = 0,
+    grid: torch.Tensor | None = None,
+) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
     """Logits of pairs (table rows ``a[i]`` -> ``b[i]``), computed on the model's device; with ``grid``
     (batch indices) also the grid of logits among those pairs (see ``TransitionModel.forward``).
 
     ``model`` may be a ``DistributedDataParallel`` wrapper: inputs come from the wrapped model, the
     forward pass goes through the wrapper so that gradients are averaged across processes.
     """
-    core: TransitionModel = getattr(model, "module", model)
+    core = _core(model)
     xa = core.edges(table, a, "end")
     xb = core.edges(table, b, "start")
     if augment is not None and (augment.gain_db > 0 or augment.shift_frames > 0):
@@ -221,8 +261,8 @@ def evaluate_pairs(
     model.eval()
     device = model.device
     with torch.no_grad(), torch.autocast(device.type, enabled=amp):
-        for a, b, y, *_ in pair_batches(pairs, batch_size, device):
-            logits = pair_logits(model, table, a, b).float()
-            stats.add(logits, y, F.binary_cross_entropy_with_logits(logits, y))
+        for batch in pair_batches(pairs, batch_size, device):
+            logits = pair_logits(model, table, batch.a, batch.b).float()
+            stats.add(logits, batch.label, F.binary_cross_entropy_with_logits(logits, batch.label))
             probs.append(torch.sigmoid(logits).cpu().numpy())
     return stats, (np.concatenate(probs) if probs else np.zeros(0, dtype=np.float32))

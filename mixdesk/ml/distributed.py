@@ -14,6 +14,7 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from types import ModuleType
 from typing import Any, Callable, Iterator
 
 import torch
@@ -40,7 +41,8 @@ class Group:
         return self.rank == 0
 
 
-def _dist():
+def _dist() -> ModuleType | None:
+    """``torch.distributed``, where this build of torch has it."""
     import torch.distributed as dist
 
     return dist if dist.is_available() else None
@@ -104,6 +106,8 @@ def leader_first(group: Group) -> Iterator[None]:
         yield
         return
     dist = _dist()
+    if dist is None:  # several workers joined a group, so this cannot happen
+        raise RuntimeError("torch.distributed is not available")
     if group.local_rank != 0:
         dist.barrier()
     yield

@@ -10,7 +10,7 @@ All scorers see the same held-out pairs and the same candidate lists in one run:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
@@ -23,12 +23,19 @@ from mixdesk.ml.metrics import (
     require_finite,
     roc_auc,
 )
-from mixdesk.ml.pairs import PairConfig, PairData, PairSet, tempo_key_from_analysis
+from mixdesk.ml.pairs import PairConfig, PairData, PairSet, TempoKey, tempo_key_from_analysis
+from mixdesk.ml.scoring import Successors
 from mixdesk.ml.table import FeatureTable
 from mixdesk.progress import ProgressFn, StopFn, check_stop, report
 
+if TYPE_CHECKING:
+    from mixdesk.library.project import Project
 
-def pair_scores(scorer, a_ids: np.ndarray, b_ids: np.ndarray) -> np.ndarray:
+# Ranking queries: (anchor row, candidate rows with the true successor first).
+CandidateLists = list[tuple[int, np.ndarray]]
+
+
+def pair_scores(scorer: Successors, a_ids: np.ndarray, b_ids: np.ndarray) -> np.ndarray:
     """Scores of pairs (a_ids[i] -> b_ids[i]), one scorer call per distinct A."""
     out = np.zeros(len(a_ids), dtype=np.float64)
     for a in np.unique(a_ids):
@@ -37,12 +44,10 @@ def pair_scores(scorer, a_ids: np.ndarray, b_ids: np.ndarray) -> np.ndarray:
     return out
 
 
-def candidate_lists(
-    table: FeatureTable, rows: np.ndarray, successor: np.ndarray, n: int, seed: int
-) -> list[tuple[int, np.ndarray]]:
+def candidate_lists(table: FeatureTable, rows: np.ndarray, successor: np.ndarray, n: int, seed: int) -> CandidateLists:
     """For each anchor row with a successor in ``rows``: (anchor, candidates with the truth first)."""
     rng = np.random.default_rng([seed, 7])
-    lists = []
+    lists: CandidateLists = []
     for row in rows:
         truth = successor[row]
         if truth < 0 or truth not in rows:
@@ -53,7 +58,7 @@ def candidate_lists(
     return lists
 
 
-def _ranks(scorer, table: FeatureTable, lists: list[tuple[int, np.ndarray]]) -> list[float]:
+def _ranks(scorer: Successors, table: FeatureTable, lists: CandidateLists) -> list[float]:
     ids = table.chunk_ids
     return [
         rank_of_truth(require_finite(scorer.successor_scores(int(ids[a]), [int(c) for c in ids[cands]])), 0)
@@ -62,11 +67,17 @@ def _ranks(scorer, table: FeatureTable, lists: list[tuple[int, np.ndarray]]) -> 
 
 
 def score_report(
-    scorer, table: FeatureTable, pairs: PairSet, lists, pool_lists, threshold: float = 0.5
+    scorer: Successors,
+    table: FeatureTable,
+    pairs: PairSet,
+    lists: CandidateLists,
+    pool_lists: CandidateLists,
+    threshold: float = 0.5,
 ) -> dict[str, Any]:
+    """Pair metrics of ``scorer`` on ``pairs`` and ranking metrics on both kinds of candidate lists."""
     ids = table.chunk_ids
     scores = pair_scores(scorer, ids[pairs.a], ids[pairs.b])
-    result = {
+    result: dict[str, Any] = {
         "auc": roc_auc(pairs.label, scores),
         "accuracy": accuracy(pairs.label, scores, threshold),
         **ranking_summary(_ranks(scorer, table, lists)),
@@ -84,11 +95,11 @@ def score_report(
 def evaluate_table(
     table: FeatureTable,
     heldout_tracks: Sequence[int],
-    scorer,
+    scorer: Successors,
     candidates: int = 50,
     seed: int = 0,
     pair_config: PairConfig = PairConfig(),
-    tempo_key: Mapping | None = None,
+    tempo_key: Mapping[int, TempoKey] | None = None,
     calibration_tracks: Sequence[int] = (),
     max_queries: int = 0,
     on_progress: ProgressFn | None = None,
@@ -148,7 +159,7 @@ def heldout_tracks(table: FeatureTable, split: Mapping[str, Sequence[str]]) -> t
 
 def evaluate(
     model_path: str | Path | None,
-    project,
+    project: Project,
     candidates: int = 50,
     seed: int = 0,
     device: str = "auto",
@@ -170,7 +181,7 @@ def evaluate(
             "every track of this project was used to train or validate the model; "
             "evaluate it on a project with other tracks"
         )
-    tempo_key = tempo_key_from_analysis(project.analysis("descriptors")) if hasattr(project, "analysis") else None
+    tempo_key = tempo_key_from_analysis(project.analysis("descriptors"))
     # The evaluation's negative mix is fixed (PairConfig defaults), whatever mix the model trained on,
     # so that models trained differently are compared on the same pairs.
     result = evaluate_table(

@@ -8,23 +8,34 @@ tracks against the random and similarity baselines: the seed's questions, on tra
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
 from mixdesk.config import LEGACY_LIBRARY_CHUNKING, LIBRARY_CHUNKING, ChunkingConfig
 from mixdesk.progress import Progress, ProgressFn, StopFn, check_stop
 
+if TYPE_CHECKING:
+    from mixdesk.library.project import Project
+    from mixdesk.library.schema import Track
+    from mixdesk.ml.models import TransitionModel
+    from mixdesk.ml.pairs import PairData
+
+
 # The seed's chunking choices beside cuts on the beat grid. The silence cuts keep the library's 1-20 s
 # guards: an unguarded -16 dBFS cut leaves fragments of a few milliseconds, and the seed network's input
 # is the shortest chunk. Bar chunks of tracks without a confident grid fall back to silence (keep all).
-_GUARDS = {"min_chunk_ms": LIBRARY_CHUNKING.min_chunk_ms, "max_chunk_ms": LIBRARY_CHUNKING.max_chunk_ms}
+def _guarded(config: ChunkingConfig) -> ChunkingConfig:
+    """``config`` with the library's chunk-length guards."""
+    return replace(config, min_chunk_ms=LIBRARY_CHUNKING.min_chunk_ms, max_chunk_ms=LIBRARY_CHUNKING.max_chunk_ms)
+
+
 CHUNKINGS: dict[str, ChunkingConfig] = {
     "silence -16 dBFS / 300 ms": LEGACY_LIBRARY_CHUNKING,
-    "silence -16 dB relative, keep all": ChunkingConfig(mode="silence", keep_all=True, **_GUARDS),
-    **{f"bars {n}": ChunkingConfig(mode="bars", bars_per_chunk=n, **_GUARDS) for n in (1, 2, 4, 8, 16)},
+    "silence -16 dB relative, keep all": _guarded(ChunkingConfig(mode="silence", keep_all=True)),
+    **{f"bars {n}": _guarded(ChunkingConfig(mode="bars", bars_per_chunk=n)) for n in (1, 2, 4, 8, 16)},
     "fixed 1 s": ChunkingConfig(mode="fixed", fixed_length_s=1.0),
     "fixed 3 s": ChunkingConfig(mode="fixed", fixed_length_s=3.0),
     "fixed 5 s": ChunkingConfig(mode="fixed", fixed_length_s=5.0),
@@ -68,7 +79,7 @@ def default_work_dir(audio_dir: Path) -> Path:
 
 def open_experiment_project(
     audio_dir: Path, work_dir: Path, on_progress: ProgressFn | None = None, should_stop: StopFn | None = None
-):
+) -> Project:
     """The folder imported (incrementally) into ``work_dir/experiment.mixdesk``."""
     from mixdesk.library.project import Project
 
@@ -93,7 +104,7 @@ def _round_robin(groups: Sequence[np.ndarray], count: int, rng: np.random.Genera
     return np.sort(np.array(picked, dtype=np.int64))
 
 
-def pick_tracks(tracks: Sequence, limit: int, seed: int) -> list:
+def pick_tracks(tracks: Sequence[Track], limit: int, seed: int) -> list[Track]:
     """Up to ``limit`` tracks, dealt round robin from each folder so every folder keeps a share."""
     if limit <= 0 or len(tracks) <= limit:
         return list(tracks)
@@ -111,7 +122,7 @@ def split_ids(track_ids: Sequence[int], config: ExperimentConfig) -> dict[str, n
 
 # ----- one training run, evaluated on held-out tracks --------------------------------------------
 def train_and_evaluate(
-    project,
+    project: Project,
     splits: dict[str, np.ndarray],
     arch: str,
     config: ExperimentConfig,
@@ -177,7 +188,7 @@ def _limits(config: ExperimentConfig, arch: str) -> tuple[int, int, int]:
 
 
 def heldout_metrics(
-    model, configs: dict[str, Any], data, config: ExperimentConfig, max_queries: int = 0
+    model: TransitionModel, configs: dict[str, Any], data: PairData, config: ExperimentConfig, max_queries: int = 0
 ) -> dict[str, Any]:
     """Pair and candidate-ranking metrics on ``data``'s test tracks, with both baselines beside them.
 
@@ -216,9 +227,10 @@ def heldout_metrics(
     return out
 
 
-def _chunk_stats(project, track_ids: np.ndarray) -> dict[str, Any]:
+def _chunk_stats(project: Project, track_ids: np.ndarray) -> dict[str, Any]:
     wanted = set(int(t) for t in track_ids)
-    lengths = np.array([c.end_ms - c.start_ms for c in project.chunks() if c.track_id in wanted] or [0.0])
+    spans: list[float] = [c.end_ms - c.start_ms for c in project.chunks() if c.track_id in wanted]
+    lengths = np.array(spans or [0.0])
     return {
         "chunks": int((lengths > 0).sum()),
         "mean_chunk_s": round(lengths.mean() / 1000, 2),
@@ -226,7 +238,9 @@ def _chunk_stats(project, track_ids: np.ndarray) -> dict[str, Any]:
     }
 
 
-def _data_summary(project, tracks: Sequence, splits: dict[str, np.ndarray], audio_dir: Path) -> dict[str, Any]:
+def _data_summary(
+    project: Project, tracks: Sequence[Track], splits: dict[str, np.ndarray], audio_dir: Path
+) -> dict[str, Any]:
     by_id = {t.id: t for t in project.tracks()}
     names = {k: [f"{by_id[int(i)].folder}/{Path(by_id[int(i)].path).name}" for i in ids] for k, ids in splits.items()}
     return {

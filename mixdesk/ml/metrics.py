@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 from scipy.stats import rankdata
@@ -61,14 +61,14 @@ def rank_of_truth(scores: np.ndarray, truth: int) -> float:
     return 1.0 + float(np.sum(others > scores[truth])) + 0.5 * float(np.sum(others == scores[truth]))
 
 
-def ranking_summary(ranks: Sequence[float]) -> dict[str, float]:
-    ranks = np.asarray(ranks, dtype=np.float64)
-    if ranks.size == 0:
+def ranking_summary(ranks: Sequence[float] | np.ndarray) -> dict[str, float]:
+    values = np.asarray(ranks, dtype=np.float64)
+    if values.size == 0:
         return {"hit1": float("nan"), "hit5": float("nan"), "mrr": float("nan")}
     return {
-        "hit1": float(np.mean(ranks <= 1.0)),
-        "hit5": float(np.mean(ranks <= 5.0)),
-        "mrr": float(np.mean(1.0 / ranks)),
+        "hit1": float(np.mean(values <= 1.0)),
+        "hit5": float(np.mean(values <= 5.0)),
+        "mrr": float(np.mean(1.0 / values)),
     }
 
 
@@ -77,11 +77,11 @@ BASELINE_TO_BEAT = "similarity"
 HEADLINE_METRICS = (("mrr", "MRR"), ("auc", "AUC"))
 
 
-def below_baseline(result: dict, baseline: str = BASELINE_TO_BEAT) -> list[tuple[str, float, float]]:
+def below_baseline(result: Mapping[str, Any], baseline: str = BASELINE_TO_BEAT) -> list[tuple[str, float, float]]:
     """(metric label, model, baseline) for each headline metric where an evaluation result (``mixdesk
     eval``'s, with its ``baselines``) has the model scoring below ``baseline``; empty when it is not."""
     reference = (result.get("baselines") or {}).get(baseline) or {}
-    out = []
+    out: list[tuple[str, float, float]] = []
     for key, label in HEADLINE_METRICS:
         model, base = result.get(key), reference.get(key)
         if model is None or base is None or not (np.isfinite(model) and np.isfinite(base)):

@@ -18,15 +18,16 @@ other-track negatives reach 0.96).
 
 from __future__ import annotations
 
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from itertools import chain
-from typing import Any, Mapping
+from typing import Any, Mapping, Protocol, cast
 
 import torch
 from torch import nn
 
 from mixdesk.config import Settings
+from mixdesk.ml.features import FeatureConfig
 
 ARCHS = ("cnn_lstm", "seed")
 
@@ -102,12 +103,31 @@ _SIZE_LIMITS = (
 Encoding = tuple[torch.Tensor, ...]
 
 
+class ChunkTensors(Protocol):
+    """The per-chunk tensors a model reads, row by row: a ``table.FeatureTable``, or a
+    ``batches.DeviceTable`` (the same tensors on one device)."""
+
+    config: FeatureConfig
+    start: torch.Tensor  # (N, n_mels, frames) log-mel at each chunk's start
+    end: torch.Tensor
+    raw_start: torch.Tensor  # (N, raw_edge_samples) raw audio at 1260 Hz
+    raw_end: torch.Tensor
+
+
+class DeviceTensors(ChunkTensors, Protocol):
+    """Chunk tensors on one device, with the descriptor inputs shaped for the model (``batches.DeviceTable``)."""
+
+    device: torch.device
+
+    def desc(self, rows: torch.Tensor) -> torch.Tensor | None: ...
+
+
 class TransitionModel(nn.Module):
     """Base: ``forward(a_end, b_start) == seam(encode_end(a_end), encode_start(b_start))`` (logits)."""
 
     input_kind = "mel"  # which edges of the feature table the model reads: "mel" or "raw"
 
-    def __init__(self, config: ModelConfig):
+    def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = config
 
@@ -125,7 +145,14 @@ class TransitionModel(nn.Module):
     # training can afford; the seed network's seam is a whole conv + LSTM pass per pair.
     grid_capable = False
 
-    def forward(self, a_end, b_start, desc_a=None, desc_b=None, grid=None):
+    def forward(
+        self,
+        a_end: torch.Tensor,
+        b_start: torch.Tensor,
+        desc_a: torch.Tensor | None = None,
+        desc_b: torch.Tensor | None = None,
+        grid: torch.Tensor | None = None,
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """Logits of the pairs (a_end[i], b_start[i]); with ``grid`` (indices into the batch) also the
         K x K logits of every A in ``grid`` followed by every B in ``grid``, from the same encodings.
 
@@ -150,10 +177,10 @@ class TransitionModel(nn.Module):
         first = next(chain(self.parameters(), self.buffers()), None)
         return first.device if first is not None else torch.device("cpu")
 
-    def fit_input_stats(self, table, rows: torch.Tensor) -> None:
+    def fit_input_stats(self, table: ChunkTensors, rows: torch.Tensor) -> None:
         """Learn input normalisation from training chunks (a no-op for models without one)."""
 
-    def edges(self, table, rows: torch.Tensor, side: str) -> torch.Tensor:
+    def edges(self, table: ChunkTensors, rows: torch.Tensor, side: str) -> torch.Tensor:
         """This model's input for table ``rows`` on ``side`` ("end" of A or "start" of B), on the
         model's device. The table may live elsewhere (a CPU table for a GPU model, or the reverse):
         rows are gathered where the table is and only the gathered batch crosses devices."""
@@ -163,13 +190,13 @@ class TransitionModel(nn.Module):
             source = table.end if side == "end" else table.start
         return to_device(source[rows.to(source.device)], self.device)
 
-    def descriptors(self, table, rows: torch.Tensor) -> torch.Tensor | None:
+    def descriptors(self, table: DeviceTensors, rows: torch.Tensor) -> torch.Tensor | None:
         """Descriptor inputs of table ``rows`` on the model's device (None without descriptors)."""
         desc = table.desc(rows.to(table.device))
         return None if desc is None else to_device(desc, self.device)
 
 
-def _no_autocast(device_type: str):
+def _no_autocast(device_type: str) -> AbstractContextManager[object]:
     """Mixed precision off for a block, on devices that have it (the "meta" device used in tests has not)."""
     available = getattr(torch.amp, "is_autocast_available", lambda kind: kind in ("cpu", "cuda"))
     return torch.autocast(device_type, enabled=False) if available(device_type) else nullcontext()
@@ -190,7 +217,10 @@ class ConvFrontEnd(nn.Module):
     calls, and batch statistics would then differ between training and ranking.
     """
 
-    def __init__(self, n_mels: int, channels: int, pool: int):
+    input_mean: torch.Tensor  # buffers (registered in __init__)
+    input_std: torch.Tensor
+
+    def __init__(self, n_mels: int, channels: int, pool: int) -> None:
         super().__init__()
         self.register_buffer("input_mean", torch.zeros(n_mels, 1))
         self.register_buffer("input_std", torch.ones(n_mels, 1))
@@ -224,8 +254,12 @@ class EdgeStats(nn.Module):
     """
 
     N_MFCC = 20
+    dct: torch.Tensor  # buffers (registered in __init__)
+    chroma: torch.Tensor
+    mfcc_mean: torch.Tensor
+    mfcc_std: torch.Tensor
 
-    def __init__(self, n_mels: int, seam_frames: int = 0):
+    def __init__(self, n_mels: int, seam_frames: int = 0) -> None:
         super().__init__()
         from mixdesk.ml.baselines import dct_matrix
 
@@ -236,7 +270,7 @@ class EdgeStats(nn.Module):
         self.register_buffer("mfcc_mean", torch.zeros(self.N_MFCC))
         self.register_buffer("mfcc_std", torch.ones(self.N_MFCC))
 
-    def fit(self, windows: torch.Tensor, feature_config) -> None:
+    def fit(self, windows: torch.Tensor, feature_config: FeatureConfig) -> None:
         from mixdesk.ml.baselines import chroma_matrix
 
         self.chroma.copy_(torch.as_tensor(chroma_matrix(feature_config), dtype=torch.float32))
@@ -278,7 +312,7 @@ class CnnLstm(TransitionModel):
 
     grid_capable = True
 
-    def __init__(self, config: ModelConfig):
+    def __init__(self, config: ModelConfig) -> None:
         super().__init__(config)
         c = config
         self.front = ConvFrontEnd(c.n_mels, c.conv_channels, c.pool)
@@ -295,12 +329,11 @@ class CnnLstm(TransitionModel):
         self.dropout = nn.Dropout(c.dropout)
         self.out = nn.Linear(c.head_hidden, 1)
 
-    def fit_input_stats(self, table, rows: torch.Tensor) -> None:
-        feature_config = getattr(table, "source", table).config
+    def fit_input_stats(self, table: ChunkTensors, rows: torch.Tensor) -> None:
         with torch.no_grad():
             windows = torch.cat([table.start[rows], table.end[rows]])
             self.front.set_input_stats(windows)
-            self.stats.fit(windows, feature_config)
+            self.stats.fit(windows, table.config)
 
     def _side(self, x: torch.Tensor, desc: torch.Tensor | None, at_end: bool) -> torch.Tensor:
         stats = self.stats(x, at_end)
@@ -310,7 +343,7 @@ class CnnLstm(TransitionModel):
             desc = stats.new_zeros(stats.shape[0], self.config.descriptor_dim)
         return torch.cat([stats, desc.to(stats.dtype)], dim=1)
 
-    def encode_end(self, x, desc=None) -> Encoding:
+    def encode_end(self, x: torch.Tensor, desc: torch.Tensor | None = None) -> Encoding:
         steps = x.shape[-1] // self.config.pool
         x = x[..., x.shape[-1] - steps * self.config.pool :]  # keep the frames nearest the seam
         frames = self.front(x)
@@ -328,11 +361,13 @@ class CnnLstm(TransitionModel):
         i, f, g, o = weight.chunk(4, dim=0)
         return torch.cat([i, f, o, 2.0 * g], dim=0)
 
-    def encode_start(self, x, desc=None) -> Encoding:
+    def encode_start(self, x: torch.Tensor, desc: torch.Tensor | None = None) -> Encoding:
         frames = self.front(x)
         seam_frames = frames[:, : self.config.seam_steps]
-        weight = self._gate_order(self.lstm.weight_ih_l0)
-        bias = self._gate_order(self.lstm.bias_ih_l0 + self.lstm.bias_hh_l0)
+        # The LSTM's parameters are registered by name at run time; the stubs type them as Tensor | Module.
+        lstm = self.lstm
+        weight = self._gate_order(cast(torch.Tensor, lstm.weight_ih_l0))
+        bias = self._gate_order(cast(torch.Tensor, lstm.bias_ih_l0) + cast(torch.Tensor, lstm.bias_hh_l0))
         proj = torch.matmul(seam_frames, weight.t()) + bias  # (B, steps, 4 * hidden), gates (i, f, o, 2g)
         key = self.key(frames.mean(dim=1))
         side = self._side(x, desc, at_end=False)
@@ -342,7 +377,7 @@ class CnnLstm(TransitionModel):
         h, c, head_a, query, side_a = end
         proj, head_b, key, side_b = start
         n = self.config.hidden
-        w_hh = self._gate_order(self.lstm.weight_hh_l0).t()
+        w_hh = self._gate_order(cast(torch.Tensor, self.lstm.weight_hh_l0)).t()
         for t in range(proj.shape[1]):
             gates = torch.sigmoid(proj[:, t] + h @ w_hh)
             g = gates[:, 3 * n :] * 2.0 - 1.0
@@ -369,7 +404,7 @@ class SeedNet(TransitionModel):
 
     input_kind = "raw"
 
-    def __init__(self, config: ModelConfig):
+    def __init__(self, config: ModelConfig) -> None:
         super().__init__(config)
         if config.edge_size <= 0:
             raise ValueError("the seed network needs edge_size (samples at 1260 Hz) set from the data")
@@ -382,10 +417,10 @@ class SeedNet(TransitionModel):
         self.dropout = nn.Dropout(c.seed_dropout)
         self.out = nn.Linear(steps * c.seed_dense, 1)
 
-    def encode_end(self, x, desc=None) -> Encoding:
+    def encode_end(self, x: torch.Tensor, desc: torch.Tensor | None = None) -> Encoding:
         return (x[..., x.shape[-1] - self.config.edge_size :],)
 
-    def encode_start(self, x, desc=None) -> Encoding:
+    def encode_start(self, x: torch.Tensor, desc: torch.Tensor | None = None) -> Encoding:
         return (x[..., : self.config.edge_size],)
 
     def seam(self, end: Encoding, start: Encoding) -> torch.Tensor:
@@ -402,13 +437,19 @@ def build_model(config: ModelConfig) -> TransitionModel:
     return CnnLstm(config) if config.arch == "cnn_lstm" else SeedNet(config)
 
 
-def predict(model: TransitionModel, a_end, b_start, desc_a=None, desc_b=None) -> torch.Tensor:
+def predict(
+    model: TransitionModel,
+    a_end: torch.Tensor,
+    b_start: torch.Tensor,
+    desc_a: torch.Tensor | None = None,
+    desc_b: torch.Tensor | None = None,
+) -> torch.Tensor:
     """Probabilities in (0, 1) for a batch of pairs (eval mode, no gradients), computed on the model's
     device whatever device the inputs are on."""
     model.eval()
     device = model.device
-    a_end, b_start, desc_a, desc_b = (
-        None if x is None else to_device(x, device) for x in (a_end, b_start, desc_a, desc_b)
-    )
+    a_end, b_start = to_device(a_end, device), to_device(b_start, device)
+    desc_a = None if desc_a is None else to_device(desc_a, device)
+    desc_b = None if desc_b is None else to_device(desc_b, device)
     with torch.no_grad():
         return torch.sigmoid(model(a_end, b_start, desc_a, desc_b))

@@ -9,17 +9,21 @@ another track with compatible tempo and key (hard: the easy cues are gone).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Any, Mapping
 
 import numpy as np
 import torch
 
+from mixdesk.analysis.compat import Descriptors, chunk_tempo_key
 from mixdesk.analysis.tonal import parse_camelot
 from mixdesk.config import Settings
 from mixdesk.ml.table import FeatureTable
 
 KINDS = ("positive", "other_track", "same_track", "reversed", "hard")
 SPLITS = ("train", "val", "test")
+
+# A chunk's (tempo in BPM, Camelot key); None or "" where unknown.
+TempoKey = tuple[float | None, str | None]
 
 
 @dataclass(frozen=True)
@@ -75,19 +79,13 @@ def _camelot(code: str | None) -> tuple[int, str] | None:
         return None
 
 
-def tempo_key_from_analysis(analysis: Mapping[tuple[int, int | None], dict]) -> dict[int, tuple]:
-    """(bpm, camelot) per chunk from ``project.analysis("descriptors")``; chunk values win over track ones."""
-    per_track = {t: d for (t, c), d in analysis.items() if c is None}
-    result: dict[int, tuple] = {}
-    for (track_id, chunk_id), data in analysis.items():
-        if chunk_id is None:
-            continue
-        fallback = per_track.get(track_id, {})
-        result[int(chunk_id)] = (data.get("bpm") or fallback.get("bpm"), data.get("camelot") or fallback.get("camelot"))
-    return result
+def tempo_key_from_analysis(analysis: Descriptors) -> dict[int, tuple[float | None, str]]:
+    """(bpm, camelot) per analysed chunk from ``project.analysis("descriptors")``, each value the chunk's own
+    or else its track's (``chunk_tempo_key``, the one inheritance rule); unknown ones are None and ""."""
+    return {int(c): chunk_tempo_key(analysis, int(t), int(c)) for (t, c) in analysis if c is not None}
 
 
-def hard_pools(table: FeatureTable, tempo_key: Mapping[int, tuple], config: PairConfig) -> dict[int, np.ndarray]:
+def hard_pools(table: FeatureTable, tempo_key: Mapping[int, TempoKey], config: PairConfig) -> dict[int, np.ndarray]:
     """For each row, rows of other tracks whose tempo and key both fit (where known; one must be known)."""
     info = [tempo_key.get(int(c)) or (None, None) for c in table.chunk_ids]
     bpm = np.array([float(i[0]) if i[0] else np.nan for i in info])
@@ -125,9 +123,9 @@ class PairData:
         self,
         table: FeatureTable,
         config: PairConfig = PairConfig(),
-        tempo_key: Mapping[int, tuple] | None = None,
+        tempo_key: Mapping[int, TempoKey] | None = None,
         splits: Mapping[str, np.ndarray] | None = None,
-    ):
+    ) -> None:
         self.table = table
         self.config = config
         chosen = splits if splits is not None else split_tracks(table.track_ids, config)
@@ -163,14 +161,23 @@ class PairData:
     def _sample(self, rows: np.ndarray, rng: np.random.Generator) -> PairSet:
         anchors = rows[self.successor[rows] >= 0]
         by_track = {t: rows[self.table.track_ids[rows] == t] for t in np.unique(self.table.track_ids[rows])}
-        a, b, label, kind = [], [], [], []
+        a: list[int] = []
+        b: list[int] = []
+        label: list[float] = []
+        kind: list[int] = []
         weights = self._weights()
         for row in anchors:
-            a.append(row), b.append(self.successor[row]), label.append(1.0), kind.append(0)
+            a.append(row)
+            b.append(self.successor[row])
+            label.append(1.0)
+            kind.append(0)
             for choice in rng.choice(4, size=self.config.negatives_per_positive, p=weights):
                 pair = self._negative(int(row), int(choice) + 1, rows, by_track, rng)
                 if pair is not None:
-                    a.append(pair[0]), b.append(pair[1]), label.append(0.0), kind.append(pair[2])
+                    a.append(pair[0])
+                    b.append(pair[1])
+                    label.append(0.0)
+                    kind.append(pair[2])
         return PairSet(
             np.array(a, dtype=np.int64),
             np.array(b, dtype=np.int64),
@@ -178,7 +185,9 @@ class PairData:
             np.array(kind, dtype=np.int8),
         )
 
-    def _negative(self, row: int, kind: int, rows: np.ndarray, by_track: dict, rng) -> tuple | None:
+    def _negative(
+        self, row: int, kind: int, rows: np.ndarray, by_track: Mapping[Any, np.ndarray], rng: np.random.Generator
+    ) -> tuple[int, int, int] | None:
         """One negative for anchor ``row``; falls back to an easier kind when the split cannot supply it."""
         track = self.table.track_ids[row]
         if kind == 4:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from mixdesk.ml import distributed
 from mixdesk.ml.features import FeatureConfig
@@ -19,9 +19,12 @@ from mixdesk.ml.table import project_descriptor_vectors, project_feature_table
 from mixdesk.ml.training import FitResult, TrainConfig, fit
 from mixdesk.progress import Cancelled, ProgressFn, StopFn
 
+if TYPE_CHECKING:
+    from mixdesk.library.project import Project
+
 
 def project_pair_data(
-    project,
+    project: Project,
     feature_config: FeatureConfig = FeatureConfig(),
     pair_config: PairConfig = PairConfig(),
     use_descriptors: bool = False,
@@ -39,7 +42,7 @@ def project_pair_data(
 
 
 def train_on_project(
-    project,
+    project: Project,
     config: TrainConfig,
     feature_config: FeatureConfig = FeatureConfig(),
     pair_config: PairConfig = PairConfig(),
@@ -107,7 +110,7 @@ def _fit_metrics(result: FitResult) -> dict[str, Any]:
     }
 
 
-def tracks_by_folder(project) -> Mapping[str, list[int]]:
+def tracks_by_folder(project: Project) -> Mapping[str, list[int]]:
     """Track ids grouped by the name of their parent folder (genre sub-folders, for experiments)."""
     groups: dict[str, list[int]] = {}
     for track in project.tracks():

@@ -2,7 +2,7 @@
 
 ``TransitionScorer.prepare`` computes each chunk's end and start encodings once; scoring a pool then
 runs only the model's seam part, batched over all candidates. Anything with a
-``successor_scores(a_id, candidate_ids)`` method can be passed to ``rank_successors``.
+``successor_scores(a_id, candidate_ids)`` method (``scoring.Successors``) can be passed to ``rank_successors``.
 
 Encodings live on the model's device, wherever the feature table was built; a model moved to another
 device after ``prepare`` takes its encodings along on the next call. A model whose scores come out
@@ -12,24 +12,25 @@ NaN or infinite (damaged weights) raises ``NonFiniteScoreError`` instead of rank
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Mapping, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 import torch
 
 from mixdesk.ml.checkpoint import load_model
+from mixdesk.ml.features import FeatureConfig
 from mixdesk.ml.metrics import require_finite
-from mixdesk.ml.models import TransitionModel
+from mixdesk.ml.models import Encoding, TransitionModel
 from mixdesk.ml.runtime import resolve_device, torch_threads
+from mixdesk.ml.scoring import ScorerBase, Successors
 from mixdesk.ml.table import FeatureTable, project_chunk_refs, project_descriptor_vectors, project_feature_table
 from mixdesk.progress import ProgressFn, StopFn, check_stop, report
 
+if TYPE_CHECKING:
+    from mixdesk.library.project import Project
+
 ENCODE_BATCH = 256
 SEAM_BLOCK = 2048  # candidates per seam call (CPU cache-sized; also bounds memory for huge pools)
-
-
-class Scorer(Protocol):
-    def successor_scores(self, a_id: int, candidate_ids: Sequence[int]) -> np.ndarray: ...
 
 
 class ModelNotFoundError(FileNotFoundError):
@@ -53,7 +54,7 @@ def _resolve_model_path(model_path: str | Path | None) -> Path:
     return path
 
 
-class TransitionScorer:
+class TransitionScorer(ScorerBase):
     """A trained transition model plus per-chunk encodings of the chunks it has prepared."""
 
     def __init__(
@@ -62,15 +63,16 @@ class TransitionScorer:
         configs: Mapping[str, Any],
         device: str | torch.device = "cpu",
         path: Path | None = None,
-    ):
+    ) -> None:
         self.model = model.to(resolve_device(device)).eval()
         self.configs = dict(configs)
         self.path = path
         self._rows: dict[int, int] = {}
-        self._ends: tuple[torch.Tensor, ...] | None = None
-        self._starts: tuple[torch.Tensor, ...] | None = None
-        self._project = None
-        self._spans: dict[int, tuple] = {}  # chunk id -> (track key, start ms, end ms) it was encoded for
+        self._ends: Encoding | None = None
+        self._starts: Encoding | None = None
+        self._project: Project | None = None
+        # chunk id -> (track key, start ms, end ms) it was encoded for
+        self._spans: dict[int, tuple[str, int, int]] = {}
 
     @classmethod
     def load(cls, model_path: str | Path | None = None, device: str = "auto") -> "TransitionScorer":
@@ -85,7 +87,7 @@ class TransitionScorer:
         return self.model.device
 
     @property
-    def feature_config(self):
+    def feature_config(self) -> FeatureConfig:
         return self.configs["feature"]
 
     @property
@@ -94,7 +96,7 @@ class TransitionScorer:
 
     def prepare(
         self,
-        project,
+        project: Project,
         chunk_ids: Sequence[int] | None = None,
         on_progress: ProgressFn | None = None,
         should_stop: StopFn | None = None,
@@ -122,7 +124,8 @@ class TransitionScorer:
 
         device = self.device
         dev_table = DeviceTable(table, device, self.model.config.descriptor_dim)
-        ends, starts = [], []
+        ends: list[Encoding] = []
+        starts: list[Encoding] = []
         with torch.no_grad(), torch_threads():
             for lo in range(0, len(table), ENCODE_BATCH):
                 check_stop(should_stop)
@@ -138,22 +141,25 @@ class TransitionScorer:
         for cid in table.chunk_ids:
             self._spans.pop(int(cid), None)
 
-    def _append(self, ids: list[int], ends, starts) -> None:
+    def _append(self, ids: list[int], ends: Encoding, starts: Encoding) -> None:
         fresh = set(ids)
         old_ids = [c for c in self._rows if c not in fresh] if self._ends is not None else []
         if old_ids:
-            self._encodings_on(ends[0].device)
+            old_ends, old_starts = self._encodings_on(ends[0].device)
             index = torch.as_tensor([self._rows[c] for c in old_ids], device=ends[0].device)
-            ends = tuple(torch.cat([o[index], n]) for o, n in zip(self._ends, ends))
-            starts = tuple(torch.cat([o[index], n]) for o, n in zip(self._starts, starts))
+            ends = tuple(torch.cat([o[index], n]) for o, n in zip(old_ends, ends))
+            starts = tuple(torch.cat([o[index], n]) for o, n in zip(old_starts, starts))
         self._ends, self._starts = ends, starts
         self._rows = {c: i for i, c in enumerate(old_ids + ids)}
 
-    def _encodings_on(self, device: torch.device) -> None:
-        """Move the prepared encodings to ``device`` (after the model was moved there)."""
-        if self._ends is not None and self._ends[0].device != device:
+    def _encodings_on(self, device: torch.device) -> tuple[Encoding, Encoding]:
+        """The prepared (end, start) encodings, moved to ``device`` first (after the model was moved there)."""
+        if self._ends is None or self._starts is None:
+            raise KeyError("no chunks prepared")
+        if self._ends[0].device != device:
             self._ends = tuple(t.to(device) for t in self._ends)
             self._starts = tuple(t.to(device) for t in self._starts)
+        return self._ends, self._starts
 
     def _rows_of(self, chunk_ids: Sequence[int]) -> np.ndarray:
         missing = [int(c) for c in chunk_ids if int(c) not in self._rows]
@@ -164,8 +170,8 @@ class TransitionScorer:
         return np.fromiter((self._rows[int(c)] for c in chunk_ids), dtype=np.int64, count=len(chunk_ids))
 
     def _seam_probs(self, a_row: int, b_rows: np.ndarray) -> np.ndarray:
-        self._encodings_on(self.device)
-        end = tuple(t[a_row : a_row + 1] for t in self._ends)
+        ends, starts = self._encodings_on(self.device)
+        end = tuple(t[a_row : a_row + 1] for t in ends)
         n_all = len(self._rows)
         # Scoring every prepared chunk avoids gathering when the pool is most of them; blocks keep the
         # seam's intermediate tensors inside the CPU caches.
@@ -176,10 +182,10 @@ class TransitionScorer:
         for lo in range(0, targets.size, SEAM_BLOCK):
             hi = min(lo + SEAM_BLOCK, targets.size)
             if whole:
-                start = tuple(t[lo:hi] for t in self._starts)
+                start = tuple(t[lo:hi] for t in starts)
             else:
                 index = torch.from_numpy(targets[lo:hi]).to(end[0].device)
-                start = tuple(t[index] for t in self._starts)
+                start = tuple(t[index] for t in starts)
             out[lo:hi] = torch.sigmoid(self.model.seam(end, start).double()).cpu().numpy()
         return require_finite(out[b_rows] if whole else out, "transition scores")
 
@@ -199,11 +205,11 @@ class TransitionScorer:
         return matrix
 
 
-def _cat(parts: list[tuple[torch.Tensor, ...]]) -> tuple[torch.Tensor, ...]:
+def _cat(parts: list[Encoding]) -> Encoding:
     return tuple(torch.cat([p[i] for p in parts]) for i in range(len(parts[0])))
 
 
-def rank_successors(chunk: int, pool: Sequence[int], k: int, scorer: Scorer) -> list[tuple[int, float]]:
+def rank_successors(chunk: int, pool: Sequence[int], k: int, scorer: Successors) -> list[tuple[int, float]]:
     """The ``k`` best successors of ``chunk`` from ``pool`` (never ``chunk`` itself), best first."""
     candidates = list(dict.fromkeys(int(c) for c in pool if int(c) != int(chunk)))
     if not candidates or k <= 0:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Mapping, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Protocol, Sequence
 
 import numpy as np
 import torch
@@ -21,6 +21,9 @@ from mixdesk.ml.features import (
 )
 from mixdesk.ml.runtime import torch_threads
 from mixdesk.progress import ProgressFn, StopFn, check_stop, report
+
+if TYPE_CHECKING:
+    from mixdesk.library.project import Project
 
 
 @dataclass(frozen=True)
@@ -36,14 +39,16 @@ class ChunkRef:
 
 
 class ChunkAudioSource(Protocol):
-    def chunk_audio(self, chunk_id: int, sample_rate: int | None = None, mono: bool = False) -> np.ndarray:
+    """Where a table reads a chunk's audio: a Project, or an ArraySource."""
+
+    def chunk_audio(self, chunk_id: int, /, sample_rate: int | None = None, mono: bool = False) -> np.ndarray:
         """Audio of one chunk, shape (frames, channels)."""
 
 
 class ArraySource:
     """Chunk audio held in memory (mono arrays at ``sample_rate``), for tests and synthetic data."""
 
-    def __init__(self, audio: Mapping[int, np.ndarray], sample_rate: int):
+    def __init__(self, audio: Mapping[int, np.ndarray], sample_rate: int) -> None:
         self.audio = dict(audio)
         self.sample_rate = sample_rate
 
@@ -59,7 +64,7 @@ class ArraySource:
         return samples[:, None]
 
 
-def project_chunk_refs(project, chunk_ids: Sequence[int] | None = None) -> list[ChunkRef]:
+def project_chunk_refs(project: Project, chunk_ids: Sequence[int] | None = None) -> list[ChunkRef]:
     """References to a project's chunks (all of them, or the given ids), in track order."""
     keys = {t.id: (t.hash or f"track{t.id}") for t in project.tracks()}
     wanted = None if chunk_ids is None else set(int(c) for c in chunk_ids)
@@ -132,9 +137,9 @@ class FeatureTable:
 
     def with_descriptors(self, descriptors: Mapping[int, np.ndarray] | None, dim: int = 0) -> "FeatureTable":
         """Attach per-chunk descriptor vectors (missing chunks get zeros)."""
-        if not descriptors and dim <= 0:
-            return replace(self, descriptors=None, _rows={})
         if dim <= 0:
+            if not descriptors:
+                return replace(self, descriptors=None, _rows={})
             dim = len(next(iter(descriptors.values())))
         stacked = np.zeros((len(self), dim), dtype=np.float32)
         for i, cid in enumerate(self.chunk_ids):
@@ -190,7 +195,7 @@ def build_feature_table(
     return table.with_descriptors(descriptors) if descriptors else table
 
 
-def project_descriptor_vectors(project) -> dict[int, np.ndarray] | None:
+def project_descriptor_vectors(project: Project) -> dict[int, np.ndarray] | None:
     """Per-chunk descriptor vectors from the analysis room, when it is installed and has run."""
     try:
         from mixdesk.analysis.compat import chunk_descriptor_vectors
@@ -200,7 +205,7 @@ def project_descriptor_vectors(project) -> dict[int, np.ndarray] | None:
 
 
 def project_feature_table(
-    project,
+    project: Project,
     config: FeatureConfig = FeatureConfig(),
     chunk_ids: Sequence[int] | None = None,
     descriptors: Mapping[int, np.ndarray] | None = None,
@@ -269,7 +274,7 @@ def fill_feature_cache(
     return len(missing)
 
 
-def _fill_task(project_path: str, config: dict, cache_root: str, refs: Sequence[ChunkRef]) -> None:
+def _fill_task(project_path: str, config: dict[str, Any], cache_root: str, refs: Sequence[ChunkRef]) -> None:
     """One process's share of ``fill_feature_cache`` (module level: the process imports it by name)."""
     from mixdesk.library.project import Project
 

@@ -185,7 +185,9 @@ def _split_keys(data: PairData) -> dict[str, list[str]]:
 
 
 class _Trainer:
-    def __init__(self, config: TrainConfig, data: PairData, on_progress, should_stop):
+    def __init__(
+        self, config: TrainConfig, data: PairData, on_progress: ProgressFn | None, should_stop: StopFn | None
+    ) -> None:
         self.config, self.data = config, data
         self.group = distributed.current()
         self.device = distributed.worker_device(config.device)
@@ -276,7 +278,8 @@ class _Trainer:
                     batch.total,
                     grid=grid,
                 )
-                logits, matrix = (out, None) if grid is None else out
+                # With a grid the model also gives the grid's logits (TransitionModel.forward).
+                logits, matrix = out if isinstance(out, tuple) else (out, None)
                 logits = logits.float()
                 loss, report_loss = self._loss(logits, batch)
                 if matrix is not None:
@@ -323,7 +326,9 @@ class _Trainer:
         elapsed = time.perf_counter() - self.run_started
         return elapsed / done * (total - done) if done else None
 
-    def _report_step(self, epoch, step, steps, stats, done, total, started) -> None:
+    def _report_step(
+        self, epoch: int, step: int, steps: int, stats: EpochStats, done: int, total: int, started: float
+    ) -> None:
         now = time.perf_counter()
         if self.on_progress is None or (now - self.last_report < REPORT_INTERVAL_S and step < steps):
             return
@@ -399,7 +404,7 @@ class _Trainer:
             }
         )
 
-    def _report_epoch(self, epoch, train, val, steps, total) -> None:
+    def _report_epoch(self, epoch: int, train: EpochStats, val: EpochStats, steps: int, total: int) -> None:
         if self.on_progress is None:
             return
         done = steps * (epoch + 1)

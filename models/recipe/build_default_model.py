@@ -139,6 +139,14 @@ def pair_config_of(args):
     )
 
 
+def eval_pair_config(args):
+    """The held-out pairs: the default mix of negative kinds whatever the training mix, so that
+    figures of runs with different training negatives compare."""
+    from mixdesk.ml.pairs import PairConfig
+
+    return PairConfig(seed=args.seed)
+
+
 def train(project, args, real: dict[str, np.ndarray], checkpoint: Path, label: str = "train"):
     """Train on the ``real`` training tracks (and their extra cuttings), early-stopping on the validation
     tracks; with ``--refit``, train again on training and validation tracks for the epoch count that
@@ -206,7 +214,7 @@ def heldout_figures(model_path: Path, project, table, test_ids: np.ndarray, args
         scorer,
         candidates=50,
         seed=args.seed,
-        pair_config=pair_config_of(args),
+        pair_config=eval_pair_config(args),
         on_progress=progress_printer("evaluate"),
     )
     metrics["auc_by_negative_kind"] = auc_by_negative_kind(scorer, table, test_ids, args)
@@ -254,7 +262,7 @@ def auc_by_negative_kind(scorer, table, test_ids: np.ndarray, args) -> dict:
     similarity.prepare_table(table)
     empty = np.zeros(0, np.int64)
     # The same held-out pairs evaluate_table() draws: same table, pair config, seed and test tracks.
-    data = PairData(table, pair_config_of(args), splits={"train": empty, "val": empty, "test": np.asarray(test_ids)})
+    data = PairData(table, eval_pair_config(args), splits={"train": empty, "val": empty, "test": np.asarray(test_ids)})
     pairs = data.pairs("test")
     ids = table.chunk_ids
     scores = {

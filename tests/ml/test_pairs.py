@@ -103,6 +103,32 @@ def test_tempo_and_key_rules():
     assert tempo_key_from_analysis(analysis) == {7: (100.0, "6A")}
 
 
+def test_tempo_and_key_are_inherited_by_the_one_rule():
+    from mixdesk.analysis.compat import chunk_tempo_key
+
+    analysis = {
+        (1, None): {"bpm": 100.0, "camelot": "5A"},
+        (1, 7): {"bpm": float("nan")},  # no tempo found in the chunk: the track's
+        (1, 8): {"bpm": 50.0, "camelot": "6A"},
+        (2, 9): {"lufs": -9.0},  # nothing known, no track values
+    }
+    got = tempo_key_from_analysis(analysis)
+    assert got == {7: (100.0, "5A"), 8: (50.0, "6A"), 9: (None, "")}
+    assert all(got[c] == chunk_tempo_key(analysis, t, c) for t, c in analysis if c is not None)
+
+
+def test_hard_pools_treat_an_empty_key_as_unknown(synthetic_table):
+    from mixdesk.ml.pairs import hard_pools
+
+    ids, tracks = synthetic_table.chunk_ids, synthetic_table.track_ids
+    a, b, c = (int(np.flatnonzero(tracks == t)[0]) for t in np.unique(tracks)[:3])
+    for unknown in ((None, ""), (None, None)):
+        info = {int(ids[a]): unknown, int(ids[b]): (120.0, "8A"), int(ids[c]): (121.0, "8A")}
+        pools = hard_pools(synthetic_table, info, PairConfig())
+        assert a not in pools  # nothing known about it: no compatible chunks
+        assert pools[b].tolist() == [c] and pools[c].tolist() == [b]
+
+
 def test_augmentation_keeps_shapes_and_changes_values():
     x = torch.rand(4, 8, 20) * 5
     g = torch.Generator().manual_seed(0)

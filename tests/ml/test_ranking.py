@@ -113,3 +113,17 @@ def test_prepare_on_a_project_follows_rechunking(small_project, tiny_model_confi
     )
     top = rank_successors(new_ids[0], new_ids, 3, scorer)
     assert len(top) == 3 and new_ids[0] not in [c for c, _ in top]
+
+
+def test_every_scorer_has_the_whole_scorer_interface(scorer, synthetic_table):
+    from mixdesk.ml.scoring import Scorer, ScorerBase, as_scorer, scorer_name
+
+    similarity = SimilarityScorer(synthetic_table.config)
+    similarity.prepare_table(synthetic_table)
+    ids = [int(c) for c in synthetic_table.chunk_ids]
+    for each in (scorer, similarity, RandomScorer(2)):
+        assert isinstance(each, ScorerBase) and isinstance(each, Scorer)
+        assert as_scorer(each) is each and scorer_name(each) == type(each).__name__
+        matrix = each.score_matrix(ids[:3], ids[2:6])
+        assert matrix.shape == (3, 4)
+        assert np.allclose(matrix[1], each.successor_scores(ids[1], ids[2:6]))
