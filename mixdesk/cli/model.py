@@ -126,6 +126,7 @@ def _configs(args: argparse.Namespace) -> tuple[TrainConfig, FeatureConfig, Pair
             epochs=args.epochs,
             batch_size=args.batch_size,
             lr=args.lr,
+            contrastive_weight=args.ranking_weight,
             patience=args.patience,
             device=args.device,
             seed=args.seed,
@@ -244,6 +245,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="pairs per optimiser step (default: larger on a GPU than on the CPU)",
     )
     train.add_argument("--lr", type=float, default=None, help="Adam learning rate (cnn_lstm)")
+    train.add_argument(
+        "--ranking-weight",
+        type=float,
+        default=None,
+        help="weight of the in-batch ranking objective beside the pair loss (0 = pair loss only; cnn_lstm)",
+    )
     train.add_argument("--window-s", type=float, default=None, help="seconds of log-mel at each chunk edge")
     train.add_argument("--patience", type=int, default=None, help="epochs without improvement before stopping")
     train.add_argument("--seed", type=int, default=None)

@@ -61,3 +61,15 @@ def test_cli_errors_are_one_line(tmp_path, capsys, monkeypatch):
     assert main(["eval", "--project", str(tmp_path / "p.mixdesk"), "--json"]) == 1
     err = capsys.readouterr().err
     assert "mixdesk train" in err and err.count("\n") == 1
+
+
+def test_the_ranking_weight_reaches_the_saved_training_config(small_project, tmp_path):
+    from mixdesk.ml.checkpoint import load_model
+
+    small_project.close()
+    args = ["train", "--project", str(small_project.path), "--epochs", "1", "--device", "cpu", "--quiet"]
+    assert main(args + ["--ranking-weight", "0", "--out", str(tmp_path / "plain.pt")]) == 0
+    assert main(args + ["--out", str(tmp_path / "default.pt")]) == 0
+    plain = load_model(tmp_path / "plain.pt")[1]["train"]["contrastive_weight"]
+    default = load_model(tmp_path / "default.pt")[1]["train"]["contrastive_weight"]
+    assert plain == 0.0 and default > 0.0
