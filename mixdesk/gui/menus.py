@@ -1,14 +1,21 @@
-"""The menu bar and its shortcuts; every action calls a method of the window or one of its panels."""
+"""The menu bar and its shortcuts; every action calls a method of the window or one of its panels.
+
+The window builds its menus here and hands itself over as a :class:`MenuHost`, so this module never
+imports the window.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Mapping, Protocol
 
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMenu, QMessageBox
+from PySide6.QtWidgets import QDockWidget, QMenu, QMenuBar, QMessageBox
 
 if TYPE_CHECKING:
-    from mixdesk.gui.main_window import MainWindow
+    from mixdesk.gui.pool_view import PoolView
+    from mixdesk.gui.state import DeskState
+    from mixdesk.gui.status_line import JobStatus
+    from mixdesk.gui.transport import Transport
 
 SHORTCUTS_HELP = """<table>
 <tr><td>Space</td><td>play / pause the selected chunk</td></tr>
@@ -22,6 +29,43 @@ SHORTCUTS_HELP = """<table>
 <tr><td>Ctrl+E</td><td>export the mix</td></tr>
 <tr><td>Mouse wheel / drag</td><td>zoom / scroll the track view</td></tr>
 </table>"""
+
+
+class MenuHost(Protocol):
+    """What the menus call: the desk's main window (``MainWindow``) is one."""
+
+    @property
+    def state(self) -> DeskState: ...
+
+    @property
+    def docks(self) -> Mapping[str, QDockWidget]: ...
+
+    @property
+    def pool_view(self) -> PoolView: ...
+
+    @property
+    def job_status(self) -> JobStatus: ...
+
+    @property
+    def transport(self) -> Transport: ...
+
+    def menuBar(self) -> QMenuBar: ...  # noqa: N802 - Qt's name
+
+    def close(self) -> bool: ...
+
+    def reset_layout(self) -> None: ...
+
+    def new_project_dialog(self) -> None: ...
+
+    def open_project_dialog(self) -> None: ...
+
+    def open_demo(self) -> object: ...
+
+    def save_as_dialog(self) -> None: ...
+
+    def import_dialog(self, folders: bool = False) -> None: ...
+
+    def export_dialog(self) -> None: ...
 
 
 def _add(
@@ -41,9 +85,10 @@ def _add(
     return action
 
 
-def build_menus(window: MainWindow) -> QMenu:
+def build_menus(window: MenuHost) -> QMenu:
     """The menu bar of ``window``; returns the Open recent menu, which the window fills."""
     bar = window.menuBar()
+    parent = bar.window()  # the window itself, as the widget that message boxes belong to
     recent = _file_menu(window, bar.addMenu("&File"))
     _edit_menu(window, bar.addMenu("&Edit"))
     _playback_menu(window, bar.addMenu("&Playback"))
@@ -56,12 +101,12 @@ def build_menus(window: MainWindow) -> QMenu:
     jobs = bar.addMenu("&Jobs")
     _add(jobs, "Stop the running job", window.job_status.cancel_current, "Ctrl+.", "stopJob")
     help_menu = bar.addMenu("&Help")
-    _add(help_menu, "Keyboard shortcuts", lambda: QMessageBox.information(window, "Shortcuts", SHORTCUTS_HELP))
+    _add(help_menu, "Keyboard shortcuts", lambda: QMessageBox.information(parent, "Shortcuts", SHORTCUTS_HELP))
     _add(
         help_menu,
         "About mixdesk",
         lambda: QMessageBox.about(
-            window,
+            parent,
             "About mixdesk",
             "mixdesk: cut music into chunks, learn which chunk may follow which, and build a continuous mix.",
         ),
@@ -69,7 +114,7 @@ def build_menus(window: MainWindow) -> QMenu:
     return recent
 
 
-def _file_menu(window: MainWindow, menu: QMenu) -> QMenu:
+def _file_menu(window: MenuHost, menu: QMenu) -> QMenu:
     _add(menu, "&New project…", window.new_project_dialog, QKeySequence.StandardKey.New, "newProject")
     _add(menu, "&Open project…", window.open_project_dialog, QKeySequence.StandardKey.Open, "openProject")
     recent = menu.addMenu("Open &recent")
@@ -91,7 +136,7 @@ def _file_menu(window: MainWindow, menu: QMenu) -> QMenu:
     return recent
 
 
-def _edit_menu(window: MainWindow, menu: QMenu) -> None:
+def _edit_menu(window: MenuHost, menu: QMenu) -> None:
     """Undo and Redo name the step they act on ("Undo delete item 3") and are greyed out without one."""
     stack = window.state.undo_stack
     undo = stack.createUndoAction(menu, "&Undo")
@@ -106,7 +151,7 @@ def _edit_menu(window: MainWindow, menu: QMenu) -> None:
     menu.addAction(redo)
 
 
-def _playback_menu(window: MainWindow, menu: QMenu) -> None:
+def _playback_menu(window: MenuHost, menu: QMenu) -> None:
     transport = window.transport
     _add(menu, "Play / pause", transport.play_pause, "Space", "playPause")
     _add(menu, "Play the mix from the selected item", transport.play_mix, "Shift+Space", "playMix")

@@ -31,13 +31,11 @@ STRATEGY_LABELS = {"greedy": "Greedy", "beam": "Beam search", "sample": "Samplin
 # The desk's mix differs from SequenceConfig's defaults on purpose, and only here:
 # - it lasts a few minutes, to listen to while editing, not ten;
 # - its seed is a number the Seed box can show, so a mix is made again from its seed (the library's None
-#   draws a new seed each time);
-# - it is made from small pools: a repeat window of 20 items (the library's 50 exhausts a small pool and
-#   has to be relaxed) and runs of at most 2 chunks of one track (the library's 3), so a short mix moves
-#   between its tracks more.
+#   draws a new seed each time).
+# Everything else (repeat window, same-track runs, crossfades, tempo) is the library's.
 DESK_MINUTES = 5.0
 DESK_SEED = 0
-DESK_SEQUENCE = SequenceConfig(minutes=DESK_MINUTES, seed=DESK_SEED, no_repeat_within=20, max_same_track=2)
+DESK_SEQUENCE = SequenceConfig(minutes=DESK_MINUTES, seed=DESK_SEED)
 # What "Respect tempo and key" turns on; the library leaves both limits off unless asked.
 TEMPO_KEY_MAX_BPM_DIFF_PCT = 6.0
 TEMPO_KEY_MAX_KEY_STEPS = 1
@@ -144,7 +142,10 @@ def suggestions(project: Project, scorer: Scorer, playlist: Playlist, position: 
 def item_for_chunk(
     project: Project, chunk_id: int, like: PlaylistItem | None = None, score: Optional[float] = None
 ) -> PlaylistItem:
-    """A playlist item playing the whole chunk, with the transition settings of ``like`` when given."""
+    """A playlist item playing the whole chunk, with the transition settings of ``like`` when given.
+
+    It has no mix tempo yet: put it in a playlist, then give it the playlist's with :func:`follow_tempo_plan`.
+    """
     from mixdesk.mix.playlist import PlaylistItem, Transition
 
     chunk = project.chunk(int(chunk_id))
@@ -159,6 +160,14 @@ def item_for_chunk(
         transition=transition,
         score=score,
     )
+
+
+def follow_tempo_plan(project: Project, playlist: Playlist, from_index: int) -> Playlist:
+    """The playlist with items from ``from_index`` on at the mix tempo its tempo plan gives them, as the
+    sequencer gives a generated item its tempo (an item put in by hand has none of its own yet)."""
+    from mixdesk.mix.sequencing import follow_tempo_plan as follow
+
+    return follow(project, playlist, from_index)
 
 
 def rescore_at(scorer: Scorer | None, items: list[PlaylistItem], positions: Iterable[int]) -> list[PlaylistItem]:

@@ -14,13 +14,12 @@ import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QSortFilterProxyModel, Qt
 
 from mixdesk.gui.column_model import AnyIndex
-from mixdesk.mix.tempo import chunk_tempi
+from mixdesk.mix.pool import chunk_tempi_and_keys
 
 if TYPE_CHECKING:
-    from mixdesk.core.beatgrid import BeatGrid
     from mixdesk.gui.thumbnails import ThumbnailCache
     from mixdesk.library.project import Project
-    from mixdesk.library.schema import Track
+    from mixdesk.library.schema import Chunk, Track
 
 CHUNK_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 TRACK_ID_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -59,11 +58,13 @@ def _descriptor_lookup(project: Project, kind: str) -> dict[tuple[int, int | Non
         return {}
 
 
-def _beat_grids(project: Project) -> dict[int, BeatGrid]:
+def _tempi_and_keys(project: Project, chunks: list[Chunk]) -> tuple[np.ndarray, list[str]]:
+    """Each chunk's tempo and Camelot key as the sequencer reads them (the beat grid's tempo where it is
+    trusted, else the analysis', a chunk inheriting what it lacks from its track)."""
     try:
-        return project.beat_grids()
-    except Exception:  # noqa: BLE001 - unreadable grids only leave the tempo to the analysis
-        return {}
+        return chunk_tempi_and_keys(project, chunks)
+    except Exception:  # noqa: BLE001 - unreadable grids or analysis only leave the columns empty
+        return np.full(len(chunks), np.nan), [""] * len(chunks)
 
 
 def _top_tag(doc: dict | None) -> str:
@@ -110,12 +111,9 @@ class PoolModel(QAbstractTableModel):
         self.length_ms = np.array([c.end_ms - c.start_ms for c in chunks], dtype=np.float64)
         names = {tid: (t.title or _stem(t.path)) for tid, t in tracks.items()}
         self.track_names = [names.get(c.track_id, "?") for c in chunks]
-        docs = [descriptors.get((c.track_id, c.id)) or descriptors.get((c.track_id, None)) or {} for c in chunks]
-        # The beat grid exists right after import; the analysis tempo fills in where no grid is trusted.
-        analysed = np.array([float(d.get("bpm") or np.nan) for d in docs], dtype=np.float64)
-        from_grid = chunk_tempi(chunks, _beat_grids(project))
-        self.bpm = np.where(np.isnan(from_grid), analysed, from_grid) if len(chunks) else analysed
-        self.keys = [str(d.get("camelot") or d.get("key") or "") for d in docs]
+        # What the sequencer reads: the beat grid exists right after import, the analysis fills in the rest.
+        bpm, self.keys = _tempi_and_keys(project, chunks)
+        self.bpm = np.asarray(bpm, dtype=np.float64)
         self.genres = [
             _genre(tracks.get(c.track_id), tags.get((c.track_id, c.id)) or tags.get((c.track_id, None))) for c in chunks
         ]

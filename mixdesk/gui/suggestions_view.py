@@ -299,7 +299,9 @@ class SuggestionsView(QWidget):
             items.insert(target, new_item)
             what = f"insert {label} after item {position + 1}"
         items = mix_calls.rescore_around(state.scorer, items, target)
-        state.edit_playlist(items_api.with_items(playlist, items), what)
+        # the new item (and, on a tempo path, those after it) plays at the mix tempo, as if generated there
+        edited = mix_calls.follow_tempo_plan(project, items_api.with_items(playlist, items), target)
+        state.edit_playlist(edited, what)
         state.select_playlist_item(target)
         self.applied.emit(target, chunk_id)
 

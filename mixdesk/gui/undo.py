@@ -2,18 +2,17 @@
 
 Playlists are immutable, so a playlist step holds the playlist before and after the edit; a re-cut step
 holds the affected tracks' chunk ranges before and after (see :meth:`Project.cuts`) with the playlist that
-went with each. Undo and redo go through :class:`~mixdesk.gui.state.DeskState`, which saves and announces
-the change as the edit itself did.
+went with each. Undo and redo go through an :class:`UndoTarget` (the desk's state, which saves and
+announces the change as the edit itself did); the state pushes these steps, so this module never imports it.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Hashable
+from typing import TYPE_CHECKING, Hashable, Protocol
 
 from PySide6.QtGui import QUndoCommand
 
 if TYPE_CHECKING:
-    from mixdesk.gui.state import DeskState
     from mixdesk.library.project import TrackCut
     from mixdesk.mix.playlist import Playlist
 
@@ -21,12 +20,22 @@ UNDO_LIMIT = 200  # steps kept; a playlist is a few kB, a re-cut of every track 
 PLAYLIST_MERGE_ID = 1  # Qt merges only consecutive commands that share an id
 
 
+class UndoTarget(Protocol):
+    """What a step undoes and redoes through (the desk's ``DeskState`` is one)."""
+
+    def put_playlist(self, playlist: Playlist | None, follow_cuts: bool = False) -> None: ...
+
+    def put_cuts(self, cuts: dict[int, TrackCut], playlist: Playlist | None) -> None: ...
+
+    def show_status(self, message: str) -> None: ...
+
+
 class PlaylistStep(QUndoCommand):
     """One edit of the playlist; consecutive edits with the same ``merge_key`` fold into one step, so a
     crossfade dragged across the slider is undone at once."""
 
     def __init__(
-        self, state: DeskState, before: Playlist | None, after: Playlist, text: str, merge_key: Hashable = None
+        self, state: UndoTarget, before: Playlist | None, after: Playlist, text: str, merge_key: Hashable = None
     ) -> None:
         super().__init__(text)
         self.state, self.before, self.after, self.merge_key = state, before, after, merge_key
@@ -62,7 +71,7 @@ class RecutStep(QUndoCommand):
 
     def __init__(
         self,
-        state: DeskState,
+        state: UndoTarget,
         cuts: tuple[dict[int, TrackCut], dict[int, TrackCut]],
         playlists: tuple[Playlist | None, Playlist | None],
         text: str,

@@ -84,9 +84,17 @@ class Join:
     swap_beat: float | None
 
 
+def _half_shorter(a: ItemTiming, b: ItemTiming) -> float:
+    """Half the shorter of two items as both play in the mix, in beats of the outgoing one ``a`` (an
+    incoming item at another mix tempo is measured in ``a``'s beats)."""
+    b_beats = b.beats * b.beat_s / a.beat_s if a.beat_s and b.beat_s else b.beats
+    return min(a.beats, b_beats) / 2
+
+
 def crossfade_limit(a: ItemTiming, b: ItemTiming) -> float:
-    """The longest overlap of a join, in beats: half the shorter item, in whole beats."""
-    return float(math.floor(min(a.beats, b.beats) / 2))
+    """The longest overlap of a join, in whole beats of the outgoing item: half the shorter item as both
+    play in the mix. Since no join takes more than half of either neighbour, an item holds both of its."""
+    return float(math.floor(_half_shorter(a, b)))
 
 
 def wanted_beats(item: PlaylistItem, timing: ItemTiming) -> float:
@@ -98,32 +106,36 @@ def wanted_beats(item: PlaylistItem, timing: ItemTiming) -> float:
     return item.transition.length_ms / 1000.0 / timing.beat_s if timing.synced else 0.0
 
 
-def plan_join(a: ItemTiming, b: ItemTiming, wanted_beats: float) -> Join | None:
+def plan_join(a: ItemTiming, b: ItemTiming, wanted_beats: float, room: float | None = None) -> Join | None:
     """The phase-locked join of ``a`` into ``b`` with about ``wanted_beats`` of overlap; None when
     either side has no grid (the caller then joins on milliseconds).
 
     The incoming in-point keeps its place in the bar where both sides know their bars; of the starts
     that do so, the one closest to the wanted overlap within the cap wins. Only when no bar-locked
-    start fits (an item shorter than a bar) does the join keep the beat alone.
+    start fits (an item shorter than a bar) does the join keep the beat alone, with the start on the beat
+    closest to the wanted overlap within half the shorter item (a fraction of a beat past the cap, as the
+    beats fall); only when not even that fits does it give the beat up. ``room`` (beats, None for no
+    limit) is what the neighbours' other joins leave of them, and the overlap never exceeds it; within
+    half of either neighbour it is always there, so only a renderer's rounding ever reaches it.
     """
     if not (a.synced and b.synced):
         return None
-    limit = crossfade_limit(a, b)
+    limit, most = crossfade_limit(a, b), _half_shorter(a, b)
+    if room is not None:
+        room = max(room, 0.0)
+        limit, most = min(limit, room), min(most, room)
     wanted = min(max(wanted_beats, 0.0), limit)
     nominal = a.beats - wanted
     start = None
     if a.bar_phase is not None and b.bar_phase is not None:
-        period = float(a.beats_per_bar)
-        shift = _wrap(b.bar_phase - (a.bar_phase + nominal) % period, period)
-        fits = [nominal + shift + k * period for k in range(-8, 9)]
-        fits = [s for s in fits if -_PHASE_TOLERANCE <= a.beats - s <= limit + _PHASE_TOLERANCE]
-        if fits:
-            start = min(fits, key=lambda s: (abs(s - nominal), s))
+        start = _closest_fit(a, nominal, b.bar_phase - (a.bar_phase + nominal), float(a.beats_per_bar), limit)
     if start is None:
-        start = nominal + _wrap((b.start_beat % 1.0) - ((a.start_beat + nominal) % 1.0), 1.0)
-        if start > a.beats + _PHASE_TOLERANCE:
-            start -= 1.0  # never a gap: start a beat early rather than after the outgoing item has ended
+        start = _closest_fit(a, nominal, b.start_beat - (a.start_beat + nominal), 1.0, most)
+    if start is None:
+        start = nominal  # an item too short for any start on the beat within half of it
     start = min(start, a.beats)
+    if room is not None:
+        start = max(start, a.beats - room)
     overlap = a.beats - start
     swap = None
     if overlap >= 1.0 - _PHASE_TOLERANCE:
@@ -132,3 +144,18 @@ def plan_join(a: ItemTiming, b: ItemTiming, wanted_beats: float) -> Join | None:
         on_beat = math.floor(middle + 0.5) - a.start_beat
         swap = on_beat if start <= on_beat <= a.beats else start + overlap / 2
     return Join(start_beat=start, overlap_beats=overlap, swap_beat=swap)
+
+
+def _closest_fit(a: ItemTiming, nominal: float, offset: float, period: float, limit: float) -> float | None:
+    """Of the starts ``period`` apart that keep the incoming item's phase (``offset`` beats from the
+    nominal start, modulo ``period``), the one closest to ``nominal`` that neither leaves a gap nor
+    overlaps by more than ``limit``; None when none does."""
+    shift = _wrap(offset % period, period)
+    fits = [nominal + shift + k * period for k in range(-8, 9)]
+    fits = [s for s in fits if -_PHASE_TOLERANCE <= a.beats - s <= limit + _PHASE_TOLERANCE]
+    return min(fits, key=lambda s: (abs(s - nominal), s)) if fits else None
+
+
+def played_ms(item: PlaylistItem, timing: ItemTiming) -> float:
+    """How long an item plays in the mix, in ms: its beats at its mix tempo, or its own length."""
+    return timing.beats * timing.beat_s * 1000.0 if timing.synced else float(item.duration_ms)

@@ -3,8 +3,11 @@
 Only the current item, the held-back tail of the previous one and one output block are in memory at a
 time, so a two-hour mix needs no more memory than a ten-minute one. Items whose track has a beat grid are
 time-stretched to their mix tempo (pitch kept) and joined on the beat (see :mod:`mixdesk.mix.beatsync`);
-the others are cut on zero crossings. Every join is an equal-power overlap (a few milliseconds long for a
+the others start on a zero crossing. Every join is an equal-power overlap (a few milliseconds long for a
 "cut"), optionally with a bass swap, so no seam steps the waveform.
+
+Every item's length in the mix and every overlap are fixed by the plan before any audio is read, and the
+renderer writes exactly that plan: the planned length is the rendered length, frame for frame.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from typing import Iterator, Mapping
 import numpy as np
 
 from mixdesk.core.beatgrid import BeatGrid
-from mixdesk.mix.beatsync import ItemTiming, Join, item_timing, plan_join, wanted_beats
+from mixdesk.mix.beatsync import ItemTiming, Join, item_timing, plan_join, played_ms, wanted_beats
 from mixdesk.mix.config import RenderConfig
 from mixdesk.mix.playlist import Playlist, PlaylistItem
 from mixdesk.mix.sources import AudioSource, MixSource, as_source
@@ -51,10 +54,11 @@ class Placement:
     source_bpm: float | None = None
 
 
-def ms_join_limit(a: PlaylistItem, b: PlaylistItem, config: RenderConfig) -> float:
-    """The longest overlap (ms) of a join on milliseconds: half the shorter item, less the room the
+def ms_join_limit(a_ms: float, b_ms: float, config: RenderConfig) -> float:
+    """The longest overlap (ms) of a join on milliseconds between items that play ``a_ms`` and ``b_ms``
+    in the mix (:func:`~mixdesk.mix.beatsync.played_ms`): half the shorter one, less the room the
     zero-crossing search needs at either end."""
-    return max(0.0, (min(a.duration_ms, b.duration_ms) - 2 * config.zero_cross_ms) / 2)
+    return max(0.0, (min(a_ms, b_ms) - 2 * config.zero_cross_ms) / 2)
 
 
 class _Blocks:
@@ -105,7 +109,9 @@ class Renderer:
         use_grid = self.config.beat_sync
         self.timings = [item_timing(it, grids.get(it.track_id) if use_grid else None) for it in playlist.items]
         self.joins: list[Join | None] = []
-        self._fades = self._plan_fades()
+        self._lengths: list[int] = []
+        self._fades: list[int] = []
+        self._plan()
 
     def _ms(self, ms: float) -> int:
         return int(round(ms * self.config.sample_rate / 1000))
@@ -113,73 +119,93 @@ class Renderer:
     def _frames_of_beats(self, timing: ItemTiming, beats: float) -> int:
         return int(round(beats * timing.beat_s * self.config.sample_rate))
 
-    def _plan_fades(self) -> list[int]:
-        """Overlap in frames after each item, never more than half of either neighbour."""
-        items = self.playlist.items
-        cut = self._ms(self.config.cut_fade_ms)
-        fades = []
-        self.joins = []
-        for (a, b), (ta, tb) in zip(zip(items, items[1:]), zip(self.timings, self.timings[1:])):
-            join = plan_join(ta, tb, wanted_beats(a, ta))
-            self.joins.append(join)
+    def _played_frames(self, index: int) -> int:
+        """How many frames item ``index`` plays for, from its in-point to its out-point: its beats at the
+        mix tempo when it is beat-synchronous, its own length otherwise."""
+        item, timing = self.playlist.items[index], self.timings[index]
+        if timing.synced:
+            return self._frames_of_beats(timing, timing.beats)
+        return self._ms(item.out_ms) - self._ms(item.in_ms)
+
+    def _plan(self) -> None:
+        """Each join (``joins``), each item's audio length in frames (``_lengths``) and the overlap in
+        frames after it (``_fades``), so that every item holds both of its overlaps.
+
+        Left to right, each join may take what the previous join left of the outgoing item and at most
+        all of the incoming one, so the renderer never has to shorten an overlap (which would move the
+        next item off its beat and the mix off its planned length). Within the joins' own caps (half of
+        either neighbour) that room is always there; it only catches rounding and the sub-millisecond
+        tolerance of a bar-locked start.
+
+        A join on the beat with less overlap than ``cut_fade_ms`` (a cut) lets the outgoing item run on
+        past its end for the rest of that short fade, so even a cut fades without moving the incoming
+        item off the beat.
+        """
+        items, timings, config = self.playlist.items, self.timings, self.config
+        cut = self._ms(config.cut_fade_ms)
+        played = [self._played_frames(i) for i in range(len(items))]
+        self.joins, self._lengths, self._fades = [], [], []
+        fade_in = 0
+        for i, (item, timing) in enumerate(zip(items, timings)):
+            if i + 1 == len(items):
+                self.joins.append(None)
+                self._lengths.append(played[i])
+                self._fades.append(0)
+                break
+            nxt, t_next = items[i + 1], timings[i + 1]
+            room = max(0, min(played[i] - fade_in, played[i + 1]))  # frames the overlap may take
+            join = None
+            if timing.synced and t_next.synced:
+                frames_per_beat = timing.beat_s * config.sample_rate
+                join = plan_join(timing, t_next, wanted_beats(item, timing), room / frames_per_beat)
             if join is not None:
-                # the outgoing item runs ``cut`` frames past its end (see _stretched), so even a cut gets
-                # a short fade without moving the incoming item off the beat
-                fades.append(self._frames_of_beats(ta, join.overlap_beats) + cut)
-                continue
-            wanted = a.transition.length_ms if a.transition.kind == "crossfade" else self.config.cut_fade_ms
-            fades.append(max(0, min(self._ms(wanted), self._ms(ms_join_limit(a, b, self.config)))))
-        self.joins.append(None)
-        return fades + [0]
+                overlap = min(self._frames_of_beats(timing, join.overlap_beats), room)
+                extra = min(max(0, cut - overlap), max(0, played[i + 1] - overlap))  # a cut's short fade
+            else:
+                wanted = item.transition.length_ms if item.transition.kind == "crossfade" else config.cut_fade_ms
+                limit = ms_join_limit(played_ms(item, timing), played_ms(nxt, t_next), config)
+                overlap, extra = max(0, min(self._ms(wanted), self._ms(limit), room)), 0
+            self.joins.append(join)
+            self._lengths.append(played[i] + extra)
+            self._fades.append(overlap + extra)
+            fade_in = overlap + extra
 
     @property
     def duration_s(self) -> float:
         return self.frames_out / self.config.sample_rate
 
     def planned_frames(self) -> int:
-        """The mix's length from the plan alone, before any audio is read: exact for items joined on
-        the beat, within the zero-crossing search (a few ms) for the others."""
-        total = sum(
-            self._synced_frames(i) if timing.synced else self._ms(item.duration_ms)
-            for i, (item, timing) in enumerate(zip(self.playlist.items, self.timings))
-        )
-        return max(0, total - sum(self._fades))
-
-    def _synced_frames(self, index: int) -> int:
-        """Length of a beat-synchronous item in the mix: its beats at the mix tempo, plus the
-        ``cut_fade_ms`` it keeps past its end when the next item joins it on the beat."""
-        timing = self.timings[index]
-        extra = self._ms(self.config.cut_fade_ms) if self.joins[index] is not None else 0
-        return self._frames_of_beats(timing, timing.beats) + extra
+        """The mix's length from the plan alone, before any audio is read; the renderer writes exactly
+        this many frames."""
+        return max(0, sum(self._lengths) - sum(self._fades))
 
     def _stretched(self, index: int, item: PlaylistItem, timing: ItemTiming) -> tuple[np.ndarray, int]:
         """The item at its mix tempo, exactly ``beats`` mix beats long, and its first source frame.
 
         The stretcher reads a little audio either side of the item so that its first and last frames are
-        as clean as the middle; the margins are trimmed off after stretching. An item joined on the beat
-        to the next keeps ``cut_fade_ms`` of audio past its end for the fade into it.
+        as clean as the middle; the margins are trimmed off after stretching. An item cut on the beat
+        into the next keeps a few ms of audio past its end for the short fade into it (see ``_plan``).
         """
         margin = self._ms(self.config.stretch_margin_ms)
         start, stop = self._ms(item.in_ms), self._ms(item.out_ms)
         raw = self.source.frames(item, start - margin, stop + margin)
         played = stretch(raw, self.config.sample_rate, timing.ratio, self.config.stretch_quality)
         first = int(round(margin / timing.ratio))
-        length = self._synced_frames(index)
+        length = self._lengths[index]
         audio = played[first : first + length]
         if len(audio) < length:
             audio = np.concatenate([audio, np.zeros((length - len(audio), audio.shape[1]), np.float32)])
         return audio, start
 
-    def _excerpt(self, item: PlaylistItem) -> tuple[np.ndarray, int]:
-        """The item's audio between zero crossings near its in and out points, and its first frame."""
+    def _excerpt(self, index: int, item: PlaylistItem) -> tuple[np.ndarray, int]:
+        """The item's audio from a zero crossing near its in-point on, exactly its planned length, and
+        its first frame. (Its end needs no zero crossing: an overlap or the mix's edge fade covers it.)"""
         radius = self._ms(self.config.zero_cross_ms)
         start, stop = self._ms(item.in_ms), self._ms(item.out_ms)
-        raw = self.source.frames(item, start - radius, stop + radius)
+        raw = self.source.frames(item, start - radius, stop + radius)  # silence beyond the file's ends
         first = max(nearest_zero_crossing(raw, radius, radius), radius - start)  # never before the file
-        last = nearest_zero_crossing(raw, len(raw) - radius, radius)
-        if last - first < 2:
-            first, last = radius, len(raw) - radius
-        return raw[first:last], start - radius + first
+        first = min(first, 2 * radius)  # so that the planned length is there to read
+        return raw[first : first + self._lengths[index]], start - radius + first
 
     def _gain(self, prev_tail_level: np.ndarray | None, audio: np.ndarray, fade_in: int) -> float:
         cfg = self.config
@@ -230,7 +256,7 @@ class Renderer:
     def _source_audio(self, i: int) -> tuple[np.ndarray, int]:
         """Item ``i`` as it will play (stretched where it is beat-synchronous) and its first source frame."""
         item, timing = self.playlist.items[i], self.timings[i]
-        return self._stretched(i, item, timing) if timing.synced else self._excerpt(item)
+        return self._stretched(i, item, timing) if timing.synced else self._excerpt(i, item)
 
     def _mix_item(
         self, i: int, item: PlaylistItem, source_audio: tuple[np.ndarray, int], out: _Blocks, master: np.float32
@@ -238,7 +264,7 @@ class Renderer:
         """Hand out what item ``i`` completes: the previous item's tail, their overlap, and its body; its
         own tail is held back for the next overlap."""
         tail = self._tail
-        audio, src_first, fade_in, fade_out, gain = self._prepare(i, source_audio, tail, self._tail_level)
+        audio, src_first, fade_in, fade_out, gain = self._prepare(i, source_audio, self._tail_level)
         if tail is not None and len(tail) > fade_in:
             yield from self._emit(tail[: len(tail) - fade_in], out, master)
         head_start = self.frames_out
@@ -260,14 +286,15 @@ class Renderer:
         return bass_swap_crossfade(outgoing, incoming, swap_at, self.config.sample_rate, self.config.bass_swap_hz)
 
     def _prepare(
-        self, i: int, source_audio: tuple[np.ndarray, int], tail: np.ndarray | None, tail_level: np.ndarray | None
+        self, i: int, source_audio: tuple[np.ndarray, int], tail_level: np.ndarray | None
     ) -> tuple[np.ndarray, int, int, int, float]:
-        """Item audio with its gain and edge fades applied, plus the overlaps it gets on either side."""
+        """Item audio with its gain and edge fades applied, plus the overlaps it gets on either side (as
+        planned: the plan leaves every item room for both)."""
         cfg = self.config
         last = i == len(self.playlist.items) - 1
         audio, src_first = source_audio
-        fade_in = min(self._fades[i - 1] if i else 0, len(audio) // 2, len(tail) if tail is not None else 0)
-        fade_out = 0 if last else min(self._fades[i], (len(audio) - fade_in) // 2)
+        fade_in = self._fades[i - 1] if i else 0
+        fade_out = self._fades[i]
         gain = self._gain(tail_level, audio, fade_in)
         audio = audio * gain_ramp(len(audio), gain, self._ms(cfg.gain_ramp_ms))[:, None]
         if i == 0:

@@ -16,7 +16,7 @@ from typing import Mapping
 import numpy as np
 
 from mixdesk.core.beatgrid import BeatGrid
-from mixdesk.mix.beatsync import ItemTiming, Join, crossfade_limit, item_timing, plan_join, wanted_beats
+from mixdesk.mix.beatsync import ItemTiming, Join, crossfade_limit, item_timing, plan_join, played_ms, wanted_beats
 from mixdesk.mix.config import RenderConfig
 from mixdesk.mix.playlist import Playlist
 from mixdesk.mix.rendering import ms_join_limit
@@ -65,7 +65,7 @@ def plan_seam(
         wanted = wanted_beats(a, ta)
         return SeamPlan(ta, tb, plan_join(ta, tb, wanted), wanted, crossfade_limit(ta, tb))
     wanted_ms = float(a.transition.length_ms if a.transition.kind == "crossfade" else config.cut_fade_ms)
-    return SeamPlan(ta, tb, None, wanted_ms, ms_join_limit(a, b, config))
+    return SeamPlan(ta, tb, None, wanted_ms, ms_join_limit(played_ms(a, ta), played_ms(b, tb), config))
 
 
 def seam_playlist(
@@ -93,7 +93,7 @@ def seam_playlist(
     drop = math.floor((ta.beats - max(context, keep)) / bars) * bars
     if drop > 0:
         a = a.with_(in_ms=int(round(grids[a.track_id].time_at(ta.start_beat + drop) * 1000.0)))
-    b_beats = max(context, keep)
+    b_beats = max(context, keep) * ta.beat_s / tb.beat_s  # as long in the mix as that many of A's beats
     if b_beats < tb.beats:
         b = b.with_(out_ms=int(round(grids[b.track_id].time_at(tb.start_beat + b_beats) * 1000.0)))
     return playlist.replace_items([a.with_(tempo_bpm=ta.mix_bpm), b.with_(tempo_bpm=tb.mix_bpm)])

@@ -9,15 +9,16 @@ in one call, so a step costs one vectorised scorer call plus a few boolean masks
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from mixdesk.library.project import Project
+from mixdesk.library.schema import Chunk
 from mixdesk.mix.config import SequenceConfig
 from mixdesk.mix.constraints import Limits, SequenceState, run_after
 from mixdesk.mix.playlist import Playlist, PlaylistItem, Transition
-from mixdesk.mix.pool import ChunkPool, compat_tables, pool_from_project
+from mixdesk.mix.pool import ChunkPool, chunk_tempi_and_keys, compat_tables, pool_from_project
 from mixdesk.ml.scoring import Scorer, Successors, as_scorer, scorer_name
 from mixdesk.progress import ProgressFn, StopFn, check_stop, report
 
@@ -244,6 +245,52 @@ def mix_tempi(previous: np.ndarray, native: np.ndarray, config: SequenceConfig) 
     return np.where(start, native, np.where(np.isnan(native), previous, moved))
 
 
+def tempo_chain(
+    previous: float | None, native: Sequence[float] | np.ndarray, config: SequenceConfig
+) -> list[float | None]:
+    """The mix tempo of each of a run of items (``native``: their own tempi, NaN where unknown) after an
+    item playing at ``previous`` (None: they open the mix), item by item by :func:`mix_tempi`; None plays
+    an item at its own tempo."""
+    tempo = np.array([np.nan if previous is None else float(previous)])
+    out: list[float | None] = []
+    for bpm in np.asarray(native, dtype=np.float64).tolist():
+        tempo = mix_tempi(tempo, np.array([bpm]), config)
+        out.append(None if np.isnan(tempo[0]) else round(float(tempo[0]), 4))
+    return out
+
+
+def tempo_plan(playlist: Playlist) -> SequenceConfig:
+    """The settings whose tempo rule ``playlist`` follows: those it was sequenced with (its
+    ``meta["config"]``, which :func:`mixdesk.mix.tempo.with_mix_tempo` keeps up to date), the defaults for
+    a playlist made another way."""
+    data: Any = playlist.meta.get("config")
+    if isinstance(data, Mapping):
+        try:
+            return SequenceConfig.from_dict(data)
+        except (TypeError, ValueError):
+            pass  # settings this version cannot read: the defaults' rule
+    return SequenceConfig()
+
+
+def follow_tempo_plan(
+    project: Project, playlist: Playlist, from_index: int = 0, config: SequenceConfig | None = None
+) -> Playlist:
+    """``playlist`` with the mix tempo of every item from ``from_index`` on planned again as the
+    sequencer plans it (:func:`tempo_chain` from the tempo of the item before, under ``config`` or the
+    playlist's own :func:`tempo_plan`), so that an item put there by hand plays at the mix tempo like a
+    generated one. Each item's own tempo is read over its excerpt as the pool reads a chunk's."""
+    items = list(playlist.items)
+    if not 0 <= from_index < len(items):
+        return playlist
+    rest = items[from_index:]
+    spans = [Chunk(int(it.chunk_id), int(it.track_id), 0, int(it.in_ms), int(it.out_ms)) for it in rest]
+    native, _keys = chunk_tempi_and_keys(project, spans)
+    previous = items[from_index - 1].tempo_bpm if from_index else None
+    tempi = tempo_chain(previous, native, config or tempo_plan(playlist))
+    items[from_index:] = [item.with_(tempo_bpm=bpm) for item, bpm in zip(rest, tempi)]
+    return playlist.replace_items(items)
+
+
 def _top(keys: np.ndarray, count: int) -> np.ndarray:
     """Indices of the ``count`` largest finite keys, best first."""
     if count == 1:
@@ -291,11 +338,9 @@ def sequence_pool(
     )
     path = search.run(on_progress, should_stop)
     items = []
-    tempo = np.full(1, np.nan)
-    for position, (index, prob, relaxed) in enumerate(path):
+    tempi = tempo_chain(None, search.bpm[[index for index, _prob, _relaxed in path]], config)
+    for position, ((index, prob, relaxed), bpm) in enumerate(zip(path, tempi)):
         score = None if np.isnan(prob) else prob
-        tempo = mix_tempi(tempo, search.bpm[[index]], config)
-        bpm = None if np.isnan(tempo[0]) else round(float(tempo[0]), 4)
         if position in kept:
             items.append(kept[position].with_(score=score, tempo_bpm=bpm))
         else:

@@ -6,6 +6,7 @@ so a number shown in the desk is the number the renderer plays with.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -87,6 +88,13 @@ def mix_tempo(timings: Sequence[ItemTiming]) -> float | None:
 
 
 def with_mix_tempo(playlist: Playlist, bpm: float | None) -> Playlist:
-    """Every item played at ``bpm`` (None: each at its own tempo)."""
+    """Every item played at ``bpm`` (None: each at its own tempo).
+
+    The playlist's tempo plan (the tempo settings in ``meta["config"]``) becomes that fixed tempo (or each
+    item's own), so that items put in later follow it (:func:`mixdesk.mix.sequencing.follow_tempo_plan`).
+    """
     value = None if bpm is None else round(float(bpm), 4)
-    return playlist.replace_items(item.with_(tempo_bpm=value) for item in playlist.items)
+    plan = {"tempo_mode": "native", "mix_bpm": None} if value is None else {"tempo_mode": "fixed", "mix_bpm": value}
+    meta = {**playlist.meta, "config": {**(playlist.meta.get("config") or {}), **plan}}
+    items = tuple(item.with_(tempo_bpm=value) for item in playlist.items)
+    return replace(playlist, items=items, meta=meta)

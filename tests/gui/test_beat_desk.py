@@ -209,3 +209,34 @@ def test_mix_tempo_sets_every_item_and_rows_show_the_stretch(qtbot, desk_state, 
 
     config = sequence_config(view.options())
     assert config.tempo_mode == "fixed" and config.mix_bpm == 118.0
+
+
+@pytest.mark.parametrize("mode", ["first", "fixed"])
+def test_an_applied_suggestion_plays_at_the_mix_tempo(qtbot, desk_state, drum_project, mode):
+    from panel_fixtures import NextInTrackScorer
+
+    from mixdesk.gui.suggestions_view import SuggestionsView
+    from mixdesk.mix.config import SequenceConfig
+    from mixdesk.mix.sequencing import sequence
+
+    scorer = NextInTrackScorer(drum_project)
+    config = SequenceConfig(minutes=0.5, seed=0, tempo_mode=mode, mix_bpm=123.0 if mode == "fixed" else None)
+    playlist = sequence(drum_project, scorer, config)
+    mix_bpm = playlist.items[0].tempo_bpm
+    assert mix_bpm is not None and all(item.tempo_bpm == mix_bpm for item in playlist.items)
+    desk_state.set_project(drum_project)
+    desk_state.set_scorer(scorer)
+    desk_state.set_playlist(playlist)
+    view = SuggestionsView(desk_state)
+    qtbot.addWidget(view)
+    # a chunk of the track the mix does not start with: its own tempo (120 or 126 BPM) is not the mix's
+    other = next(c for c in drum_project.chunks() if c.track_id != playlist.items[0].track_id and c.index > 0)
+    for row, how in ((0, "insert"), (1, "replace")):
+        desk_state.select_playlist_item(row)
+        qtbot.waitUntil(lambda: view.position == row and not view.job.is_running(), timeout=10000)
+        view.apply(other.id, how)
+        item = desk_state.playlist.items[row + 1]
+        assert item.chunk_id == other.id
+        assert item.tempo_bpm == pytest.approx(mix_bpm)
+    assert len(desk_state.playlist) == len(playlist) + 1
+    assert all(item.tempo_bpm == pytest.approx(mix_bpm) for item in desk_state.playlist.items)

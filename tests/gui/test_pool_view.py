@@ -90,3 +90,27 @@ def test_descending_track_sort_keeps_chunks_ascending(qtbot, desk_state, small_p
     assert names == sorted(names, key=str.lower, reverse=True)
     same = [int(i) for n, i in zip(names, view.model.index_in_track) if n == names[0]]
     assert same == sorted(same)
+
+
+def test_the_pool_shows_the_tempo_and_key_the_sequencer_reads(qtbot, desk_state, small_project):
+    import numpy as np
+
+    from mixdesk.mix.pool import pool_from_project
+
+    track = small_project.tracks()[0]
+    first, second = small_project.chunks(track.id)[:2]
+    small_project.put_analysis("descriptors", {"bpm": 100.0, "camelot": "5A"}, track.id)
+    # the first chunk found no tempo of its own: it inherits its track's, as its key is its own
+    small_project.put_analysis("descriptors", {"bpm": 0.0, "camelot": "6A"}, track.id, first.id)
+    view = PoolView(desk_state)
+    qtbot.addWidget(view)
+    desk_state.set_project(small_project)
+    pool = pool_from_project(small_project)
+    model = view.model
+    assert model.chunk_ids.tolist() == pool.ids.tolist()
+    assert np.array_equal(model.bpm, pool.bpm, equal_nan=True) and model.keys == list(pool.keys)
+    row = {int(c): i for i, c in enumerate(model.chunk_ids)}
+    assert model.keys[row[first.id]] == "6A" and model.keys[row[second.id]] == "5A"
+    grid = small_project.beat_grid(track.id)
+    if grid is None or not grid.confident:  # the analysis speaks where no grid is trusted
+        assert model.bpm[row[first.id]] == 100.0

@@ -52,12 +52,18 @@ def test_items_are_stretched_to_the_mix_tempo_and_keep_their_length_in_beats():
     tracks, grids = drum_tracks({1: 126.0, 2: 114.0}, 60.0, SR)
     playlist = bar_playlist(grids, [1, 2], bars=4, tempo_bpm=120.0)
     _, renderer = _render(tracks, grids, playlist)
-    # 16 beats at 120 BPM, plus the 3 ms that the first item keeps for the fade into the second
+    # 16 beats at 120 BPM (a crossfade of a bar needs no audio past the outgoing item's end)
     lengths = [(p.mix_end_ms - p.mix_start_ms) / 1000.0 for p in renderer.placements]
-    assert lengths == [pytest.approx(8.003, abs=0.001), pytest.approx(8.0, abs=0.001)]
+    assert lengths == [pytest.approx(8.0, abs=0.001), pytest.approx(8.0, abs=0.001)]
     assert renderer.placements[0].source_bpm == pytest.approx(126.0, rel=2e-3)
     # a one-bar crossfade (4 beats at 120 BPM)
     assert renderer.placements[1].mix_start_ms - renderer.placements[0].mix_start_ms == pytest.approx(6000, abs=1.0)
+    cut = bar_playlist(grids, [1, 2], bars=4, tempo_bpm=120.0, kind="cut")
+    _, renderer = _render(tracks, grids, cut)
+    # a cut on the beat: the first item keeps 3 ms past its end for the short fade into the second
+    lengths = [(p.mix_end_ms - p.mix_start_ms) / 1000.0 for p in renderer.placements]
+    assert lengths == [pytest.approx(8.003, abs=0.001), pytest.approx(8.0, abs=0.001)]
+    assert renderer.placements[1].mix_start_ms == pytest.approx(renderer.joins[0].start_beat * 500.0, abs=0.1)
 
 
 def test_native_tempo_items_are_not_stretched():
@@ -150,3 +156,53 @@ def test_the_planned_length_is_the_rendered_length():
         audio, _ = _render(tracks, known, playlist)
         planned = planned_duration_ms(ArraySource(tracks, SR), playlist, RenderConfig(sample_rate=SR), known)
         assert planned / 1000.0 == pytest.approx(len(audio) / SR, abs=0.02)
+
+
+def _random_playlist(grids, seed):
+    """Items anywhere in their tracks (not on bars), at the mix tempo or their own, with crossfades from
+    none to far more than half an item, in beats or in ms."""
+    from mixdesk.mix.playlist import Playlist, PlaylistItem, Transition
+
+    rng = np.random.default_rng(seed)
+    items = []
+    for k in range(9):
+        track = int(rng.choice(sorted(grids)))
+        length_ms = int(rng.integers(1200, 7000))
+        in_ms = int(rng.integers(500, 50000 - length_ms))
+        kind = "cut" if rng.random() < 0.2 else "crossfade"
+        beats = [None, 1.0, 4.0, 8.0, 32.0][int(rng.integers(5))]
+        transition = Transition(kind, int(rng.integers(0, 6000)), beats)
+        tempo = [None, 120.0, float(rng.uniform(100.0, 140.0))][int(rng.integers(3))]
+        items.append(PlaylistItem(k, track, "", in_ms, in_ms + length_ms, transition, tempo_bpm=tempo))
+    return Playlist(items=tuple(items))
+
+
+def _planned_and_rendered(tracks, grids, playlist):
+    from mixdesk.mix.rendering import planned_duration_ms
+
+    audio, renderer = _render(tracks, grids, playlist)
+    planned = planned_duration_ms(ArraySource(tracks, SR), playlist, RenderConfig(sample_rate=SR), grids)
+    return int(round(planned * SR / 1000.0)), len(audio), renderer
+
+
+def test_every_item_keeps_both_joins_the_plan_gives_it():
+    # four-bar items (beats on whole ms, so exactly 16 beats) with eight-beat crossfades, stretched from 120
+    # to 125 BPM: each middle item is all overlap, half with each neighbour
+    tracks, grids = drum_tracks({1: 120.0, 2: 120.0, 3: 120.0}, 60.0, SR)
+    playlist = bar_playlist(grids, [1, 2, 3, 1, 2], bars=4, tempo_bpm=125.0, beats=8.0)
+    planned, rendered, renderer = _planned_and_rendered(tracks, grids, playlist)
+    beat = 60.0 / 125.0
+    assert rendered == planned == round((5 * 16 - 4 * 8) * beat * SR)
+    starts = [p.mix_start_ms for p in renderer.placements]
+    for i, join in enumerate(renderer.joins[:-1]):
+        assert join.overlap_beats == pytest.approx(8.0)
+        assert starts[i + 1] - starts[i] == pytest.approx(8 * beat * 1000.0, abs=0.1)  # on the planned beat
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_planned_length_of_any_playlist_is_the_rendered_length(seed):
+    tracks, grids = drum_tracks({1: 120.0, 2: 126.0, 3: 114.0}, 60.0, SR)
+    playlist = _random_playlist(grids, seed)
+    for known in (grids, {1: grids[1], 2: grids[2]}, {}):  # joins on the beat, mixed, and on ms only
+        planned, rendered, _ = _planned_and_rendered(tracks, known, playlist)
+        assert rendered == planned

@@ -53,7 +53,11 @@ def test_the_cap_is_reported_and_joins_without_grids_trim_on_milliseconds(drums)
     _, grids = drums
     playlist = bar_playlist(grids, [1, 2], bars=2, beats=12.0)
     plan = plan_seam(playlist, 0, grids)
-    assert plan.unit == "beats" and plan.limit == 4.0 and plan.capped_by == 8.0
+    # each item at its own tempo: B's 8 beats at 126 BPM last 7.6 of A's (120 BPM), so 3 whole beats fit
+    # in half of it
+    assert plan.unit == "beats" and plan.limit == 3.0 and plan.capped_by == 9.0
+    same_tempo = plan_seam(with_mix_tempo(playlist, 120.0), 0, grids)
+    assert same_tempo.limit == 4.0 and same_tempo.capped_by == 8.0
     unsynced = plan_seam(playlist, 0, {})
     assert unsynced.unit == "ms" and unsynced.join is None and unsynced.wanted == 400
     trimmed = seam_playlist(playlist, 0, 500, {})

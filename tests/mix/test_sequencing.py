@@ -246,3 +246,36 @@ def test_the_pool_and_the_desk_read_one_tempo_and_key_per_chunk(small_project):
     pool = pool_from_project(small_project)
     assert pool.ids.tolist() == [c.id for c in chunks]
     assert np.array_equal(pool.bpm, bpm, equal_nan=True) and list(pool.keys) == keys
+
+
+@pytest.mark.parametrize("mode", ["first", "path", "native"])
+def test_an_item_put_in_by_hand_follows_the_tempo_plan_like_a_generated_one(small_project, mode):
+    from mixdesk.mix.sequencing import follow_tempo_plan, tempo_plan
+    from mixdesk.mix.tempo import with_mix_tempo
+
+    chunks = small_project.chunks()
+    for i, chunk in enumerate(chunks):  # tempi 100-130 BPM wherever no beat grid is trusted
+        small_project.put_analysis("descriptors", {"bpm": 100.0 + (7 * i) % 31}, chunk.track_id, chunk.id)
+    scorer = scorer_for_project(small_project)
+    config = SequenceConfig(minutes=0.5, seed=3, tempo_mode=mode, tempo_step_pct=2.0)
+    playlist = sequence(small_project, scorer, config)
+    assert tempo_plan(playlist) == config
+    # a chunk put in at position 2 by hand, with no mix tempo of its own yet
+    by_hand = playlist.items[0].with_(chunk_id=chunks[-1].id, track_id=chunks[-1].track_id, tempo_bpm=None)
+    by_hand = by_hand.with_(in_ms=chunks[-1].start_ms, out_ms=chunks[-1].end_ms, locked=False)
+    edited = playlist.replace_items([*playlist.items[:2], by_hand, *playlist.items[2:]])
+    followed = follow_tempo_plan(small_project, edited, 2)
+    # the sequencer, given that very order to keep, plans the same tempi
+    generated = sequence(
+        small_project, scorer, config.with_(minutes=0.01), locked=edited.with_locked(range(len(edited)))
+    )
+    assert generated.chunk_ids == edited.chunk_ids
+    assert [it.tempo_bpm for it in followed] == [it.tempo_bpm for it in generated]
+    assert [it.tempo_bpm for it in followed][:2] == [it.tempo_bpm for it in playlist][:2]
+    if mode != "native":
+        assert followed[2].tempo_bpm is not None
+    # a mix tempo set by hand becomes the plan that later items follow
+    fixed = with_mix_tempo(playlist, 111.0)
+    assert tempo_plan(fixed).tempo_mode == "fixed" and tempo_plan(fixed).mix_bpm == 111.0
+    refollowed = follow_tempo_plan(small_project, fixed.replace_items([*fixed.items[:2], by_hand, *fixed.items[2:]]), 2)
+    assert all(it.tempo_bpm == 111.0 for it in refollowed)
