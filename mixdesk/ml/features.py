@@ -37,7 +37,10 @@ class FeatureConfig(Settings):
     mel_scale: str = "htk"  # "htk" or "slaney", as torchaudio names them
     mel_norm: str | None = None  # None or "slaney" (area normalisation)
     log_scale: float = 10000.0  # log(1 + scale * mel)
-    window_s: float = 1.5
+    # Seconds of log-mel at each chunk edge. On whole Debian packages held out of training (4-bar
+    # chunks), 3 s against 1.5 s took the model's MRR from 0.889 to 0.917 and Hit@1 from 0.827 to
+    # 0.867: the edge then spans more than a bar of context.
+    window_s: float = 3.0
     raw_edge_s: float = 3.0  # raw-audio edge kept for the seed network
     version: int = 1
 

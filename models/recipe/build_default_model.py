@@ -161,7 +161,7 @@ def train(project, args, real: dict[str, np.ndarray], checkpoint: Path, label: s
     from mixdesk.ml.training import TrainConfig, fit
 
     cuttings = [extra_cuts.Cutting(item.strip()) for item in args.extra_cuts.split(",") if item.strip()]
-    feature_config = FeatureConfig(window_s=args.window)
+    feature_config = FeatureConfig() if args.window is None else FeatureConfig(window_s=args.window)
     # Feature extraction is many small torch calls: extra threads only wait on each other.
     table = project_feature_table(project, feature_config, on_progress=progress_printer("features"), jobs=args.jobs)
     with torch_threads():
@@ -456,7 +456,9 @@ def main(argv=None) -> int:
     parser.add_argument("--lr", type=float, default=5e-4)
     parser.add_argument("--channels", type=int, default=64)
     parser.add_argument("--hidden", type=int, default=64)
-    parser.add_argument("--window", type=float, default=1.5, help="seconds of each chunk edge the model hears")
+    parser.add_argument(
+        "--window", type=float, default=None, help="seconds of each chunk edge the model hears (default: the library's)"
+    )
     parser.add_argument("--contrastive", type=float, default=0.5, help="weight of the in-batch ranking loss")
     parser.add_argument("--negatives", type=int, default=2)
     parser.add_argument("--neg-other", type=float, default=0.5, help="share of other-track negatives")

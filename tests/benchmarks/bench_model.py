@@ -7,7 +7,7 @@ training in 1 and in 2 worker processes started by torch's launcher).
     python tests/benchmarks/bench_model.py --nproc 1,2,4 --ddp-device cpu
     python tests/benchmarks/bench_model.py --json out.json
 
-Inputs are random log-mel windows and raw edges of the production shapes (128 mels x 65 frames,
+Inputs are random log-mel windows and raw edges of the production shapes (128 mels x 129 frames,
 1 s raw edges at 1260 Hz): speed does not depend on what the audio sounds like.
 """
 

@@ -62,7 +62,7 @@ def test_log_mel_shape_and_scale():
     frames = log_mel(_noise(2.0), config)
     assert frames.shape == (128, 2 * 22050 // 512 + 1)
     assert torch.all(frames >= 0)
-    assert config.window_frames == 65
+    assert config.window_frames == 129
 
 
 def test_edges_come_from_the_right_ends_and_short_chunks_are_padded():

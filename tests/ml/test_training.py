@@ -36,7 +36,7 @@ def test_fit_reports_progress_and_writes_a_self_contained_checkpoint(tiny_data, 
     assert [r.epoch for r in epochs] == [1, 2, 3] and epochs[-1].fraction == 1.0
     assert epochs[-1].eta_s == 0.0 and np.isfinite(epochs[0].train_loss) and 0 <= epochs[0].val_acc <= 1
     model, configs = load_model(tmp_path / "model.pt")
-    assert configs["model"].conv_channels == 16 and configs["feature"].window_frames == 65
+    assert configs["model"].conv_channels == 16 and configs["feature"].window_frames == 129
     assert configs["split"]["test"] and configs["train"]["epochs"] == 3
     assert torch.allclose(_outputs(model, tiny_data.table), _outputs(result.model, tiny_data.table), atol=1e-6)
 
