@@ -14,41 +14,28 @@ Nothing here ships audio: the recipe fetches the packages again wherever it runs
 
 from __future__ import annotations
 
-import fnmatch
-import hashlib
 import json
 import sys
-import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from debian_music import _link, fetch, licence_of, parse_copyright  # noqa: E402
+from debian_music import (  # noqa: E402
+    AUDIO_SUFFIXES,
+    EXCLUDED_NAMES,
+    _link,
+    blake2b_of,
+    candidate_files,
+    fetch,
+    package_licence,
+)
 
 PACKAGES = ("nexuiz-music", "supertux-data", "xmoto-data")
 MIN_TRACK_S = 90.0
-AUDIO_SUFFIXES = (".ogg", ".opus", ".mp3", ".flac", ".wav")
 
-# Where each package keeps its music: folders on disk, or (archive, member pattern) for game archives.
-MUSIC_GLOBS = {
-    "supertux-data": ("usr/share/games/supertux2/music/*/*",),
-    "xmoto-data": ("usr/share/games/xmoto/Textures/Musics/*",),
-}
-MUSIC_ARCHIVES = {
-    "nexuiz-music": (("usr/share/games/nexuiz/data/music.pk3", "sound/cdtracks/*.ogg"),),
-}
-# Installed path prefix -> the upstream path the package's debian/copyright patterns are written against.
-UPSTREAM_PREFIX = {
-    "supertux-data": ("usr/share/games/supertux2/", "data/"),
-}
-# Packages whose copyright file is free text rather than machine-readable: licence as that text states.
-FREE_TEXT_LICENCE = {
-    "nexuiz-music": ("GPL-2+", "2002-2009 Alientrap, Lee Vermeulen"),
-}
-# A second version of a track already in the corpus would make a "different track" join a near-copy.
-EXCLUDED = {"sixtyfour_revisited.ogg"}
+# Where the packages keep their music, their licences and the files left out: debian_music.py.
 
 # The beat test: in 12 s windows across the track the onset autocorrelation peak must be strong on
 # median, and nearly every window must agree on the tempo (octave differences forgiven).
@@ -77,26 +64,12 @@ class BeatTrack:
 
 
 def candidates(work: Path, package: str) -> list[tuple[str, Path]]:
-    """(source, file) for every audio file in the package's music places; archive members are extracted
-    to ``work/extracted/<package>/``."""
-    root = work / package
-    found = [
-        (str(p.relative_to(root)), p)
-        for g in MUSIC_GLOBS.get(package, ())
-        for p in sorted(root.glob(g))
-        if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES
+    """(source, file) for every audio file in the package's music places (see debian_music.py)."""
+    return [
+        (source, path)
+        for source, path in candidate_files(work, package)
+        if path.is_file() and path.suffix.lower() in AUDIO_SUFFIXES and path.name not in EXCLUDED_NAMES
     ]
-    for archive, pattern in MUSIC_ARCHIVES.get(package, ()):
-        out = work / "extracted" / package
-        out.mkdir(parents=True, exist_ok=True)
-        with zipfile.ZipFile(root / archive) as zf:
-            for member in sorted(zf.namelist()):
-                if fnmatch.fnmatch(member, pattern):
-                    dest = out / Path(member).name
-                    if not dest.exists():
-                        dest.write_bytes(zf.read(member))
-                    found.append((f"{archive}!{member}", dest))
-    return [(s, p) for s, p in found if p.name not in EXCLUDED]
 
 
 def steadiness(path: Path, duration_s: float) -> tuple[float, float, float]:
@@ -127,23 +100,6 @@ def steadiness(path: Path, duration_s: float) -> tuple[float, float, float]:
     bpm = float(np.median(folded))
     agreement = float(np.mean(np.abs(folded / bpm - 1) < TEMPO_AGREEMENT))
     return bpm, float(np.median(peaks)), agreement
-
-
-def blake2b_of(path: Path) -> str:
-    digest = hashlib.blake2b(digest_size=32)
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def package_licence(work: Path, package: str, source: str) -> tuple[str, str]:
-    if package in FREE_TEXT_LICENCE:
-        return FREE_TEXT_LICENCE[package]
-    stanzas = parse_copyright(work / package / "usr/share/doc" / package / "copyright")
-    installed, upstream = UPSTREAM_PREFIX.get(package, ("", ""))
-    path = upstream + source[len(installed) :] if installed and source.startswith(installed) else source
-    return licence_of(path, stanzas)
 
 
 def select(work: Path, packages=PACKAGES, log=print) -> tuple[list[BeatTrack], list[dict]]:

@@ -147,7 +147,7 @@ def licence_of(source: str, stanzas) -> tuple[str, str]:
     return found
 
 
-def _candidates(work: Path, package: str) -> list[tuple[str, Path]]:
+def candidate_files(work: Path, package: str) -> list[tuple[str, Path]]:
     """(source, file) for every audio file in the package's music places; archive members are extracted
     to ``work/extracted/<package>/`` and named ``archive!member``."""
     root = work / package
@@ -165,7 +165,7 @@ def _candidates(work: Path, package: str) -> list[tuple[str, Path]]:
     return sorted(set(found))
 
 
-def _licence(work: Path, package: str, source: str) -> tuple[str, str]:
+def package_licence(work: Path, package: str, source: str) -> tuple[str, str]:
     for folder, stated in ALBUM_LICENCE.get(package, {}).items():
         if folder in source and not source.endswith("track3_enhanced.opus"):
             return stated
@@ -213,7 +213,7 @@ def select_music(
         root = work / package
         skip = fast_variants(root) | EXCLUDED_NAMES
         files = []
-        for rel, src in _candidates(work, package):
+        for rel, src in candidate_files(work, package):
             if src.suffix.lower() not in AUDIO_SUFFIXES or src.name in skip or not src.is_file():
                 continue
             try:
@@ -222,7 +222,7 @@ def select_music(
                 continue
             if info.duration < min_s:
                 continue
-            licence, holder = _licence(work, package, rel)
+            licence, holder = package_licence(work, package, rel)
             dest = work / "music" / package / src.name
             files.append(
                 MusicFile(
