@@ -201,8 +201,11 @@ def train(project, args, real: dict[str, np.ndarray], checkpoint: Path, label: s
     return result, selection, table
 
 
-def heldout_figures(model_path: Path, project, table, test_ids: np.ndarray, args) -> dict:
-    """The held-out metrics (model, similarity, random) and the ROC-AUC per kind of negative."""
+def heldout_figures(
+    model_path: Path, project, table, test_ids: np.ndarray, args, calibration_ids: np.ndarray = ()
+) -> dict:
+    """The held-out metrics (model, similarity, random) and the ROC-AUC per kind of negative; the
+    similarity baseline's accuracy threshold is fitted on ``calibration_ids`` (training tracks)."""
     from mixdesk.ml.evaluation import evaluate_table
     from mixdesk.ml.ranking import TransitionScorer
 
@@ -215,6 +218,7 @@ def heldout_figures(model_path: Path, project, table, test_ids: np.ndarray, args
         candidates=50,
         seed=args.seed,
         pair_config=eval_pair_config(args),
+        calibration_tracks=[int(t) for t in calibration_ids],
         on_progress=progress_printer("evaluate"),
     )
     metrics["auc_by_negative_kind"] = auc_by_negative_kind(scorer, table, test_ids, args)
@@ -233,7 +237,7 @@ def cross_validation(project, args) -> dict:
         real["test"] = np.array(sorted(t.id for t in project.tracks() if package_of(t) in packages), dtype=np.int64)
         path = args.work / f"fold{k}-checkpoint.pt"
         _, _, table = train(project, args, real, path, f"fold {k + 1}/{args.folds}")
-        metrics = heldout_figures(path, project, table, real["test"], args)
+        metrics = heldout_figures(path, project, table, real["test"], args, real["train"])
         sim = metrics["baselines"]["similarity"]
         folds.append(
             {
@@ -506,7 +510,7 @@ def main(argv=None) -> int:
         wall = time.time() - started
         from mixdesk.ml.checkpoint import export_model
 
-        metrics = heldout_figures(checkpoint, project, table, splits["test"], args)
+        metrics = heldout_figures(checkpoint, project, table, splits["test"], args, splits["train"])
         versions = package_versions(args.work)
         for name, entry in summary["packages"].items():
             entry["version"] = versions.get(name, "")
