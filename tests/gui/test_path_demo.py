@@ -112,7 +112,8 @@ def export_mp3(qtbot, window, target):
     audio = decode(target)
     from mixdesk.gui.mix_calls import planned_seconds
 
-    assert abs(audio.duration_s - planned_seconds(window.state.project, window.state.playlist)) < 0.5
+    # The rendered mix is the planned length to the frame; MP3 adds at most a few codec frames of padding.
+    assert abs(audio.duration_s - planned_seconds(window.state.project, window.state.playlist)) < 0.1
     assert float(abs(audio.samples).max()) > 0.05
     assert target.with_suffix(".cue").is_file()
 
