@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator, overload
+from typing import Iterator
 
 import numpy as np
 import torch
@@ -130,61 +130,63 @@ def _core(model: nn.Module) -> TransitionModel:
     return core
 
 
-@overload
-def pair_logits(
-    model: nn.Module,
+def _model_inputs(
+    core: TransitionModel,
     table: DeviceTable,
     a: torch.Tensor,
     b: torch.Tensor,
-    augment: PairConfig | None = None,
-    generator: torch.Generator | None = None,
-    slots: torch.Tensor | None = None,
-    total: int = 0,
-    grid: None = None,
-) -> torch.Tensor: ...
-
-
-@overload
-def pair_logits(
-    model: nn.Module,
-    table: DeviceTable,
-    a: torch.Tensor,
-    b: torch.Tensor,
-    augment: PairConfig | None = None,
-    generator: torch.Generator | None = None,
-    slots: torch.Tensor | None = None,
-    total: int = 0,
-    grid: torch.Tensor | None = None,
-) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]: ...
-
-
-def pair_logits(
-    model: nn.Module,
-    table: DeviceTable,
-    a: torch.Tensor,
-    b: torch.Tensor,
-    augment: PairConfig | None = None,
-    generator: torch.Generator | None = None,
-    slots: torch.Tensor | None = None,
-    total: int = 0,
-    grid: torch.Tensor | None = None,
-) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-    """Logits of pairs (table rows ``a[i]`` -> ``b[i]``), computed on the model's device; with ``grid``
-    (batch indices) also the grid of logits among those pairs (see ``TransitionModel.forward``).
-
-    ``model`` may be a ``DistributedDataParallel`` wrapper: inputs come from the wrapped model, the
-    forward pass goes through the wrapper so that gradients are averaged across processes.
-    """
-    core = _core(model)
+    augment: PairConfig | None,
+    generator: torch.Generator | None,
+    slots: torch.Tensor | None,
+    total: int,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+    """(A's ends, B's starts, A's descriptors, B's descriptors) on the model's device, augmented."""
     xa = core.edges(table, a, "end")
     xb = core.edges(table, b, "start")
     if augment is not None and (augment.gain_db > 0 or augment.shift_frames > 0):
         mel = core.input_kind == "mel"
         xa = augment_edges(xa, False, augment.gain_db, augment.shift_frames, generator, mel, slots, total)
         xb = augment_edges(xb, True, augment.gain_db, augment.shift_frames, generator, mel, slots, total)
+    return xa, xb, core.descriptors(table, a), core.descriptors(table, b)
+
+
+def pair_logits(
+    model: nn.Module,
+    table: DeviceTable,
+    a: torch.Tensor,
+    b: torch.Tensor,
+    augment: PairConfig | None = None,
+    generator: torch.Generator | None = None,
+    slots: torch.Tensor | None = None,
+    total: int = 0,
+) -> torch.Tensor:
+    """Logits of pairs (table rows ``a[i]`` -> ``b[i]``), computed on the model's device.
+
+    ``model`` may be a ``DistributedDataParallel`` wrapper: inputs come from the wrapped model, the
+    forward pass goes through the wrapper so that gradients are averaged across processes.
+    """
+    logits: torch.Tensor = model(*_model_inputs(_core(model), table, a, b, augment, generator, slots, total))
+    return logits
+
+
+def pair_and_grid_logits(
+    model: nn.Module,
+    table: DeviceTable,
+    a: torch.Tensor,
+    b: torch.Tensor,
+    grid: torch.Tensor | None,
+    augment: PairConfig | None = None,
+    generator: torch.Generator | None = None,
+    slots: torch.Tensor | None = None,
+    total: int = 0,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """``pair_logits`` and, with ``grid`` (batch indices), the grid of logits among those pairs (see
+    ``TransitionModel.forward``), from one forward pass; (logits, None) without a grid."""
+    inputs = _model_inputs(_core(model), table, a, b, augment, generator, slots, total)
     if grid is None:
-        return model(xa, xb, core.descriptors(table, a), core.descriptors(table, b))
-    return model(xa, xb, core.descriptors(table, a), core.descriptors(table, b), grid=grid)
+        return model(*inputs), None
+    logits, matrix = model(*inputs, grid=grid)
+    return logits, matrix
 
 
 class EpochStats:

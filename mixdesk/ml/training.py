@@ -29,7 +29,7 @@ from mixdesk.ml.batches import (
     batch_count,
     evaluate_pairs,
     pair_batches,
-    pair_logits,
+    pair_and_grid_logits,
     shard_pairs,
 )
 from mixdesk.ml.checkpoint import load_checkpoint, save_checkpoint
@@ -267,19 +267,17 @@ class _Trainer:
             self.optimizer.zero_grad(set_to_none=True)
             with torch.autocast("cuda", enabled=self.amp):
                 grid = self._grid(batch)
-                out = pair_logits(
+                logits, matrix = pair_and_grid_logits(
                     self.forward,
                     self.table,
                     batch.a,
                     batch.b,
+                    grid,
                     data.config,
                     generator,
                     batch.slots,
                     batch.total,
-                    grid=grid,
                 )
-                # With a grid the model also gives the grid's logits (TransitionModel.forward).
-                logits, matrix = out if isinstance(out, tuple) else (out, None)
                 logits = logits.float()
                 loss, report_loss = self._loss(logits, batch)
                 if matrix is not None:

@@ -39,10 +39,12 @@ class Cutting:
             grid = project.beat_grid(track.id)
             if grid is None or not grid.confident:
                 return []
-            lines = grid.bar_lines_ms()[offset:]
-            spans = bar_ranges(int(track.duration_s * 1000), lines, bars)
+            lines = (grid.bar_lines_ms() or [])[offset:]
+            if len(lines) < 2:
+                return []
             # The audio before the first cut is not a bar group: leave it out.
-            return [(s, e) for s, e in spans if s >= (lines[0] if len(lines) else 0) - 1]
+            first = int(round(lines[0]))
+            return [(s, e) for s, e in bar_ranges(int(track.duration_s * 1000), lines, bars) if s >= first]
         if "@" in self.spec:
             length_s, offset_s = (float(v) for v in self.spec.split("@"))
             length, start, end_ms = int(length_s * 1000), int(offset_s * 1000), int(track.duration_s * 1000)

@@ -60,17 +60,14 @@ def test_a_nan_loss_stops_training_and_keeps_the_last_good_epoch(tiny_data, tiny
 
     steps = (len(tiny_data.pairs("train", 0)) + 15) // 16
     calls = {"n": 0}
-    real = training.pair_logits
+    real = training.pair_and_grid_logits
 
     def poisoned_in_epoch_three(*args, **kwargs):
         calls["n"] += 1
-        out = real(*args, **kwargs)
-        if calls["n"] <= 2 * steps:
-            return out
-        # With the in-batch ranking grid the call returns (pair logits, grid logits).
-        return tuple(x * float("nan") for x in out) if isinstance(out, tuple) else out * float("nan")
+        logits, grid = real(*args, **kwargs)
+        return (logits * float("nan"), grid) if calls["n"] > 2 * steps else (logits, grid)
 
-    monkeypatch.setattr(training, "pair_logits", poisoned_in_epoch_three)
+    monkeypatch.setattr(training, "pair_and_grid_logits", poisoned_in_epoch_three)
     config = TrainConfig(
         model=tiny_model_config, epochs=4, batch_size=16, num_threads=1, patience=50, out=str(tmp_path / "model.pt")
     )
