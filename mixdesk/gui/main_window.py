@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import NamedTuple
 
+import shiboken6
 from PySide6.QtCore import QByteArray, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QShowEvent
 from PySide6.QtWidgets import QDockWidget, QFrame, QMainWindow, QScrollArea, QSizePolicy, QWidget
@@ -90,13 +91,19 @@ class MainWindow(QMainWindow):
         self.state = state if state is not None else DeskState(parent=self)
         self.actions_ = ProjectActions(self.state, self)
         # Every panel is built here, so one that cannot start stops the window from opening with its error.
-        self.pool_view = PoolView(self.state)
-        self.silence_panel = SilencePanel(self.state)
-        self.track_view = TrackView(self.state)
-        self.transition_view = TransitionView(self.state)
-        self.playlist_view = PlaylistView(self.state)
-        self.suggestions_view = SuggestionsView(self.state)
-        self.transport = Transport(self.state)
+        try:
+            self.pool_view = PoolView(self.state, self)
+            self.silence_panel = SilencePanel(self.state, self)
+            self.track_view = TrackView(self.state, self)
+            self.transition_view = TransitionView(self.state, self)
+            self.playlist_view = PlaylistView(self.state, self)
+            self.suggestions_view = SuggestionsView(self.state, self)
+            self.transport = Transport(self.state, self)
+        except BaseException:
+            # The panels built so far are wired to the shared state; left to the garbage collector, the
+            # half-built window would be destroyed after QApplication at exit and take the process down.
+            shiboken6.delete(self)
+            raise
         # Built on first use: the training panel needs torch, whose import would double the time to first window.
         self._training_panel: TrainingPanel | None = None
         self.panels: dict[str, QWidget | None] = {

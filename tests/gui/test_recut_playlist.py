@@ -133,14 +133,22 @@ def test_job_failures_reach_panels_as_one_human_line(exc, shown):
 
 def test_panel_that_fails_to_start_stops_the_window_with_its_error(qtbot, desk_state, monkeypatch):
     """A broken panel is a loud error where the window is built, never a placeholder in its dock."""
-    from PySide6.QtWidgets import QWidget
+    import shiboken6
+    from PySide6.QtWidgets import QApplication, QWidget
 
     from mixdesk.gui import main_window
 
     class Broken(QWidget):
-        def __init__(self, _state):
+        def __init__(self, _state, _parent=None):
             raise AttributeError("'NoneType' object has no attribute 'chunks'")
 
+    def desk_widgets() -> set[int]:
+        kinds = (main_window.MainWindow, main_window.PoolView, main_window.SilencePanel, main_window.TrackView)
+        return {shiboken6.getCppPointer(w)[0] for w in QApplication.allWidgets() if isinstance(w, kinds)}
+
     monkeypatch.setattr(main_window, "SuggestionsView", Broken)
+    before = desk_widgets()
     with pytest.raises(AttributeError, match="has no attribute 'chunks'"):
         main_window.MainWindow(desk_state)
+    # The panels built before the broken one went with the window: none is left wired to the state.
+    assert desk_widgets() <= before
