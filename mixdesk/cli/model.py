@@ -102,6 +102,7 @@ def _train_here(args: argparse.Namespace) -> tuple[int, dict | None, str | None]
         "model": str(args.out),
         "best_epoch": result.best_epoch,
         "best_val_loss": result.best_val_loss,
+        "averaged_epochs": result.meta.get("averaged_epochs", []),
         "epochs_run": len(result.history),
         "device": result.device,
         "seconds": round(result.seconds, 2),
@@ -127,6 +128,7 @@ def _configs(args: argparse.Namespace) -> tuple[TrainConfig, FeatureConfig, Pair
             batch_size=args.batch_size,
             lr=args.lr,
             contrastive_weight=args.ranking_weight,
+            average_from=args.average_from,
             patience=args.patience,
             device=args.device,
             seed=args.seed,
@@ -147,8 +149,10 @@ def _print_outcome(args: argparse.Namespace, code: int, summary: dict | None, er
         print(json.dumps(_json_safe(summary)))
     else:
         workers = f" ({summary['processes']} processes)" if summary["processes"] > 1 else ""
+        span = summary["averaged_epochs"]
+        weights = f"mean of epochs {span[0]}-{span[1]}, " if span else ""
         print(
-            f"saved {args.out}: best epoch {summary['best_epoch']}, val loss {summary['best_val_loss']:.4f}, "
+            f"saved {args.out}: {weights}best epoch {summary['best_epoch']}, val loss {summary['best_val_loss']:.4f}, "
             f"{summary['pairs_per_s']:.0f} pairs/s on {summary['device']}{workers}"
         )
 
@@ -250,6 +254,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=float,
         default=None,
         help="weight of the in-batch ranking objective beside the pair loss (0 = pair loss only; cnn_lstm)",
+    )
+    train.add_argument(
+        "--average-from",
+        type=int,
+        default=None,
+        help="keep the mean of the weights of every epoch from this one on (0 = the best validation epoch's)",
     )
     train.add_argument("--window-s", type=float, default=None, help="seconds of log-mel at each chunk edge")
     train.add_argument("--patience", type=int, default=None, help="epochs without improvement before stopping")

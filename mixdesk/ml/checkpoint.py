@@ -4,9 +4,10 @@ Layout of the dict saved with ``torch.save``:
   format: 1
   configs: {"feature": FeatureConfig dict, "model": ModelConfig dict, "train": TrainConfig dict,
             "pairs": PairConfig dict}
-  model: state dict of the best weights so far (what ``load_model`` returns)
+  model: state dict of the weights training settled on so far (what ``load_model`` returns): the mean
+         of the epochs' weights from TrainConfig.average_from on, or the best validation epoch's
   last: state for resuming: {"model", "optimizer", "scaler", "epoch", "best_val", "best_epoch",
-        "bad_epochs"} (absent in exported models)
+        "bad_epochs", "best_model", "mean_model", "averaged"} (absent in exported models)
   history: list of per-epoch dicts (train/val loss and accuracy, seconds)
   split: {"train"|"val"|"test": [track content hashes]} so evaluation can find held-out tracks
   meta: free-form (training time, device, metrics)

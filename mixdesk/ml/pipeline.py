@@ -96,6 +96,7 @@ def _fit_metrics(result: FitResult) -> dict[str, Any]:
     best = next((h for h in result.history if h["epoch"] == result.best_epoch), last)
     return {
         "best_epoch": result.best_epoch,
+        "averaged_epochs": result.meta.get("averaged_epochs", []),
         "epochs_run": len(result.history),
         "val_loss": best.get("val_loss"),
         "val_acc": best.get("val_acc"),

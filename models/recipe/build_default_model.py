@@ -195,7 +195,10 @@ def train(project, args, real: dict[str, np.ndarray], checkpoint: Path, label: s
         selection = result
         both = np.concatenate([real["train"], real["val"]])
         refit = {"train": with_cuts(both, len(cuttings)), "val": np.zeros(0, np.int64), "test": real["test"]}
-        epochs = max(1, result.best_epoch)
+        # Averaged weights cover the selection run to its last epoch, so the refit runs as long; the best
+        # epoch's weights end there.
+        averaged = bool(result.meta.get("averaged_epochs"))
+        epochs = len(result.history) if averaged else max(1, result.best_epoch)
         config = replace(config, epochs=epochs, patience=epochs + 1)
         result = fit(config, PairData(table, pair_config, splits=refit), progress_printer(f"{label} refit", 15.0))
     return result, selection, table
@@ -358,10 +361,17 @@ def markdown_card(card: dict) -> str:
         )
     lines.append(f"- test = every track of {', '.join(sorted(heldout))}; no track of these packages is trained on")
     if training.get("refit_on_train_and_val"):
-        lines.append(
-            f"- the final weights were trained again on train + val tracks for {training['epochs_run']} "
-            "epochs, the count at which the validation loss was lowest in a first run"
-        )
+        if training.get("averaged_epochs"):
+            lines.append(
+                f"- the final weights were trained again on train + val tracks for {training['epochs_run']} "
+                "epochs, as long as a first run that stopped when its validation loss no longer fell "
+                f"(lowest at epoch {training['selection_best_epoch']})"
+            )
+        else:
+            lines.append(
+                f"- the final weights were trained again on train + val tracks for {training['epochs_run']} "
+                "epochs, the count at which the validation loss was lowest in a first run"
+            )
     if training.get("extra_cuts"):
         lines.append(
             f"- training tracks were also cut in extra ways ({training['extra_cuts']}; see "
@@ -411,6 +421,11 @@ def markdown_card(card: dict) -> str:
         f"({training['hardware']['cpu']}, {training['threads']} thread(s), torch {training['hardware']['torch']})",
         f"- objective: pair cross-entropy + {card['config']['train']['contrastive_weight']:g} x in-batch ranking "
         "(every true pair of a batch against the other pairs' starts and ends, both directions)",
+        *(
+            [f"- weights: the mean of the weights at the end of epochs {span[0]}-{span[1]}"]
+            if (span := training.get("averaged_epochs"))
+            else []
+        ),
         f"- model config: `{json.dumps(card['config']['model'])}`",
         f"- pairs: `{json.dumps(card['config']['pairs'])}`",
         f"- file: transition.pt, {card['file_bytes'] / 1e6:.2f} MB",
@@ -539,6 +554,8 @@ def main(argv=None) -> int:
             "training": {
                 "epochs_run": len(result.history),
                 "best_epoch": result.best_epoch,
+                "averaged_epochs": result.meta.get("averaged_epochs", []),
+                "selection_best_epoch": selection.best_epoch if selection else None,
                 "stopped_early": result.stopped_early,
                 "seconds": round(result.seconds + (selection.seconds if selection else 0.0), 1),
                 "final_fit_seconds": round(result.seconds, 1),

@@ -68,6 +68,26 @@ def test_cancel_keeps_last_epoch_and_resume_matches_an_uninterrupted_run(tiny_da
     assert torch.allclose(_outputs(resumed.model, tiny_data.table), _outputs(full.model, tiny_data.table), atol=1e-5)
 
 
+def test_kept_weights_are_the_mean_of_the_epochs_from_average_from(tiny_data, tiny_model_config, tmp_path):
+    path = tmp_path / "model.pt"
+    fit(_config(tiny_model_config, tmp_path, epochs=2, average_from=2), tiny_data)
+    second = torch.load(path, weights_only=True)["last"]["model"]
+    resumed = fit(_config(tiny_model_config, tmp_path, epochs=3, average_from=2, resume=True), tiny_data)
+    saved = torch.load(path, weights_only=True)
+    third = saved["last"]["model"]
+    assert resumed.meta["averaged_epochs"] == [2, 3]
+    for key, value in resumed.model.state_dict().items():
+        if value.is_floating_point():
+            assert torch.allclose(value, (second[key] + third[key]) / 2, atol=1e-6), key
+            assert torch.equal(saved["model"][key], value), key
+    whole = fit(_config(tiny_model_config, epochs=3, average_from=2), tiny_data)
+    assert torch.allclose(_outputs(whole.model, tiny_data.table), _outputs(resumed.model, tiny_data.table), atol=1e-5)
+    best_only = fit(_config(tiny_model_config, tmp_path, epochs=3, average_from=0), tiny_data)
+    assert best_only.meta["averaged_epochs"] == []
+    best = torch.load(path, weights_only=True)["last"]["best_model"]
+    assert all(torch.equal(best_only.model.state_dict()[k], v) for k, v in best.items())
+
+
 def test_early_stopping_keeps_best_weights(tiny_data, tiny_model_config):
     result = fit(_config(tiny_model_config, epochs=10, lr=0.0, patience=2), tiny_data)
     assert result.stopped_early and len(result.history) == 3 and result.best_epoch == 1
