@@ -364,8 +364,8 @@ def markdown_card(card: dict) -> str:
         if training.get("averaged_epochs"):
             lines.append(
                 f"- the final weights were trained again on train + val tracks for {training['epochs_run']} "
-                "epochs, as long as a first run that stopped when its validation loss no longer fell "
-                f"(lowest at epoch {training['selection_best_epoch']})"
+                "epochs, as long as a first run on the train tracks lasted (its validation loss was lowest "
+                f"at epoch {training['selection_best_epoch']})"
             )
         else:
             lines.append(
