@@ -473,7 +473,8 @@ class _Trainer:
                 "best_val": state.best_val,
                 "best_epoch": state.best_epoch,
                 "bad_epochs": state.bad_epochs,
-                "best_model": state.best_weights,
+                # Only where "model" holds the mean: otherwise it is the best epoch's weights already.
+                "best_model": state.best_weights if state.mean_weights is not None else None,
                 "mean_model": state.mean_weights,
                 "averaged": state.averaged,
                 # Dropout draws from the global generator; restoring it makes a resumed run repeat an
