@@ -361,17 +361,16 @@ def markdown_card(card: dict) -> str:
         )
     lines.append(f"- test = every track of {', '.join(sorted(heldout))}; no track of these packages is trained on")
     if training.get("refit_on_train_and_val"):
-        if training.get("averaged_epochs"):
-            lines.append(
-                f"- the final weights were trained again on train + val tracks for {training['epochs_run']} "
-                "epochs, as long as a first run on the train tracks lasted (its validation loss was lowest "
-                f"at epoch {training['selection_best_epoch']})"
-            )
-        else:
-            lines.append(
-                f"- the final weights were trained again on train + val tracks for {training['epochs_run']} "
-                "epochs, the count at which the validation loss was lowest in a first run"
-            )
+        how_long = (
+            "as long as a first run on the train tracks lasted (its validation loss was lowest at epoch "
+            f"{training['selection_best_epoch']})"
+            if training.get("averaged_epochs")
+            else "the count at which the validation loss was lowest in a first run"
+        )
+        lines.append(
+            f"- the final weights were trained again on train + val tracks for {training['epochs_run']} epochs, "
+            + how_long
+        )
     if training.get("extra_cuts"):
         lines.append(
             f"- training tracks were also cut in extra ways ({training['extra_cuts']}; see "
