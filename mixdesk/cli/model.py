@@ -80,7 +80,7 @@ def _given(**values: Any) -> dict[str, Any]:
 
 def _train_here(args: argparse.Namespace) -> tuple[int, dict | None, str | None]:
     """Train in this process (alone, or as one worker of a group): (exit code, summary, error line)."""
-    from mixdesk.ml.pipeline import train_on_project
+    from mixdesk.ml.pipeline import fit_metrics, train_on_project
 
     config, features, pairs = _configs(args)
     try:
@@ -98,17 +98,7 @@ def _train_here(args: argparse.Namespace) -> tuple[int, dict | None, str | None]
         return 130, None, f"training stopped; {args.out} holds the last finished epoch"
     except (OSError, ValueError) as exc:
         return 1, None, f"mixdesk train: {exc}"
-    summary = {
-        "model": str(args.out),
-        "best_epoch": result.best_epoch,
-        "best_val_loss": result.best_val_loss,
-        "averaged_epochs": result.meta.get("averaged_epochs", []),
-        "epochs_run": len(result.history),
-        "device": result.device,
-        "seconds": round(result.seconds, 2),
-        "pairs_per_s": round(result.pairs_per_s, 1),
-        "processes": result.meta.get("processes", 1),
-    }
+    summary = {"model": str(args.out), **fit_metrics(result), "best_val_loss": result.best_val_loss}
     return 0, summary, None
 
 

@@ -80,7 +80,7 @@ def train_on_project(
     except Exception as exc:
         project.finish_run(run_id, "failed", {"error": str(exc)})
         raise
-    metrics = _fit_metrics(result)
+    metrics = fit_metrics(result)
     project.finish_run(run_id, "done", metrics)
     if config.out:
         project.add_model(
@@ -91,7 +91,8 @@ def train_on_project(
     return result
 
 
-def _fit_metrics(result: FitResult) -> dict[str, Any]:
+def fit_metrics(result: FitResult) -> dict[str, Any]:
+    """What a finished training reports: the run record, the model list and ``mixdesk train`` show these."""
     last = result.history[-1] if result.history else {}
     best = next((h for h in result.history if h["epoch"] == result.best_epoch), last)
     return {

@@ -73,3 +73,19 @@ def test_the_ranking_weight_reaches_the_saved_training_config(small_project, tmp
     plain = load_model(tmp_path / "plain.pt")[1]["train"]["contrastive_weight"]
     default = load_model(tmp_path / "default.pt")[1]["train"]["contrastive_weight"]
     assert plain == 0.0 and default > 0.0
+
+
+def test_train_json_reports_what_the_project_records(small_project, tmp_path, capsys):
+    from mixdesk.library.project import Project
+
+    out = tmp_path / "model.pt"
+    small_project.close()
+    args = ["train", "--project", str(small_project.path), "--epochs", "2", "--device", "cpu", "--threads", "1"]
+    assert main([*args, "--average-from", "1", "--json", "--out", str(out)]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    with Project.open(small_project.path) as project:
+        recorded = project.runs()[-1]["metrics"]
+    assert printed["model"] == str(out)
+    assert {k: printed[k] for k in recorded} == recorded
+    assert printed["epochs_run"] == 2 and printed["averaged_epochs"] == [1, 2]
+    assert printed["val_loss"] is not None and printed["best_val_loss"] > 0
