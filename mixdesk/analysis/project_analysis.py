@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Generator, Mapping, Sequence
 
 import numpy as np
 
@@ -20,8 +20,9 @@ from mixdesk.analysis.blocks import BlockSource, FileBlocks, as_source, block_mo
 from mixdesk.analysis.descriptors import FrameBuilder
 from mixdesk.analysis.options import DEFAULT_TAG_MODEL, TOP_TAGS
 from mixdesk.analysis.tonal import parse_camelot
+from mixdesk.core.beatgrid import BeatGrid
 from mixdesk.library.project import Project
-from mixdesk.library.schema import Chunk
+from mixdesk.library.schema import Chunk, Track
 from mixdesk.progress import Cancelled, ProgressFn, StopFn, check_stop, report
 
 ANALYSIS_VERSION = 1
@@ -114,54 +115,111 @@ def analyse_project(
     tag_model: str = DEFAULT_TAG_MODEL,
     on_progress: ProgressFn | None = None,
     should_stop: StopFn | None = None,
+    track_ids: Sequence[int] | None = None,
+    jobs: int = 1,
 ) -> AnalysisReport:
-    """Fill the project's "descriptors" (and "tags") analysis for every track and chunk.
+    """Fill the project's "descriptors" (and "tags") analysis for every track and chunk (or only the
+    tracks in `track_ids`), in `jobs` processes when more than one.
 
     Tracks whose track and chunk entries are all present are skipped unless `force`; a track that
     fails to decode is recorded in the report and the others go on.
     """
-    from mixdesk.core.audio import AudioError
-    from mixdesk.core.beats import BeatTracker
-
     result = AnalysisReport()
     docs = project.analysis("descriptors")
     tag_docs = project.analysis("tags") if tags else None
     tracks = project.tracks()
-    for i, track in enumerate(tracks):
-        check_stop(should_stop)
-        report(on_progress, i, len(tracks), f"analysing {Path(track.path).name}")
+    if track_ids is not None:
+        wanted = {int(t) for t in track_ids}
+        tracks = [t for t in tracks if t.id in wanted]
+    todo: list[tuple[Track, list[Chunk], bool]] = []
+    for track in tracks:
         chunks = project.chunks(track.id)
         needs_grid = project.beat_grid(track.id) is None
         if not force and _complete(track.id, [c.id for c in chunks], docs, tag_docs) and not needs_grid:
             result.skipped.append(track.id)
-            continue
-        tracker = None
-        try:
-            # Read block by block, never through project.track_audio, whose cache holds whole tracks.
-            source = FileBlocks(track.path, should_stop)
-            if needs_grid:  # projects from before beat grids were tracked on import
-                tracker = BeatTracker(source.sample_rate)
-                source.tap(tracker.feed)
-            ranges = [(c.start_ms, c.end_ms) for c in chunks]
-            analysis = analyse_samples(source, source.sample_rate, ranges, tag_model if tags else None)
-        except AudioError as exc:
-            result.failed.append((track.id, exc.reason))
-            continue
-        except Cancelled:
-            raise
-        except Exception as exc:  # librosa's ParameterError among others
-            # One pathological file must not stop a library-wide run; it is reported instead.
-            result.failed.append((track.id, f"analysis failed: {exc}"))
-            continue
-        check_stop(should_stop)
-        _store(project, track.id, chunks, analysis, tag_model)
-        if tracker is not None:
-            grid = tracker.finish()
-            with project.transaction() as conn:
-                project.store_beat_grid(conn, track.id, grid)
-        result.analysed.append(track.id)
-    report(on_progress, len(tracks), len(tracks), "analysis done")
+        else:
+            todo.append((track, chunks, needs_grid))
+    model = tag_model if tags else None
+    outcomes: Generator[_Outcome, None, None]
+    if jobs > 1 and len(todo) > 1:
+        outcomes = _in_processes(todo, model, jobs, should_stop)
+    else:
+        outcomes = (_analyse_track(t.path, _ranges(chunks), model, grid, should_stop) for t, chunks, grid in todo)
+    report(on_progress, 0, len(todo), "analysing")
+    try:
+        for i, ((track, chunks, _), outcome) in enumerate(zip(todo, outcomes)):
+            check_stop(should_stop)
+            report(on_progress, i + 1, len(todo), f"analysed {Path(track.path).name}")
+            if isinstance(outcome, str):
+                result.failed.append((track.id, outcome))
+                continue
+            analysis, grid = outcome
+            _store(project, track.id, chunks, analysis, tag_model)
+            if grid is not None:
+                with project.transaction() as conn:
+                    project.store_beat_grid(conn, track.id, grid)
+            result.analysed.append(track.id)
+    finally:
+        outcomes.close()  # a cancelled run stops its worker processes at once
+    report(on_progress, len(todo), len(todo), "analysis done")
     return result
+
+
+# A track's analysis and the beat grid it lacked, or why it failed.
+_Outcome = tuple[TrackAnalysis, BeatGrid | None] | str
+
+
+def _ranges(chunks: Sequence[Chunk]) -> list[tuple[int, int]]:
+    return [(c.start_ms, c.end_ms) for c in chunks]
+
+
+def _analyse_track(
+    path: str,
+    ranges: list[tuple[int, int]],
+    tag_model: str | None,
+    needs_grid: bool,
+    should_stop: StopFn | None = None,
+) -> _Outcome:
+    """One track's analysis (and beat grid, where asked), or the reason it failed."""
+    from mixdesk.core.audio import AudioError
+    from mixdesk.core.beats import BeatTracker
+
+    try:
+        # Read block by block, never through project.track_audio, whose cache holds whole tracks.
+        source = FileBlocks(path, should_stop)
+        tracker = BeatTracker(source.sample_rate) if needs_grid else None  # projects from before beat grids
+        if tracker is not None:
+            source.tap(tracker.feed)
+        analysis = analyse_samples(source, source.sample_rate, ranges, tag_model)
+        return analysis, None if tracker is None else tracker.finish()
+    except AudioError as exc:
+        return exc.reason
+    except Cancelled:
+        raise
+    except Exception as exc:  # librosa's ParameterError among others
+        # One pathological file must not stop a library-wide run; it is reported instead.
+        return f"analysis failed: {exc}"
+
+
+def _in_processes(
+    todo: Sequence[tuple[Track, list[Chunk], bool]], tag_model: str | None, jobs: int, should_stop: StopFn | None
+) -> Generator[_Outcome, None, None]:
+    """The outcomes of `_analyse_track` for `todo`, in order, computed `jobs` tracks at a time."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, wait
+
+    # spawn: forking a process that already runs torch's thread pools can deadlock the child.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=context) as pool:
+        futures = [pool.submit(_analyse_track, t.path, _ranges(chunks), tag_model, grid) for t, chunks, grid in todo]
+        try:
+            for future in futures:
+                while not wait([future], timeout=0.5).done:
+                    check_stop(should_stop)
+                yield future.result()
+        finally:
+            for future in futures:
+                future.cancel()
 
 
 def _store(project: Project, track_id: int, chunks: Sequence[Chunk], analysis: TrackAnalysis, tag_model: str) -> None:
@@ -227,6 +285,30 @@ def descriptor_vector(doc: Mapping) -> np.ndarray:
         _number(doc.get("onset_rate")) / 4.0,
     ]
     return np.clip(np.asarray(values, dtype=np.float32), -5.0, 5.0)
+
+
+def analyse_missing_chunks(
+    project: Project,
+    chunk_ids: Sequence[int] | None = None,
+    on_progress: ProgressFn | None = None,
+    should_stop: StopFn | None = None,
+    jobs: int = 1,
+) -> AnalysisReport:
+    """Descriptors (no tags) of the tracks whose chunks among `chunk_ids` (default: all) have none yet.
+
+    A model that reads descriptors calls this before scoring, so a project is analysed once, on first
+    use, and a re-cut track again for its new chunks.
+    """
+    docs = project.analysis("descriptors")
+    wanted = None if chunk_ids is None else {int(c) for c in chunk_ids}
+    missing = sorted(
+        {c.track_id for c in project.chunks() if (wanted is None or c.id in wanted) and (c.track_id, c.id) not in docs}
+    )
+    if not missing:
+        return AnalysisReport()
+    return analyse_project(
+        project, tags=False, on_progress=on_progress, should_stop=should_stop, track_ids=missing, jobs=jobs
+    )
 
 
 def chunk_descriptor_vectors(project: Project, include_tags: bool = False) -> dict[int, np.ndarray]:

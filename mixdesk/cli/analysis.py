@@ -30,6 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--top", type=int, default=TOP_TAGS, metavar="N", help=f"tags shown per file (default {TOP_TAGS})"
     )
     analyze.add_argument("--force", action="store_true", help="with --project: re-analyse tracks already done")
+    analyze.add_argument(
+        "--jobs", type=int, default=1, metavar="N", help="with --project: tracks analysed at once, in N processes"
+    )
     analyze.add_argument("--quiet", action="store_true", help="no progress on stderr")
     analyze.set_defaults(handler=cmd_analyze)
 
@@ -152,6 +155,7 @@ def _analyze_project(args: argparse.Namespace) -> int:
                 force=args.force,
                 tag_model=args.tag_model,
                 on_progress=StderrProgress(quiet=args.quiet),
+                jobs=args.jobs,
             )
             summary = {
                 "project": str(path),

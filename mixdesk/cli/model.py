@@ -168,10 +168,11 @@ def _launch_workers(args: argparse.Namespace) -> int:
         distributed.check_workers(args.nproc, _configs(args)[0].device)
         # Filling the feature cache first lets every worker read it instead of all computing it at once.
         with _open_project(args.project) as project:
-            descriptors = project_descriptor_vectors(project) if args.descriptors else None
-            project_feature_table(
-                project, _configs(args)[1], None, descriptors, _StderrProgress(args.quiet), jobs=args.jobs
-            )
+            progress = _StderrProgress(args.quiet)
+            descriptors = None
+            if args.descriptors:
+                descriptors = project_descriptor_vectors(project, None, progress, None, args.jobs)
+            project_feature_table(project, _configs(args)[1], None, descriptors, progress, jobs=args.jobs)
     except (OSError, ValueError) as exc:
         print(f"mixdesk train: {exc}", file=sys.stderr)
         return 1
@@ -266,7 +267,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--jobs",
         type=int,
         default=1,
-        help="processes computing chunk features the project's cache lacks (large libraries)",
+        help="processes computing the chunk features (and, with --descriptors, the analysis) the project lacks",
     )
     train.add_argument("--augment-gain-db", type=float, default=None)
     train.add_argument("--descriptors", action="store_true", help="feed tempo/key/loudness descriptors to the model")

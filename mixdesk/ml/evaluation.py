@@ -172,7 +172,8 @@ def evaluate(
     from mixdesk.ml.table import project_descriptor_vectors, project_feature_table
 
     scorer = TransitionScorer.load(model_path, device)
-    descriptors = project_descriptor_vectors(project) if scorer.model.config.descriptor_dim else None
+    reads_descriptors = scorer.model.config.descriptor_dim > 0
+    descriptors = project_descriptor_vectors(project, None, on_progress, should_stop) if reads_descriptors else None
     table = project_feature_table(project, scorer.feature_config, None, descriptors, on_progress, should_stop)
     scorer.prepare_table(table, should_stop=should_stop)
     heldout, calibration = heldout_tracks(table, scorer.configs.get("split", {}))

@@ -34,8 +34,10 @@ def project_pair_data(
     jobs: int = 1,
 ) -> PairData:
     """Pair data over the project's chunks (or ``chunk_ids``), with hard negatives when tempo/key exist;
-    ``jobs`` processes compute the features the cache lacks."""
-    descriptors = project_descriptor_vectors(project) if use_descriptors else None
+    ``jobs`` processes compute the features the cache lacks (and the descriptors the project lacks)."""
+    descriptors = (
+        project_descriptor_vectors(project, chunk_ids, on_progress, should_stop, jobs) if use_descriptors else None
+    )
     table = project_feature_table(project, feature_config, chunk_ids, descriptors, on_progress, should_stop, jobs)
     tempo_key = tempo_key_from_analysis(project.analysis("descriptors"))
     return PairData(table, pair_config, tempo_key or None)

@@ -109,7 +109,7 @@ class TransitionScorer(ScorerBase):
         if not stale:
             return
         if descriptors is None and self.model.config.descriptor_dim > 0:
-            descriptors = project_descriptor_vectors(project)
+            descriptors = project_descriptor_vectors(project, [r.id for r in stale], on_progress, should_stop)
         table = project_feature_table(
             project, self.feature_config, [r.id for r in stale], descriptors, on_progress, should_stop
         )

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Protocol, Sequence
 import numpy as np
 import torch
 
+from mixdesk.library.errors import ReadOnlyProjectError
 from mixdesk.ml.features import (
     ChunkFeatures,
     FeatureCache,
@@ -195,12 +196,26 @@ def build_feature_table(
     return table.with_descriptors(descriptors) if descriptors else table
 
 
-def project_descriptor_vectors(project: Project) -> dict[int, np.ndarray] | None:
-    """Per-chunk descriptor vectors from the analysis room, when it is installed and has run."""
+def project_descriptor_vectors(
+    project: Project,
+    chunk_ids: Sequence[int] | None = None,
+    on_progress: ProgressFn | None = None,
+    should_stop: StopFn | None = None,
+    jobs: int = 1,
+) -> dict[int, np.ndarray] | None:
+    """Per-chunk descriptor vectors (tempo, key, loudness, brightness, onset rate); the tracks of
+    ``chunk_ids`` (default: every chunk) never analysed are analysed first, in ``jobs`` processes, and
+    the result kept in the project. A read-only project is not analysed: its chunks without
+    descriptors read as zeros."""
     try:
         from mixdesk.analysis.compat import chunk_descriptor_vectors
+        from mixdesk.analysis.project_analysis import analyse_missing_chunks
     except ImportError:
         return None
+    try:
+        analyse_missing_chunks(project, chunk_ids, on_progress, should_stop, jobs)
+    except ReadOnlyProjectError:
+        pass
     return chunk_descriptor_vectors(project) or None
 
 

@@ -157,13 +157,18 @@ def train(project, args, real: dict[str, np.ndarray], checkpoint: Path, label: s
     from mixdesk.ml.models import ModelConfig
     from mixdesk.ml.pairs import PairData
     from mixdesk.ml.runtime import torch_threads
-    from mixdesk.ml.table import project_feature_table
+    from mixdesk.ml.table import project_descriptor_vectors, project_feature_table
     from mixdesk.ml.training import TrainConfig, fit
 
     cuttings = [extra_cuts.Cutting(item.strip()) for item in args.extra_cuts.split(",") if item.strip()]
     feature_config = FeatureConfig() if args.window is None else FeatureConfig(window_s=args.window)
     # Feature extraction is many small torch calls: extra threads only wait on each other.
-    table = project_feature_table(project, feature_config, on_progress=progress_printer("features"), jobs=args.jobs)
+    # Tracks never analysed are analysed once and the descriptors kept in the project.
+    analysing = progress_printer("analyse")
+    descriptors = project_descriptor_vectors(project, None, analysing, None, args.jobs) if args.descriptors else None
+    table = project_feature_table(
+        project, feature_config, None, descriptors, progress_printer("features"), jobs=args.jobs
+    )
     with torch_threads():
         if cuttings:
             cut = np.concatenate([real["train"], real["val"]]) if args.refit else real["train"]
@@ -174,13 +179,20 @@ def train(project, args, real: dict[str, np.ndarray], checkpoint: Path, label: s
                 table.config,
                 Path(project.cache_dir) / "features",
                 progress_printer("extra cuts"),
+                descriptors=args.descriptors,
             )
             table = extra_cuts.concat_tables([table, extra])
     splits = {**real, "train": with_cuts(real["train"], len(cuttings))}
     pair_config = pair_config_of(args)
     data = PairData(table, pair_config, splits=splits)
     config = TrainConfig(
-        model=ModelConfig(arch="cnn_lstm", conv_channels=args.channels, hidden=args.hidden, head_hidden=args.hidden),
+        model=ModelConfig(
+            arch="cnn_lstm",
+            conv_channels=args.channels,
+            hidden=args.hidden,
+            head_hidden=args.hidden,
+            descriptor_dim=0 if table.descriptors is None else int(table.descriptors.shape[1]),
+        ),
         epochs=args.epochs,
         patience=args.patience,
         lr=args.lr,
@@ -330,7 +342,14 @@ def markdown_card(card: dict) -> str:
         "# Default transition model",
         "",
         f"Scores how well chunk B follows chunk A (P(B follows A)) from the last {window:g} s of A and the first",
-        f"{window:g} s of B as log-mel spectrograms. Bundled so suggestions work before a user trains a model.",
+        f"{window:g} s of B as log-mel spectrograms"
+        + (
+            ", and each chunk's descriptors (tempo, key, loudness, loudness range, level, spectral centroid, "
+            "onset rate: the library's analysis, run on a project's tracks the first time this model scores them)."
+            if card["config"]["model"].get("descriptor_dim")
+            else "."
+        ),
+        "Bundled so suggestions work before a user trains a model.",
         "",
         "## Data",
         "",
@@ -476,6 +495,12 @@ def main(argv=None) -> int:
     parser.add_argument("--hidden", type=int, default=64)
     parser.add_argument(
         "--window", type=float, default=None, help="seconds of each chunk edge the model hears (default: the library's)"
+    )
+    parser.add_argument(
+        "--no-descriptors",
+        dest="descriptors",
+        action="store_false",
+        help="train without the tempo/key/loudness descriptors of each chunk",
     )
     parser.add_argument("--contrastive", type=float, default=0.5, help="weight of the in-batch ranking loss")
     parser.add_argument("--negatives", type=int, default=2)

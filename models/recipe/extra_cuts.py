@@ -73,9 +73,8 @@ class SpanSource:
         return audio.samples[int(start_ms * rate / 1000) : int(end_ms * rate / 1000)]
 
 
-def extra_table(
-    project, track_ids: Sequence[int], cuttings: Sequence[Cutting], config: FeatureConfig, cache_root, on_progress=None
-) -> FeatureTable:
+def extra_spans(project, track_ids: Sequence[int], cuttings: Sequence[Cutting]):
+    """(chunk refs, {virtual chunk id: (track id, start ms, end ms)}) of every cutting of ``track_ids``."""
     refs, spans = [], {}
     tracks = {t.id: t for t in project.tracks()}
     for k, cutting in enumerate(cuttings, start=1):
@@ -95,7 +94,50 @@ def extra_table(
                 )
                 spans[next_id] = (track_id, start, end)
                 next_id += 1
-    return build_feature_table(refs, SpanSource(project, spans), config, cache_root, on_progress=on_progress)
+    return refs, spans
+
+
+def extra_table(
+    project,
+    track_ids: Sequence[int],
+    cuttings: Sequence[Cutting],
+    config: FeatureConfig,
+    cache_root,
+    on_progress=None,
+    descriptors: bool = False,
+) -> FeatureTable:
+    """Features of every extra cutting of ``track_ids``; with ``descriptors``, each virtual chunk also
+    gets the descriptor vector the library's analysis gives a chunk of that span."""
+    refs, spans = extra_spans(project, track_ids, cuttings)
+    table = build_feature_table(refs, SpanSource(project, spans), config, cache_root, on_progress=on_progress)
+    if descriptors:
+        table = table.with_descriptors(span_descriptors(project, spans, on_progress))
+    return table
+
+
+# (track id, start ms, end ms) -> descriptor vector: the folds and the final run re-cut the same tracks.
+_SPAN_DESCRIPTORS: dict[tuple[int, int, int], np.ndarray] = {}
+
+
+def span_descriptors(project, spans: dict[int, tuple[int, int, int]], on_progress=None) -> dict[int, np.ndarray]:
+    """Descriptor vectors of spans of the project's tracks, one analysis pass per track."""
+    from mixdesk.analysis.blocks import FileBlocks
+    from mixdesk.analysis.project_analysis import analyse_samples, descriptor_vector
+    from mixdesk.progress import report
+
+    by_track: dict[int, set[tuple[int, int]]] = {}
+    for track_id, start, end in spans.values():
+        if (track_id, start, end) not in _SPAN_DESCRIPTORS:
+            by_track.setdefault(track_id, set()).add((start, end))
+    paths = {t.id: t.path for t in project.tracks()}
+    for i, (track_id, wanted) in enumerate(sorted(by_track.items())):
+        report(on_progress, i, len(by_track), "descriptors")
+        ranges = sorted(wanted)
+        source = FileBlocks(paths[track_id])
+        analysis = analyse_samples(source, source.sample_rate, ranges, tag_model=None)
+        for (start, end), doc in zip(ranges, analysis.chunk_descriptors):
+            _SPAN_DESCRIPTORS[(track_id, start, end)] = descriptor_vector(doc)
+    return {chunk_id: _SPAN_DESCRIPTORS[span] for chunk_id, span in spans.items()}
 
 
 def concat_tables(tables: Sequence[FeatureTable]) -> FeatureTable:
@@ -114,6 +156,7 @@ def concat_tables(tables: Sequence[FeatureTable]) -> FeatureTable:
         raw_start=torch.cat([t.raw_start for t in tables]),
         raw_end=torch.cat([t.raw_end for t in tables]),
         raw_length=np.concatenate([t.raw_length for t in tables]),
+        descriptors=None if any(t.descriptors is None for t in tables) else torch.cat([t.descriptors for t in tables]),
         track_keys=keys,
     )
 

@@ -107,3 +107,35 @@ def test_silent_and_tiny_inputs_give_empty_values_not_errors():
     assert silent.descriptors["bpm"] == 0.0 and silent.descriptors["key"] == "" and silent.descriptors["lufs"] == -70.0
     tiny = analyse_samples(np.full(10, 0.1, np.float32), 44100, None)
     assert tiny.descriptors["bpm"] == 0.0 and set(tiny.tags) and np.isfinite(tiny.descriptors["lufs"])
+
+
+def test_only_tracks_whose_chunks_lack_descriptors_are_analysed(small_project):
+    from mixdesk.analysis.project_analysis import analyse_missing_chunks
+
+    tracks = small_project.tracks()
+    first = [c.id for c in small_project.chunks(tracks[0].id)]
+    report = analyse_missing_chunks(small_project, first)
+    assert report.analysed == [tracks[0].id]
+    assert set(chunk_descriptor_vectors(small_project)) == set(first)
+    assert chunk_tags(small_project) == {}  # no tagger run for the model's inputs
+    report = analyse_missing_chunks(small_project)
+    assert sorted(report.analysed) == sorted(t.id for t in tracks[1:])
+    assert analyse_missing_chunks(small_project).analysed == []
+
+
+def test_analysis_in_two_processes_stores_what_one_process_does(small_project, tmp_path, capsys):
+    import shutil
+
+    from mixdesk.library.project import Project
+
+    small_project.close()
+    copy = tmp_path / "copy.mixdesk"
+    shutil.copy(small_project.path, copy)
+    with Project.open(small_project.path) as one:
+        analyse_project(one, tags=False)
+        expected = chunk_descriptors(one), track_descriptors(one)
+    assert main(["analyze", "--project", str(copy), "--no-tags", "--jobs", "2", "--json", "--quiet"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["analysed"] == len(expected[1]) and summary["failed"] == []
+    with Project.open(copy) as two:
+        assert (chunk_descriptors(two), track_descriptors(two)) == expected

@@ -127,3 +127,35 @@ def test_every_scorer_has_the_whole_scorer_interface(scorer, synthetic_table):
         matrix = each.score_matrix(ids[:3], ids[2:6])
         assert matrix.shape == (3, 4)
         assert np.allclose(matrix[1], each.successor_scores(ids[1], ids[2:6]))
+
+
+def test_a_model_that_reads_descriptors_analyses_a_fresh_project_on_first_use(small_project, tiny_model_config):
+    from dataclasses import replace
+
+    from mixdesk.analysis.project_analysis import DESCRIPTOR_VECTOR_NAMES, chunk_descriptor_vectors
+    from mixdesk.config import ChunkingConfig
+    from mixdesk.ml.features import FeatureConfig
+    from mixdesk.ml.table import project_feature_table
+
+    config = replace(tiny_model_config, descriptor_dim=len(DESCRIPTOR_VECTOR_NAMES))
+    torch.manual_seed(0)
+    model = build_model(config).eval()
+    configs = {"feature": FeatureConfig(window_s=0.5), "model": config}
+    table = project_feature_table(small_project, configs["feature"])
+    model.fit_input_stats(table, torch.arange(len(table)))
+    assert chunk_descriptor_vectors(small_project) == {}
+    seen = []
+    scorer = TransitionScorer(model, configs, "cpu")
+    scorer.prepare(small_project, on_progress=lambda p: seen.append(p.message))
+    ids = [c.id for c in small_project.chunks()]
+    stored = chunk_descriptor_vectors(small_project)
+    assert set(stored) == set(ids) and any("analysing" in m for m in seen)
+    # the scores are those of the analysed descriptors, not of blank ones
+    blank = TransitionScorer(model, configs, "cpu")
+    blank.prepare_table(table)
+    zero = blank.successor_scores(ids[0], ids[1:])
+    assert not np.allclose(scorer.successor_scores(ids[0], ids[1:]), zero, atol=1e-4)
+    # a re-cut project is analysed again for its new chunks only
+    small_project.rechunk(ChunkingConfig(mode="fixed", fixed_length_s=1.5))
+    scorer.prepare(small_project)
+    assert set(chunk_descriptor_vectors(small_project)) >= {c.id for c in small_project.chunks()}
