@@ -12,6 +12,7 @@ training packages (each held out in turn) and states their mean and spread in th
 from __future__ import annotations
 
 import argparse
+from urllib.parse import unquote
 import json
 import os
 import platform
@@ -57,10 +58,12 @@ def package_of(track) -> str:
     return Path(track.path).parent.name
 
 
-def package_split(project, heldout: Sequence[str], seed: int, val_fraction: float) -> dict[str, np.ndarray]:
-    """Whole packages in ``heldout`` are the test set; the other packages' tracks are dealt into train
+def package_split(
+    project, heldout: Sequence[str], seed: int, val_fraction: float, packages: Sequence[str]
+) -> dict[str, np.ndarray]:
+    """Whole packages in ``heldout`` are the test set; the other ``packages``' tracks are dealt into train
     and validation per package (related pieces together), seeded, so every package is validated on."""
-    tracks = project.tracks()
+    tracks = [t for t in project.tracks() if package_of(t) in packages]
     names = {t.id: Path(t.path).name for t in tracks}
     group_of = {t.id: t.id for t in tracks}
     for related in RELATED:
@@ -83,11 +86,11 @@ def package_split(project, heldout: Sequence[str], seed: int, val_fraction: floa
     return {k: np.array(sorted(v), dtype=np.int64) for k, v in out.items()}
 
 
-def package_folds(project, exclude: Sequence[str], folds: int) -> list[list[str]]:
-    """The packages not in ``exclude`` dealt into ``folds`` groups of similar hours (largest first)."""
+def package_folds(project, exclude: Sequence[str], folds: int, packages: Sequence[str]) -> list[list[str]]:
+    """The ``packages`` not in ``exclude`` dealt into ``folds`` groups of similar hours (largest first)."""
     hours: dict[str, float] = {}
     for t in project.tracks():
-        if package_of(t) not in exclude:
+        if package_of(t) in packages and package_of(t) not in exclude:
             hours[package_of(t)] = hours.get(package_of(t), 0.0) + t.duration_s / 3600
     groups: list[list[str]] = [[] for _ in range(folds)]
     load = [0.0] * folds
@@ -247,8 +250,10 @@ def cross_validation(project, args) -> dict:
     # A fold's figures come from its early-stopped weights: the final refit would only double the time.
     args = argparse.Namespace(**{**vars(args), "refit": False})
     folds = []
-    for k, packages in enumerate(package_folds(project, args.heldout, args.folds)):
-        real = package_split(project, tuple(args.heldout) + tuple(packages), args.seed, args.val_fraction)
+    for k, packages in enumerate(package_folds(project, args.heldout, args.folds, args.packages)):
+        real = package_split(
+            project, tuple(args.heldout) + tuple(packages), args.seed, args.val_fraction, args.packages
+        )
         real["test"] = np.array(sorted(t.id for t in project.tracks() if package_of(t) in packages), dtype=np.int64)
         path = args.work / f"fold{k}-checkpoint.pt"
         _, _, table = train(project, args, real, path, f"fold {k + 1}/{args.folds}")
@@ -475,7 +480,7 @@ def package_versions(work: Path) -> dict:
     versions = {}
     for deb in sorted((work / "debs").glob("*.deb")):
         name, version = deb.name.split("_")[:2]
-        versions[name] = version
+        versions[name] = unquote(version)  # apt-get download writes an epoch's ":" as "%3a"
     return versions
 
 
@@ -497,10 +502,10 @@ def main(argv=None) -> int:
         "--window", type=float, default=None, help="seconds of each chunk edge the model hears (default: the library's)"
     )
     parser.add_argument(
-        "--no-descriptors",
-        dest="descriptors",
-        action="store_false",
-        help="train without the tempo/key/loudness descriptors of each chunk",
+        "--descriptors", action="store_true", help="also feed each chunk's tempo/key/loudness descriptors to the model"
+    )
+    parser.add_argument(
+        "--more-music", action="store_true", help="also train on " + ", ".join(debian_music.MORE_PACKAGES)
     )
     parser.add_argument("--contrastive", type=float, default=0.5, help="weight of the in-batch ranking loss")
     parser.add_argument("--negatives", type=int, default=2)
@@ -530,7 +535,9 @@ def main(argv=None) -> int:
     args.work = args.work.resolve()
     args.heldout = tuple(p for p in args.heldout.split(",") if p)
     checkpoint = args.work / "default-checkpoint.pt"
-    packages = debian_music.PACKAGES + tuple(p for p in args.heldout if p not in debian_music.PACKAGES)
+    training = debian_music.PACKAGES + (debian_music.MORE_PACKAGES if args.more_music else ())
+    packages = training + tuple(p for p in args.heldout if p not in training)
+    args.packages = packages
     if args.skip_fetch:
         files = debian_music.select_music(args.work, packages)
     else:
@@ -539,12 +546,14 @@ def main(argv=None) -> int:
     from mixdesk.library.project import Project
 
     with Project.open(args.work / "default.mixdesk") as project:
-        report = project.import_paths([args.work / "music"], LIBRARY_CHUNKING, progress_printer("import"))
+        # Only the chosen packages: a work folder may hold music of a run with other options.
+        folders = [args.work / "music" / p for p in packages if (args.work / "music" / p).is_dir()]
+        report = project.import_paths(folders, LIBRARY_CHUNKING, progress_printer("import"))
         if report.failed:
             print(f"import: {len(report.failed)} files failed: {report.failed[:3]}", file=sys.stderr)
         started = time.time()
         crossval = cross_validation(project, args) if args.folds > 1 else None
-        splits = package_split(project, args.heldout, args.seed, args.val_fraction)
+        splits = package_split(project, args.heldout, args.seed, args.val_fraction, packages)
         result, selection, table = train(project, args, splits, checkpoint)
         wall = time.time() - started
         from mixdesk.ml.checkpoint import export_model

@@ -5,7 +5,8 @@ Run: python tests/benchmarks/bench_analysis.py [--tracks 8] [--seconds 120] [--r
 
 Sections: (1) tempo of click tracks 60-180 BPM, (2) key of synthesised cadences in all 24 keys,
 (3) LUFS of pink noise against pyloudnorm, (4) a folder of synthesised stereo 44.1 kHz tracks
-imported into a project and analysed (descriptors, and descriptors + tags, per track and chunk),
+imported into a project and analysed (descriptors, descriptors + tags, and descriptors in 2 processes
+with its wall-time speed-up over one, per track and chunk),
 (5) the demo tracks against their recipes' tempo and key, (6) optionally every file in DIR.
 
 --memory alone: peak memory and speed of ``analyse_file`` (descriptors, tags and beat grid, as
@@ -107,16 +108,17 @@ def folder_speed(tracks: int, seconds: float) -> dict:
         folder = Path(tmp) / "music"
         folder.mkdir()
         audio_s = synth_folder(folder, tracks, seconds)
-        for tags in (False, True):
-            with Project.open(Path(tmp) / f"p{int(tags)}.mixdesk") as project:
+        for tags, jobs in ((False, 1), (True, 1), (False, 2)):
+            with Project.open(Path(tmp) / f"p{int(tags)}{jobs}.mixdesk") as project:
                 # Relative threshold: the synthetic mixes are quieter than -16 dBFS between hits.
                 project.import_paths([folder], replace(LIBRARY_CHUNKING, relative=True))
                 start, cpu_start = time.perf_counter(), time.process_time()
-                analyse_project(project, tags=tags)
+                analyse_project(project, tags=tags, jobs=jobs)
                 wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
                 chunks = len(project.chunks())
-            key = "descriptors_and_tags" if tags else "descriptors"
+            key = ("descriptors_and_tags" if tags else "descriptors") + (f"_{jobs}_processes" if jobs > 1 else "")
             # CPU time is what the work costs on one core; wall time also counts other processes' load.
+            # (With processes, this process's CPU time leaves out the workers': only wall time compares.)
             out[key] = {
                 "audio_s": audio_s,
                 "wall_s": round(wall, 2),
@@ -125,6 +127,9 @@ def folder_speed(tracks: int, seconds: float) -> dict:
                 "x_realtime_cpu": round(audio_s / cpu, 1),
                 "chunks": chunks,
             }
+        out["descriptors_2_processes"]["speedup_wall"] = round(
+            out["descriptors"]["wall_s"] / out["descriptors_2_processes"]["wall_s"], 2
+        )
     return out
 
 
