@@ -108,11 +108,10 @@ class TransitionScorer(ScorerBase):
         stale = [r for r in refs if self._spans.get(r.id) != (r.track_key, r.start_ms, r.end_ms)]
         if not stale:
             return
+        stale_ids = [r.id for r in stale]
         if descriptors is None and self.model.config.descriptor_dim > 0:
-            descriptors = project_descriptor_vectors(project, [r.id for r in stale], on_progress, should_stop)
-        table = project_feature_table(
-            project, self.feature_config, [r.id for r in stale], descriptors, on_progress, should_stop
-        )
+            descriptors = project_descriptor_vectors(project, stale_ids, on_progress, should_stop)
+        table = project_feature_table(project, self.feature_config, stale_ids, descriptors, on_progress, should_stop)
         self.prepare_table(table, on_progress, should_stop)
         self._spans.update({r.id: (r.track_key, r.start_ms, r.end_ms) for r in stale})
 

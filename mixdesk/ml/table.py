@@ -205,17 +205,18 @@ def project_descriptor_vectors(
 ) -> dict[int, np.ndarray] | None:
     """Per-chunk descriptor vectors (tempo, key, loudness, brightness, onset rate); the tracks of
     ``chunk_ids`` (default: every chunk) never analysed are analysed first, in ``jobs`` processes, and
-    the result kept in the project. A read-only project is not analysed: its chunks without
-    descriptors read as zeros."""
+    the result kept in the project. A read-only project is not analysed (nothing could be kept): its
+    chunks without descriptors read as zeros."""
     try:
         from mixdesk.analysis.compat import chunk_descriptor_vectors
         from mixdesk.analysis.project_analysis import analyse_missing_chunks
     except ImportError:
         return None
-    try:
-        analyse_missing_chunks(project, chunk_ids, on_progress, should_stop, jobs)
-    except ReadOnlyProjectError:
-        pass
+    if not project.read_only:
+        try:
+            analyse_missing_chunks(project, chunk_ids, on_progress, should_stop, jobs)
+        except ReadOnlyProjectError:  # its folder or file turned read-only while open
+            pass
     return chunk_descriptor_vectors(project) or None
 
 

@@ -12,7 +12,6 @@ training packages (each held out in turn) and states their mean and spread in th
 from __future__ import annotations
 
 import argparse
-from urllib.parse import unquote
 import json
 import os
 import platform
@@ -20,6 +19,7 @@ import sys
 import time
 from pathlib import Path
 from typing import Sequence
+from urllib.parse import unquote
 
 import numpy as np
 

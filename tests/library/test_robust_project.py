@@ -301,3 +301,30 @@ def test_a_run_whose_process_was_killed_is_marked_interrupted(tmp_path):
         assert killed["status"] == "interrupted" and killed["finished_at"]
     with Project.open(path) as project:
         assert {r["id"]: r["status"] for r in project.runs()}[mine] == "running"
+
+
+def test_a_descriptor_model_scores_a_read_only_project_without_analysing_it(small_project, read_only):
+    import torch
+
+    from mixdesk.analysis.project_analysis import DESCRIPTOR_VECTOR_NAMES
+    from mixdesk.ml.features import FeatureConfig
+    from mixdesk.ml.models import ModelConfig, build_model
+    from mixdesk.ml.ranking import TransitionScorer
+
+    path = small_project.path
+    small_project.close()
+    read_only(path)
+    read_only(small_project.cache_dir)
+    config = ModelConfig(conv_channels=16, hidden=16, head_hidden=16, descriptor_dim=len(DESCRIPTOR_VECTOR_NAMES))
+    torch.manual_seed(0)
+    scorer = TransitionScorer(
+        build_model(config).eval(), {"feature": FeatureConfig(window_s=0.5), "model": config}, "cpu"
+    )
+    seen = []
+    with Project.open(path) as project:
+        assert project.read_only
+        scorer.prepare(project, on_progress=lambda p: seen.append(p.message))
+        ids = [c.id for c in project.chunks()]
+        assert len(scorer.successor_scores(ids[0], ids[1:])) == len(ids) - 1
+        assert project.analysis("descriptors") == {}
+    assert not any("analys" in m for m in seen)
