@@ -90,6 +90,14 @@ def _sequence_options(parser: argparse.ArgumentParser) -> None:
         help=f"at most M consecutive chunks from one source track (default {d.max_same_track})",
     )
     group.add_argument(
+        "--level-weight",
+        type=float,
+        default=d.level_step_weight,
+        metavar="NATS",
+        help=f"cost of each dB of level step at a join past {d.level_step_tolerance_db:g} dB, in nats of log "
+        f"probability (default {d.level_step_weight:g}; 0 ranks by the model alone)",
+    )
+    group.add_argument(
         "--bpm-tolerance",
         type=float,
         default=d.max_bpm_diff_pct,
@@ -201,6 +209,7 @@ def _configs(args: argparse.Namespace) -> tuple[SequenceConfig, ExportConfig]:
         mix_bpm=args.bpm,
         max_stretch_pct=args.max_stretch,
         tempo_step_pct=args.tempo_step,
+        level_step_weight=args.level_weight,
     )
     fmt = args.format or (args.out.suffix.lower().lstrip(".") or defaults.format)
     if fmt not in EXPORT_FORMATS:

@@ -49,6 +49,18 @@ class Envelope:
         rms = int(np.sqrt(self.total_energy / float(samples)))
         return float("-inf") if rms == 0 else 20.0 * np.log10(rms / _MAX_AMPLITUDE)
 
+    def span_dbfs(self, start_ms: np.ndarray, end_ms: np.ndarray) -> np.ndarray:
+        """RMS level in dBFS of each span [start_ms, end_ms), clipped to the track; -inf where a span is
+        empty or digitally silent."""
+        last = self.duration_ms
+        lo = np.clip(np.asarray(start_ms, dtype=np.int64), 0, last)
+        hi = np.maximum(np.clip(np.asarray(end_ms, dtype=np.int64), 0, last), lo)
+        energy = (self.cum_energy[hi] - self.cum_energy[lo]).astype(np.float64)
+        count = (self.edges[hi] - self.edges[lo]) * self.channels
+        with np.errstate(invalid="ignore", divide="ignore"):
+            level = 10.0 * np.log10(energy / count) - 20.0 * np.log10(_MAX_AMPLITUDE)
+        return np.where((count > 0) & (energy > 0), level, -np.inf)
+
     @classmethod
     def from_audio(cls, audio: Audio) -> "Envelope":
         return cls.from_samples(audio.samples, audio.sample_rate)

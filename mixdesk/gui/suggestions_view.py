@@ -47,7 +47,7 @@ PREVIEW_RATE = 44100
 
 
 def describe_reasons(reasons: Mapping[str, Any] | None) -> str:
-    """The mix room's reasons in a DJ's words: continuity, reuse, what follows, tempo and key."""
+    """The mix room's reasons in a DJ's words: continuity, reuse, what follows, level, tempo and key."""
     r = dict(reasons or {})
     parts = []
     if r.get("natural_successor"):
@@ -58,6 +58,8 @@ def describe_reasons(reasons: Mapping[str, Any] | None) -> str:
         parts.append(f"used {r['recently_used']} back")
     if r.get("score_into_next") is not None:
         parts.append(f"into next {float(r['score_into_next']):.2f}")
+    if r.get("level_step_db") is not None:
+        parts.append(f"level {float(r['level_step_db']):+.0f} dB")
     if r.get("bpm_diff_pct") is not None:
         parts.append(f"tempo {float(r['bpm_diff_pct']):+.1f} %")
     if r.get("key_steps") is not None:

@@ -67,6 +67,10 @@ class SequenceConfig(Settings):
     ``tempo_step_pct``, ``native`` plays every item at its own tempo. ``max_stretch_pct`` keeps out chunks
     that would have to be stretched further than that to reach the mix tempo. Crossfades last
     ``crossfade_beats`` beats where both sides have a beat grid, ``crossfade_ms`` elsewhere.
+
+    Each join's level step (the last ``level_window_ms`` of one item against the first of the next, see
+    :mod:`mixdesk.mix.join_levels`) costs ``level_step_weight`` nats of log probability per decibel past
+    ``level_step_tolerance_db``; a weight of 0 ranks by the scorer alone.
     """
 
     minutes: float = 10.0
@@ -87,6 +91,9 @@ class SequenceConfig(Settings):
     max_stretch_pct: float | None = 8.0
     tempo_step_pct: float = 1.0
     lookahead_locked: bool = True
+    level_step_weight: float = 0.3
+    level_step_tolerance_db: float = 3.0
+    level_window_ms: int = 3000
 
     def __post_init__(self) -> None:
         if self.strategy not in STRATEGIES:
@@ -113,6 +120,8 @@ class SequenceConfig(Settings):
             raise ValueError("the stretch limit lies between 0 and 50 %")
         if not 0.0 <= self.tempo_step_pct <= 50.0:
             raise ValueError("the tempo step lies between 0 and 50 %")
+        if self.level_step_weight < 0 or self.level_step_tolerance_db < 0 or self.level_window_ms <= 0:
+            raise ValueError("the level-step weight and tolerance cannot be negative, and its window must be positive")
 
     @property
     def target_ms(self) -> int:

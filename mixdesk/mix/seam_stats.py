@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 _FLOOR_DB = -100.0
-_ORDER = 24  # prediction order; for this many samples after a splice the predictor still sees the old side
+PREDICTION_ORDER = 24  # for this many samples after a splice the predictor still sees the old side
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,9 @@ class SeamSettings:
     click_floor: float = 0.01  # and by at least this much (full scale 1.0): quiet hiss never counts
     click_guard_ms: float = 5.0
     click_isolation: float = 2.5  # and this many times any other value within 1 ms either side
+    # A mix click whose source has a click within this of the same place (after stretching) is the
+    # recording's own, not the mix's.
+    click_source_tolerance_ms: float = 15.0
     max_natural: int = 300
 
 
@@ -86,7 +89,7 @@ def sample_steps(samples: np.ndarray) -> np.ndarray:
     return np.abs(np.diff(samples, axis=0)).max(axis=1)
 
 
-def prediction_residual(samples: np.ndarray, order: int = _ORDER) -> np.ndarray:
+def prediction_residual(samples: np.ndarray, order: int = PREDICTION_ORDER) -> np.ndarray:
     """|x[n] - prediction from the previous ``order`` samples|, the largest over channels.
 
     A linear predictor fitted to the excerpt follows tones and drum decays alike, so what it cannot
@@ -115,29 +118,36 @@ def count_clicks(steps: np.ndarray, lo: int, hi: int, sr: int, settings: SeamSet
     """Clicks inside [lo, hi) of ``steps`` (a prediction residual or sample steps), judged locally.
 
     A click is a lone spike: past ``click_factor`` times the 99.9th percentile outside the region and
-    ``click_isolation`` times every value within 1 ms of it (bar the ``_ORDER`` samples right after it,
+    ``click_isolation`` times every value within 1 ms of it (bar the ``PREDICTION_ORDER`` samples right after it,
     which the predictor still fills from the other side of the splice). The second test tells a
     discontinuity from a drum or noise onset, whose neighbourhood is loud too. Returns the number of
     clicks (spikes closer than 1 ms count once) and the largest value inside the region over the outside
     reference.
     """
+    found, ratio = click_positions(steps, lo, hi, sr, settings)
+    return len(found), ratio
+
+
+def click_positions(steps: np.ndarray, lo: int, hi: int, sr: int, settings: SeamSettings) -> tuple[list[int], float]:
+    """Where the clicks of :func:`count_clicks` are: the first sample of each (spikes closer than 1 ms
+    are one click), and the same ratio."""
     guard = int(settings.click_guard_ms * sr / 1000)
     lo, hi = max(0, lo - guard), min(len(steps), hi + guard)
     if hi <= lo:
-        return 0, 0.0
+        return [], 0.0
     outside = np.concatenate([steps[:lo], steps[hi:]])
     reference = float(np.percentile(outside, 99.9)) if outside.size else 0.0
     inside = steps[lo:hi]
     threshold = max(settings.click_factor * reference, settings.click_floor)
-    hits = [n for n in np.flatnonzero(inside > threshold) + lo if _lone(steps, int(n), sr, settings)]
-    clicks = 0 if not hits else 1 + int(np.count_nonzero(np.diff(hits) > sr // 1000))
+    hits = [int(n) for n in np.flatnonzero(inside > threshold) + lo if _lone(steps, int(n), sr, settings)]
+    firsts = [n for k, n in enumerate(hits) if k == 0 or n - hits[k - 1] > sr // 1000]
     ratio = float(inside.max() / reference) if reference > 0 and inside.size else 0.0
-    return clicks, ratio
+    return firsts, ratio
 
 
 def _lone(steps: np.ndarray, n: int, sr: int, settings: SeamSettings) -> bool:
     half = max(16, sr // 1000)
     before = steps[max(0, n - half) : max(0, n - 2)]
-    after = steps[n + _ORDER + 1 : n + _ORDER + half]
+    after = steps[n + PREDICTION_ORDER + 1 : n + PREDICTION_ORDER + half]
     around = np.concatenate([before, after])
     return around.size == 0 or steps[n] > settings.click_isolation * float(np.max(around))

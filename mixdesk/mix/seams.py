@@ -23,7 +23,15 @@ import numpy as np
 import soundfile as sf
 
 from mixdesk.mix.seam_rhythm import WINDOW_S, key_steps, rhythm_summaries, signal_boundary_rhythm
-from mixdesk.mix.seam_stats import FrameFeatures, SeamSettings, count_clicks, level_db, peak_flux, prediction_residual
+from mixdesk.mix.seam_stats import (
+    PREDICTION_ORDER,
+    FrameFeatures,
+    SeamSettings,
+    click_positions,
+    level_db,
+    peak_flux,
+    prediction_residual,
+)
 from mixdesk.progress import ProgressFn, StopFn, check_stop, report
 
 _BLOCK = 1 << 16
@@ -80,15 +88,16 @@ def _measure(
     # both sides are continuous, and the drum hits there are music, not clicks. Each edge is judged on
     # its own, as a natural boundary (a single point) is.
     edges = [start] if stop - start <= 2 * int(settings.click_guard_ms * sr / 1000) else [start, stop]
-    found = [count_clicks(steps, edge - first, edge - first, sr, settings) for edge in edges]
-    clicks, ratio = sum(c for c, _ in found), max(r for _, r in found)
+    found = [click_positions(steps, edge - first, edge - first, sr, settings) for edge in edges]
+    at = [first + n for positions, _ in found for n in positions]
     return {
         "level_before_db": round(before, 2),
         "level_after_db": round(after, 2),
         "level_jump_db": round(abs(after - before), 2),
         "flux_jump": round(flux / median_flux, 3) if median_flux > 0 else None,
-        "clicks": clicks,
-        "max_step_ratio": round(ratio, 2),
+        "clicks": len(at),
+        "click_ms": [round(1000 * n / sr, 2) for n in at],
+        "max_step_ratio": round(max(r for _, r in found), 2),
     }
 
 
@@ -162,6 +171,80 @@ def mix_seams(
     return out
 
 
+def source_position_ms(item: Mapping[str, Any], mix_ms: float) -> float | None:
+    """Where in its source the item plays at ``mix_ms`` of the mix (stretching followed), or None."""
+    if item.get("source_start_ms") is None or item.get("mix_start_ms") is None:
+        return None
+    mix_bpm, source_bpm = item.get("mix_bpm"), item.get("source_bpm")
+    speed = float(mix_bpm) / float(source_bpm) if mix_bpm and source_bpm else 1.0
+    return float(item["source_start_ms"]) + (mix_ms - float(item["mix_start_ms"])) * speed
+
+
+def _source_has_click(samples: np.ndarray, sr: int, at_ms: float, settings: SeamSettings) -> bool:
+    """Whether a source has a click of its own within ``click_source_tolerance_ms`` of ``at_ms``."""
+    at = int(round(at_ms * sr / 1000))
+    context = int(settings.click_context_ms * sr / 1000)
+    tolerance = int(settings.click_source_tolerance_ms * sr / 1000)
+    lo = max(0, at - context)
+    excerpt = samples[lo : at + context]
+    if len(excerpt) == 0:
+        return False
+    steps = prediction_residual(excerpt)
+    if lo == 0:
+        steps[: 2 * PREDICTION_ORDER] = 0.0  # the predictor starting from silence at the file's first sample
+    positions, _ = click_positions(steps, at - lo - tolerance, at - lo + tolerance, sr, settings)
+    return bool(positions)
+
+
+def separate_source_clicks(
+    rows: list[dict[str, Any]],
+    items: Sequence[Mapping[str, Any]],
+    sr: int,
+    settings: SeamSettings,
+    should_stop: StopFn | None = None,
+) -> None:
+    """Move each transition's clicks that its sources have at the same place (a drum hit out of
+    silence, a ticking synth in a quiet passage) from ``clicks`` to ``source_clicks``.
+
+    A splice click is a spike the recordings do not have; the residual detector alone cannot tell a
+    sharp attack in the music from one, and a mix whose seams land on the beat lands them on attacks.
+    Each click is looked for in the source of every item playing at that moment, where that file can be
+    read; clicks nowhere to be checked stay the mix's.
+    """
+    from mixdesk.core.audio import AudioError, decode
+
+    decoded: dict[str, np.ndarray | None] = {}
+    for row in rows:
+        if not row.get("click_ms"):
+            row["source_clicks"], row["source_click_ms"] = 0, []
+            continue
+        check_stop(should_stop)
+        a, b = items[row["index"]], items[row["index"] + 1]
+        kept: list[float] = []
+        theirs: list[float] = []
+        for at_ms in row["click_ms"]:
+            found = False
+            for item in (a, b):
+                if not float(item["mix_start_ms"]) <= at_ms <= float(item["mix_end_ms"]):
+                    continue
+                path = str(item.get("source_path") or "")
+                where = source_position_ms(item, at_ms)
+                if not path or where is None:
+                    continue
+                if path not in decoded:
+                    try:
+                        decoded[path] = decode(path, sample_rate=sr).samples if Path(path).exists() else None
+                    except (AudioError, OSError):
+                        decoded[path] = None
+                samples = decoded[path]
+                if samples is not None and _source_has_click(samples, sr, where, settings):
+                    found = True
+                    break
+            (theirs if found else kept).append(at_ms)
+        row["clicks"], row["click_ms"] = len(kept), kept
+        row["source_clicks"], row["source_click_ms"] = len(theirs), theirs
+
+
 def _natural_pairs(sources: Mapping[str, Mapping[str, Any]], limit: int) -> dict[str, list[tuple[int, int]]]:
     """Up to ``limit`` consecutive-chunk boundaries, spread evenly over all sources."""
     pairs = [
@@ -216,6 +299,7 @@ def _summary(mix: list[dict[str, Any]], natural: list[dict[str, Any]]) -> dict[s
             "mix": sum(r["clicks"] for r in mix),
             "natural": sum(r["clicks"] for r in natural),
             "mix_seams_with_clicks": sum(1 for r in mix if r["clicks"]),
+            "mix_in_sources": sum(r.get("source_clicks", 0) for r in mix),
         },
     }
     summary["level_jump_excess_db"] = None if mix_jump is None or nat_jump is None else round(mix_jump - nat_jump, 3)
@@ -239,8 +323,9 @@ def seam_report(
     ]
     report(on_progress, 0, 2, "measuring transitions")
     mix = mix_seams(mix_path, items, settings, should_stop)
-    report(on_progress, 1, 2, "measuring natural boundaries")
     sr = sf.info(str(mix_path)).samplerate
+    separate_source_clicks(mix, items, sr, settings, should_stop)
+    report(on_progress, 1, 2, "measuring natural boundaries")
     natural = natural_seams(tracklist.get("sources") or {}, sr, settings, None, should_stop)
     report(on_progress, 2, 2, "done")
     return {"mix": str(mix_path), "summary": _summary(mix, natural), "transitions": mix, "natural": natural}

@@ -17,6 +17,7 @@ from mixdesk.library.project import Project
 from mixdesk.library.schema import Chunk
 from mixdesk.mix.config import SequenceConfig
 from mixdesk.mix.constraints import Limits, SequenceState, run_after
+from mixdesk.mix.join_levels import edge_levels, join_cost
 from mixdesk.mix.playlist import Playlist, PlaylistItem, Transition
 from mixdesk.mix.pool import ChunkPool, chunk_tempi_and_keys, compat_tables, pool_from_project
 from mixdesk.ml.scoring import Scorer, Successors, as_scorer, scorer_name
@@ -31,6 +32,7 @@ class _Step:
     chosen: np.ndarray
     prob: np.ndarray
     relaxed: list[tuple[str, ...]]
+    cost: np.ndarray | float = 0.0  # what the joins' level steps cost each beam, in nats
 
 
 @dataclass
@@ -79,6 +81,7 @@ class _Search:
         config: SequenceConfig,
         fixed: Mapping[int, int],
         rng: np.random.Generator,
+        levels: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
         self.pool, self.scorer, self.config, self.fixed, self.rng = pool, scorer, config, dict(fixed), rng
         tempo, key, self.notes = compat_tables(pool, config.max_bpm_diff_pct, config.max_key_steps)
@@ -90,6 +93,15 @@ class _Search:
         self.width = config.beam_width if config.strategy == "beam" else 1
         self.durations = pool.durations_ms.astype(np.float64)
         self._lookahead: dict[int, np.ndarray] = {}
+        self.levels = levels if config.level_step_weight > 0 else None
+
+    def _join_cost(self, last: int) -> np.ndarray | float:
+        """What following pool item ``last`` with each pool item costs for the level step (0.0: nothing)."""
+        if self.levels is None or last < 0:
+            return 0.0
+        head, tail = self.levels
+        c = self.config
+        return join_cost(float(tail[last]), head, c.level_step_tolerance_db, c.level_step_weight)
 
     def run(self, on_progress: ProgressFn | None, should_stop: StopFn | None) -> list[tuple[int, float, tuple]]:
         target = self.config.target_ms
@@ -125,7 +137,9 @@ class _Search:
         if position in self.fixed:
             chosen = np.full(n_beams, self.fixed[position])
             probs = self._probs(beams, chosen)
-            step = _Step(np.arange(n_beams), chosen, probs, [()] * n_beams)
+            costs = [self._join_cost(int(last)) for last in beams.last]
+            cost = np.array([c[k] if isinstance(c, np.ndarray) else c for c, k in zip(costs, chosen)], dtype=np.float64)
+            step = _Step(np.arange(n_beams), chosen, probs, [()] * n_beams, cost)
         elif position == 0:
             start = int(self.rng.integers(len(self.pool)))
             step = _Step(np.zeros(1, dtype=np.int64), np.array([start]), np.array([np.nan]), [()])
@@ -147,26 +161,29 @@ class _Search:
     def _expand(self, beams: _Beams, position: int) -> _Step:
         probs = batch_scores(self.scorer, self.pool.ids[beams.last].tolist(), self.pool.ids)
         bonus = self._bonus(position)
-        parents, chosen, keys, relaxed = [], [], [], []
+        parents, chosen, keys, relaxed, costs = [], [], [], [], []
         for b in range(len(beams.last)):
             mask, why = self.limits.allowed(beams.state(b), position)
             relaxed.append(why)
-            # within one beam the order of P alone decides, so only the best few get a log
-            row = np.log(np.clip(probs[b], _FLOOR, 1.0)) + bonus if isinstance(bonus, np.ndarray) else probs[b]
+            cost = self._join_cost(int(beams.last[b]))
+            extra = bonus - cost
+            # with nothing beside P, the order of P alone decides, so only the best few get a log
+            row = np.log(np.clip(probs[b], _FLOOR, 1.0)) + extra if isinstance(extra, np.ndarray) else probs[b]
             if self.config.strategy == "sample":
-                top = np.array([self._sample(np.log(np.clip(probs[b], _FLOOR, 1.0)) + bonus, mask)])
+                top = np.array([self._sample(np.log(np.clip(probs[b], _FLOOR, 1.0)) + extra, mask)])
             else:
                 top = _top(np.where(mask, row, -np.inf), self.width)
             parents.append(np.full(len(top), b))
             chosen.append(top)
             gain = np.log(np.clip(probs[b, top], _FLOOR, 1.0)) + (
-                bonus[top] if isinstance(bonus, np.ndarray) else bonus
+                extra[top] if isinstance(extra, np.ndarray) else extra
             )
             keys.append(beams.total[b] + gain)
+            costs.append(cost[top] if isinstance(cost, np.ndarray) else np.full(len(top), cost))
         flat = np.concatenate(keys)
         best = _top(flat, self.width) if len(flat) > self.width else np.argsort(-flat, kind="stable")
         parent, pick = np.concatenate(parents)[best], np.concatenate(chosen)[best]
-        return _Step(parent, pick, probs[parent, pick], [relaxed[p] for p in parent])
+        return _Step(parent, pick, probs[parent, pick], [relaxed[p] for p in parent], np.concatenate(costs)[best])
 
     def _sample(self, logp: np.ndarray, mask: np.ndarray) -> int:
         allowed = np.flatnonzero(mask)
@@ -210,7 +227,7 @@ class _Search:
         beams.recent = np.concatenate([beams.recent[parent, 1:], chosen[:, None]], axis=1)
         beams.duration = beams.duration[parent] + length - overlap
         beams.tempo = tempo
-        gain = np.log(np.clip(np.nan_to_num(step.prob, nan=1.0), _FLOOR, 1.0))
+        gain = np.log(np.clip(np.nan_to_num(step.prob, nan=1.0), _FLOOR, 1.0)) - step.cost
         beams.total = beams.total[parent] + gain
         beams.last = chosen
         beams.history.append(step)
@@ -222,6 +239,17 @@ class _Search:
             out.append((int(step.chosen[b]), float(step.prob[b]), step.relaxed[b]))
             b = int(step.parent[b])
         return out[::-1]
+
+
+def expected_fades_ms(pool: ChunkPool, config: SequenceConfig) -> np.ndarray:
+    """The crossfade each chunk will most likely get, from its own tempo (the mix tempo is within the
+    stretch limit of it): what the renderer gives a join, before the sequencer knows its neighbours."""
+    if config.transition != "crossfade":
+        return np.zeros(len(pool))
+    bpm = pool.bpm if pool.bpm is not None else np.full(len(pool), np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        beats = config.crossfade_beats * 60_000.0 / bpm
+    return np.where(np.isfinite(beats), beats, float(config.crossfade_ms))
 
 
 def mix_tempi(previous: np.ndarray, native: np.ndarray, config: SequenceConfig) -> np.ndarray:
@@ -317,8 +345,11 @@ def sequence_pool(
     start_chunk: int | None = None,
     on_progress: ProgressFn | None = None,
     should_stop: StopFn | None = None,
+    levels: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Playlist:
-    """Chain chunks of ``pool``; ``fixed`` items stay at their positions with their in/out points."""
+    """Chain chunks of ``pool``; ``fixed`` items stay at their positions with their in/out points.
+    ``levels`` (head and tail dBFS per pool chunk, :func:`mixdesk.mix.join_levels.edge_levels`) let the
+    level step of each join count beside the scores."""
     if len(pool) == 0:
         raise ValueError("the chunk pool is empty: import tracks first")
     kept = dict(fixed or {})
@@ -335,6 +366,7 @@ def sequence_pool(
         config,
         {p: pool.position(it.chunk_id) for p, it in kept.items()},
         np.random.default_rng(config.seed),
+        levels,
     )
     path = search.run(on_progress, should_stop)
     items = []
@@ -391,7 +423,10 @@ def sequence(
     always = [it.chunk_id for it in kept.values()] + ([start_chunk] if start_chunk is not None else [])
     chunk_pool = pool_from_project(project, pool, config.min_chunk_ms, always)
     prepare_scorer(scorer, project, chunk_pool.ids.tolist(), on_progress, should_stop)
-    playlist = sequence_pool(chunk_pool, scorer, config, kept, start_chunk, on_progress, should_stop)
+    levels = None
+    if config.level_step_weight > 0:
+        levels = edge_levels(project, chunk_pool, config.level_window_ms, expected_fades_ms(chunk_pool, config))
+    playlist = sequence_pool(chunk_pool, scorer, config, kept, start_chunk, on_progress, should_stop, levels)
     name = locked.name if locked is not None else playlist.name
     return Playlist(items=playlist.items, name=name, meta=playlist.meta)
 

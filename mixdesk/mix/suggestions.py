@@ -11,7 +11,9 @@ from mixdesk.analysis.compat import camelot_distance
 from mixdesk.library.project import Project
 from mixdesk.mix.playlist import Playlist
 from mixdesk.mix.pool import ChunkPool, pool_from_project
-from mixdesk.mix.sequencing import batch_scores, prepare_scorer
+from mixdesk.mix.config import SequenceConfig
+from mixdesk.mix.join_levels import edge_levels
+from mixdesk.mix.sequencing import batch_scores, expected_fades_ms, prepare_scorer
 from mixdesk.ml.scoring import Successors
 
 
@@ -21,8 +23,9 @@ class Suggestion:
 
     ``reasons`` holds ``model_score``; ``same_track`` and ``natural_successor`` (it is the chunk that
     follows in its source track); ``recently_used`` (items back, or None) ; ``score_into_next`` (how well it
-    leads into the item after the slot, when there is one); and, where analysis exists, ``bpm_diff_pct``
-    and ``key_steps``.
+    leads into the item after the slot, when there is one); ``level_step_db`` (how much louder it starts
+    than the item before ends, as the sequencer weighs it; where the audio can be read); and, where
+    analysis exists, ``bpm_diff_pct`` and ``key_steps``.
     """
 
     chunk_id: int
@@ -57,14 +60,36 @@ def suggestions(
     following = playlist[position + 1].chunk_id if position + 1 < len(playlist) else None
     into_next = batch_scores(scorer, chosen.tolist(), np.array([following]))[:, 0] if following is not None else None
     explain = _Reasons(chunk_pool, playlist, position, recent_window)
+    steps = level_steps(project, chunk_pool, anchor.chunk_id, chosen.tolist())
     return [
         Suggestion(
             int(c),
             float(scores[i]),
-            explain(int(c), float(scores[i]), None if into_next is None else float(into_next[j])),
+            {
+                **explain(int(c), float(scores[i]), None if into_next is None else float(into_next[j])),
+                **({"level_step_db": steps[int(c)]} if int(c) in steps else {}),
+            },
         )
         for j, (i, c) in enumerate(zip(top, chosen))
     ]
+
+
+def level_steps(project: Project, pool: ChunkPool, anchor_id: int, candidate_ids: Sequence[int]) -> dict[int, float]:
+    """dB by which each candidate starts louder than ``anchor_id`` ends (negative: quieter), read as the
+    sequencer reads a join's level step under the default settings; candidates whose level is unknown
+    are left out."""
+    if anchor_id not in pool:
+        return {}
+    few = pool.subset(np.isin(pool.ids, [anchor_id, *candidate_ids]))
+    config = SequenceConfig()
+    head, tail = edge_levels(project, few, config.level_window_ms, expected_fades_ms(few, config))
+    end = tail[few.position(anchor_id)]
+    out = {}
+    for c in candidate_ids:
+        step = head[few.position(int(c))] - end
+        if np.isfinite(step):
+            out[int(c)] = round(float(step), 1)
+    return out
 
 
 class _Reasons:

@@ -502,10 +502,16 @@ def main(argv=None) -> int:
         "--window", type=float, default=None, help="seconds of each chunk edge the model hears (default: the library's)"
     )
     parser.add_argument(
-        "--descriptors", action="store_true", help="also feed each chunk's tempo/key/loudness descriptors to the model"
+        "--descriptors",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="feed each chunk's tempo/key/loudness descriptors to the model (default: on)",
     )
     parser.add_argument(
-        "--more-music", action="store_true", help="also train on " + ", ".join(debian_music.MORE_PACKAGES)
+        "--more-music",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="train on " + ", ".join(debian_music.MORE_PACKAGES) + " too (default: on)",
     )
     parser.add_argument("--contrastive", type=float, default=0.5, help="weight of the in-batch ranking loss")
     parser.add_argument("--negatives", type=int, default=2)

@@ -1,5 +1,6 @@
-"""Mix benchmarks: sequencing a 60-minute mix from 10,000 chunks, render + export speed, render memory,
-and beat-synchronous rendering (time-stretched to one tempo) against plain rendering in the same run.
+"""Mix benchmarks: sequencing a 60-minute mix from 10,000 chunks (with and without weighing each join's
+level step), reading the chunks' edge levels, render + export speed, render memory, and beat-synchronous
+rendering (time-stretched to one tempo) against plain rendering in the same run.
 
 Run: python tests/benchmarks/bench_mix.py [--quick] [--json]
 Targets: sequencing < 5 s; render + MP3 export >= 50x realtime; render with stretching >= 20x realtime;
@@ -75,20 +76,49 @@ def synthetic_pool(n_chunks: int = 10_000, per_track: int = 40, seed: int = 0) -
 
 
 def bench_sequencing(minutes: float) -> dict:
+    """Each strategy with the scores alone, and with each join's level step weighed too (edge levels
+    given: the cost of the term inside the search, apart from reading the levels)."""
     pool = synthetic_pool()
     scorer = CachedVectorScorer(pool.ids)
+    rng = np.random.default_rng(5)
+    levels = (rng.normal(-16.0, 5.0, len(pool)), rng.normal(-16.0, 5.0, len(pool)))
     out = {}
     for strategy, width in (("greedy", 1), ("beam", 8), ("sample", 1)):
         config = SequenceConfig(minutes=minutes, strategy=strategy, beam_width=width, seed=1, min_chunk_ms=0)
-        started, cpu = time.perf_counter(), time.process_time()
-        playlist = sequence_pool(pool, scorer, config)
-        out[strategy] = {
-            "seconds": round(time.perf_counter() - started, 3),
-            "cpu_seconds": round(time.process_time() - cpu, 3),
-            "items": len(playlist),
-            "minutes": round(playlist.duration_ms / 60000, 2),
-        }
+        for name, given in ((strategy, None), (f"{strategy}_with_levels", levels)):
+            started, cpu = time.perf_counter(), time.process_time()
+            playlist = sequence_pool(pool, scorer, config, levels=given)
+            out[name] = {
+                "seconds": round(time.perf_counter() - started, 3),
+                "cpu_seconds": round(time.process_time() - cpu, 3),
+                "items": len(playlist),
+                "minutes": round(playlist.duration_ms / 60000, 2),
+            }
+        out[f"{strategy}_with_levels"]["time_ratio"] = round(
+            out[f"{strategy}_with_levels"]["seconds"] / max(out[strategy]["seconds"], 1e-9), 2
+        )
     return out
+
+
+def bench_edge_levels(project) -> dict:
+    """Reading every chunk's edge levels from the track envelopes: the first time (envelopes from the
+    project's disk cache) and again (the levels kept in memory)."""
+    from mixdesk.mix import join_levels
+    from mixdesk.mix.pool import pool_from_project
+
+    pool = pool_from_project(project)
+    join_levels._LEVELS.clear()
+    times = []
+    for _ in range(2):
+        started = time.perf_counter()
+        join_levels.edge_levels(project, pool, SequenceConfig().level_window_ms)
+        times.append(time.perf_counter() - started)
+    return {
+        "tracks": len(set(pool.track_ids.tolist())),
+        "chunks": len(pool),
+        "first_s": round(times[0], 3),
+        "again_s": round(times[1], 4),
+    }
 
 
 def build_project(folder: Path, n_tracks: int, seconds: float):
@@ -201,6 +231,7 @@ def main(argv=None) -> int:
         folder = Path(tmp)
         project = build_project(folder, n_tracks=10, seconds=60.0)
         try:
+            results["edge_levels"] = bench_edge_levels(project)
             results["export_10min"] = bench_export(project, 3.0 if args.quick else 10.0, folder)
             short, long_ = (5.0, 20.0) if args.quick else (30.0, 120.0)
             results["render_memory"] = [render_memory(project, short), render_memory(project, long_)]

@@ -67,7 +67,9 @@ def train_speed(
         batch_size=batch_size,
         **({} if contrastive is None else {"contrastive_weight": contrastive}),
     )
-    fit(TrainConfig(**{**config.__dict__, "epochs": 1, "max_pairs_per_epoch": 128}), data)  # warm-up
+    # Warm-up: one epoch of the same run, so that every batch shape it meets (full, last, validation)
+    # has had its kernels chosen (cuDNN's benchmark mode times each new shape once) before the clock runs.
+    fit(TrainConfig(**{**config.__dict__, "epochs": 1}), data)
     result = fit(config, data)
     return {
         "arch": arch,

@@ -52,6 +52,8 @@ def test_selected_item_gets_ranked_successors_with_reasons(qtbot, desk, view):
     first = view.model.rows[0]
     assert first.chunk_id == natural.id and first.score == pytest.approx(0.95)
     assert "next in its track" in view.model.index(0, 2).data()
+    step = view.model.rows[0].reasons["level_step_db"]
+    assert f"level {step:+.0f} dB" in view.model.index(0, 2).data()
     scores = [s.score for s in view.model.rows]
     assert scores == sorted(scores, reverse=True)
     assert view.model.index(0, 1).data(Qt.UserRole) == pytest.approx(0.95)

@@ -99,3 +99,58 @@ def test_a_short_noise_burst_is_not_a_click_but_a_lone_step_is():
     lo, hi = at - 400, at + 400
     assert count_clicks(sample_steps(burst), lo, hi, SR, settings)[0] == 0
     assert count_clicks(sample_steps(spike), lo, hi, SR, settings)[0] == 1
+
+
+def _lone_spike(signal, at_s, height=0.5):
+    out = signal.copy()
+    out[int(at_s * SR)] += height
+    return out
+
+
+@pytest.mark.parametrize("spike_in_source", [True, False])
+def test_a_click_the_source_has_at_that_place_is_the_recordings_not_the_mixs(tmp_path, spike_in_source):
+    """A seam landing on a sharp attack in a recording is not a splice click; the same spike put into
+    the mix alone is one."""
+    a = tone(330, 2.0, -24, seed=4)
+    b = tone(262, 2.0, -24, phase=1.0, seed=5)
+    spiked = _lone_spike(a, 1.7013)  # 1.3 ms after the incoming item starts to fade in
+    sf.write(str(tmp_path / "a.wav"), spiked if spike_in_source else a, SR, subtype="FLOAT")
+    sf.write(str(tmp_path / "b.wav"), b, SR, subtype="FLOAT")
+    fade = int(0.3 * SR)
+    gain = np.sqrt(np.linspace(0.0, 1.0, fade))[:, None]
+    mix = np.concatenate([spiked[:-fade], spiked[-fade:] * gain[::-1] + b[:fade] * gain, b[fade:]])
+    sf.write(str(tmp_path / "mix.wav"), mix, SR, subtype="FLOAT")
+    items = [
+        {
+            "chunk_id": 1,
+            "source_path": str(tmp_path / "a.wav"),
+            "source_start_ms": 0.0,
+            "mix_start_ms": 0.0,
+            "mix_end_ms": 2000.0,
+        },
+        {
+            "chunk_id": 2,
+            "source_path": str(tmp_path / "b.wav"),
+            "source_start_ms": 0.0,
+            "mix_start_ms": 1700.0,
+            "mix_end_ms": 3700.0,
+        },
+    ]
+    report = seam_report(tmp_path / "mix.wav", {"items": items})
+    seam, clicks = report["transitions"][0], report["summary"]["clicks"]
+    if spike_in_source:
+        assert (seam["clicks"], seam["source_clicks"]) == (0, 1)
+        assert seam["source_click_ms"] == [pytest.approx(1701.3, abs=0.1)]
+        assert (clicks["mix"], clicks["mix_in_sources"]) == (0, 1)
+    else:
+        assert (seam["clicks"], seam["source_clicks"]) == (1, 0)
+        assert seam["click_ms"] == [pytest.approx(1701.3, abs=0.1)]
+        assert (clicks["mix"], clicks["mix_in_sources"]) == (1, 0)
+
+
+def test_a_stretched_item_is_followed_back_into_its_source():
+    from mixdesk.mix.seams import source_position_ms
+
+    item = {"source_start_ms": 10_000.0, "mix_start_ms": 2_000.0, "mix_bpm": 126.0, "source_bpm": 120.0}
+    assert source_position_ms(item, 4_000.0) == pytest.approx(10_000.0 + 2_000.0 * 126.0 / 120.0)
+    assert source_position_ms({"mix_start_ms": 0.0}, 10.0) is None
