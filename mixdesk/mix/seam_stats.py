@@ -20,9 +20,9 @@ class SeamSettings:
     click_floor: float = 0.01  # and by at least this much (full scale 1.0): quiet hiss never counts
     click_guard_ms: float = 5.0
     click_isolation: float = 2.5  # and this many times any other value within 1 ms either side
-    # A mix click whose source has a click within this of the same place (after stretching) is the
-    # recording's own, not the mix's.
-    click_source_tolerance_ms: float = 15.0
+    # A mix click whose source stands out as much within this of the same place (stretching followed)
+    # is the recording's own; a splice that close to an attack of the recording is masked by it anyway.
+    click_source_tolerance_ms: float = 5.0
     max_natural: int = 300
 
 
