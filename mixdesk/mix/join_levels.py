@@ -23,9 +23,9 @@ from mixdesk.mix.pool import ChunkPool
 SILENT_DB = -60.0
 
 
-# (track content hash, start ms, end ms, window ms, fade ms) -> (head dB, tail dB). Reading a track's envelope
-# costs about 10 ms, a whole library's seconds, and the desk sequences the same chunks again and again;
-# the content hash keeps a re-imported or edited file from reusing old levels.
+# (track content hash, start ms, end ms, window ms, fade ms) -> (head dB, tail dB). Reading a track's
+# envelope costs about 10 ms, a whole library's seconds, and the desk sequences the same chunks again and
+# again; the content hash keeps a re-imported or edited file from reusing old levels.
 _LEVELS: dict[tuple[str, int, int, int, int], tuple[float, float]] = {}
 _LEVELS_LIMIT = 500_000
 
@@ -49,7 +49,9 @@ def edge_levels(
             (hashes.get(track_id, ""), int(s), int(e), window_ms, int(f))
             for s, e, f in zip(start.tolist(), end.tolist(), fade.tolist())
         ]
-        missing = [i for i, key in enumerate(keys) if key not in _LEVELS]
+        # read into a local table: another thread may clear the shared one between writing and reading
+        known = {key: _LEVELS.get(key) for key in keys}
+        missing = [i for i, key in enumerate(keys) if known[key] is None]
         if missing:
             try:
                 envelope = project.envelope(int(track_id))
@@ -61,8 +63,8 @@ def edge_levels(
             if len(_LEVELS) > _LEVELS_LIMIT:
                 _LEVELS.clear()
             for i, h, t in zip(missing, first.tolist(), last.tolist()):
-                _LEVELS[keys[i]] = (h, t)
-        levels = np.array([_LEVELS[key] for key in keys], dtype=np.float64).reshape(-1, 2)
+                known[keys[i]] = _LEVELS[keys[i]] = (h, t)
+        levels = np.array([known[key] for key in keys], dtype=np.float64).reshape(-1, 2)
         head[rows], tail[rows] = levels[:, 0], levels[:, 1]
     with np.errstate(invalid="ignore"):
         return np.maximum(head, SILENT_DB), np.maximum(tail, SILENT_DB)

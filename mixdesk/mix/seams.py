@@ -16,6 +16,7 @@ follow.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
@@ -216,7 +217,9 @@ def separate_source_clicks(
     """
     from mixdesk.core.audio import AudioError, decode
 
-    decoded: dict[str, np.ndarray | None] = {}
+    # the two sources of the seam at hand (seams come in mix order, so neighbours share one): a long mix
+    # of many sources never holds more than two decoded tracks
+    decoded: OrderedDict[str, np.ndarray | None] = OrderedDict()
     for row in rows:
         if not row.get("click_ms"):
             row["source_clicks"], row["source_click_ms"] = 0, []
@@ -239,6 +242,9 @@ def separate_source_clicks(
                         decoded[path] = decode(path, sample_rate=sr).samples if Path(path).exists() else None
                     except (AudioError, OSError):
                         decoded[path] = None
+                    while len(decoded) > 2:
+                        decoded.popitem(last=False)
+                decoded.move_to_end(path)
                 samples = decoded[path]
                 if samples is not None and _source_has_spike(samples, sr, where, settings):
                     found = True
