@@ -57,6 +57,7 @@ class GenerateOptions:
     crossfade_beats: float = DESK_SEQUENCE.crossfade_beats
     tempo_mode: str = DESK_SEQUENCE.tempo_mode
     mix_bpm: Optional[float] = DESK_SEQUENCE.mix_bpm
+    level_step_weight: float = DESK_SEQUENCE.level_step_weight
 
 
 def sequence_config(options: GenerateOptions) -> SequenceConfig:
@@ -73,6 +74,7 @@ def sequence_config(options: GenerateOptions) -> SequenceConfig:
         tempo_mode=options.tempo_mode,
         # a mix tempo only means something in "fixed" mode; elsewhere the config must not carry one
         mix_bpm=options.mix_bpm if options.tempo_mode == "fixed" else None,
+        level_step_weight=options.level_step_weight,
         max_bpm_diff_pct=TEMPO_KEY_MAX_BPM_DIFF_PCT if harmony else DESK_SEQUENCE.max_bpm_diff_pct,
         max_key_steps=TEMPO_KEY_MAX_KEY_STEPS if harmony else DESK_SEQUENCE.max_key_steps,
     )

@@ -181,6 +181,12 @@ class PlaylistView(QWidget):
         )
         self.crossfade_beats_spin.setValue(defaults.crossfade_beats)
         self.crossfade_beats_spin.setToolTip("Default crossfade where both sides have a beat grid")
+        self.level_weight_spin = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=5.0, singleStep=0.05)
+        self.level_weight_spin.setValue(defaults.level_step_weight)
+        self.level_weight_spin.setToolTip(
+            "How much a level step at a join counts against the model's score: nats per dB past "
+            f"{mix_calls.DESK_SEQUENCE.level_step_tolerance_db:g} dB (0: the model alone)"
+        )
         self.tempo_key_check = QCheckBox("Respect tempo and key")
         self.tempo_key_check.setToolTip("Needs analysis data; limits are relaxed where nothing fits")
         self.tempo_mode_combo = QComboBox()
@@ -214,6 +220,8 @@ class PlaylistView(QWidget):
         grid.addWidget(self.tempo_bpm_spin, 4, 3)
         grid.addWidget(QLabel("Crossfade on the beat"), 5, 0)
         grid.addWidget(self.crossfade_beats_spin, 5, 1)
+        grid.addWidget(QLabel("Level steps"), 5, 2)
+        grid.addWidget(self.level_weight_spin, 5, 3)
         return widget
 
     def _on_tempo_mode(self, _index: int = 0) -> None:
@@ -402,6 +410,7 @@ class PlaylistView(QWidget):
             crossfade_beats=self.crossfade_beats_spin.value(),
             tempo_mode=self.tempo_mode_combo.currentData(),
             mix_bpm=self.tempo_bpm_spin.value(),
+            level_step_weight=self.level_weight_spin.value(),
         )
 
     def generate(self) -> None:

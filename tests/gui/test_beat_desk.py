@@ -209,6 +209,10 @@ def test_mix_tempo_sets_every_item_and_rows_show_the_stretch(qtbot, desk_state, 
 
     config = sequence_config(view.options())
     assert config.tempo_mode == "fixed" and config.mix_bpm == 118.0
+    # and the level-step weight, which starts at the library's default
+    assert config.level_step_weight == SequenceConfig().level_step_weight > 0
+    view.level_weight_spin.setValue(0.0)
+    assert sequence_config(view.options()).level_step_weight == 0.0
 
 
 @pytest.mark.parametrize("mode", ["first", "fixed"])
