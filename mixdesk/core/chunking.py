@@ -55,8 +55,7 @@ class Envelope:
         last = self.duration_ms
         lo = np.clip(np.asarray(start_ms, dtype=np.int64), 0, last)
         hi = np.maximum(np.clip(np.asarray(end_ms, dtype=np.int64), 0, last), lo)
-        energy = (self.cum_energy[hi] - self.cum_energy[lo]).astype(np.float64)
-        count = (self.edges[hi] - self.edges[lo]) * self.channels
+        energy, count = _span_energy(self, lo, hi)
         with np.errstate(invalid="ignore", divide="ignore"):
             level = 10.0 * np.log10(energy / count) - 20.0 * np.log10(_MAX_AMPLITUDE)
         return np.where((count > 0) & (energy > 0), level, -np.inf)
@@ -105,12 +104,17 @@ def ms_edges(ms: np.ndarray, sample_rate: int) -> np.ndarray:
     return (ms.astype(np.float64) * (sample_rate / 1000.0)).astype(np.int64)
 
 
+def _span_energy(env: Envelope, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Summed squared samples (float64) and the number of samples, all channels, of each span
+    [starts, ends) in milliseconds."""
+    energy = (env.cum_energy[ends] - env.cum_energy[starts]).astype(np.float64)
+    return energy, (env.edges[ends] - env.edges[starts]) * env.channels
+
+
 def _window_rms(env: Envelope, starts: np.ndarray, length_ms: int) -> np.ndarray:
-    ends = starts + length_ms
-    energy = env.cum_energy[ends] - env.cum_energy[starts]
-    count = (env.edges[ends] - env.edges[starts]) * env.channels
+    energy, count = _span_energy(env, starts, starts + length_ms)
     with np.errstate(invalid="ignore", divide="ignore"):
-        rms = np.floor(np.sqrt(energy.astype(np.float64) / count))
+        rms = np.floor(np.sqrt(energy / count))
     return np.where(count > 0, rms, 0.0)
 
 
