@@ -17,6 +17,7 @@ import numpy as np
 
 from mixdesk.core.audio import AudioError
 from mixdesk.library.project import Project
+from mixdesk.mix.config import SequenceConfig
 from mixdesk.mix.pool import ChunkPool
 
 # Below this an edge counts as silence; two near-silent edges are not a 40 dB step apart.
@@ -70,10 +71,26 @@ def edge_levels(
         return np.maximum(head, SILENT_DB), np.maximum(tail, SILENT_DB)
 
 
-def join_cost(tail_db: float, head_db: np.ndarray, tolerance_db: float, weight: float) -> np.ndarray:
+def expected_fades_ms(pool: ChunkPool, config: SequenceConfig) -> np.ndarray:
+    """The crossfade each chunk will most likely get, from its own tempo (the mix tempo is within the
+    stretch limit of it): what the renderer gives a join, before the sequencer knows its neighbours."""
+    if config.transition != "crossfade":
+        return np.zeros(len(pool))
+    bpm = pool.bpm if pool.bpm is not None else np.full(len(pool), np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        beats = config.crossfade_beats * 60_000.0 / bpm
+    return np.where(np.isfinite(beats), beats, float(config.crossfade_ms))
+
+
+def pool_edge_levels(project: Project, pool: ChunkPool, config: SequenceConfig) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`edge_levels` of the pool as ``config`` will join it: its level window, its crossfades."""
+    return edge_levels(project, pool, config.level_window_ms, expected_fades_ms(pool, config))
+
+
+def join_cost(tail_db: float | np.ndarray, head_db: np.ndarray, tolerance_db: float, weight: float) -> np.ndarray:
     """The cost, in nats, of following an item whose last seconds play at ``tail_db`` with each chunk
-    whose first seconds play at ``head_db``: ``weight`` per decibel of step past ``tolerance_db``.
-    Unknown levels cost nothing."""
-    step = np.abs(np.asarray(head_db, dtype=np.float64) - float(tail_db))
+    whose first seconds play at ``head_db`` (or, with as many tails as heads, of each pair):
+    ``weight`` per decibel of step past ``tolerance_db``. Unknown levels cost nothing."""
+    step = np.abs(np.asarray(head_db, dtype=np.float64) - np.asarray(tail_db, dtype=np.float64))
     cost = weight * np.maximum(step - tolerance_db, 0.0)
     return np.nan_to_num(cost, nan=0.0)

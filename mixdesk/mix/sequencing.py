@@ -17,7 +17,7 @@ from mixdesk.library.project import Project
 from mixdesk.library.schema import Chunk
 from mixdesk.mix.config import SequenceConfig
 from mixdesk.mix.constraints import Limits, SequenceState, run_after
-from mixdesk.mix.join_levels import edge_levels, join_cost
+from mixdesk.mix.join_levels import join_cost, pool_edge_levels
 from mixdesk.mix.playlist import Playlist, PlaylistItem, Transition
 from mixdesk.mix.pool import ChunkPool, chunk_tempi_and_keys, compat_tables, pool_from_project
 from mixdesk.ml.scoring import Scorer, Successors, as_scorer, scorer_name
@@ -103,6 +103,15 @@ class _Search:
         c = self.config
         return join_cost(float(tail[last]), head, c.level_step_tolerance_db, c.level_step_weight)
 
+    def _pair_costs(self, last: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+        """The level-step cost of each join (pool item ``last[i]`` followed by ``chosen[i]``)."""
+        if self.levels is None:
+            return np.zeros(len(chosen))
+        head, tail = self.levels
+        c = self.config
+        cost = join_cost(tail[np.maximum(last, 0)], head[chosen], c.level_step_tolerance_db, c.level_step_weight)
+        return np.where(last >= 0, cost, 0.0)
+
     def run(self, on_progress: ProgressFn | None, should_stop: StopFn | None) -> list[tuple[int, float, tuple]]:
         target = self.config.target_ms
         last_fixed = max(self.fixed, default=-1)
@@ -137,9 +146,7 @@ class _Search:
         if position in self.fixed:
             chosen = np.full(n_beams, self.fixed[position])
             probs = self._probs(beams, chosen)
-            costs = [self._join_cost(int(last)) for last in beams.last]
-            cost = np.array([c[k] if isinstance(c, np.ndarray) else c for c, k in zip(costs, chosen)], dtype=np.float64)
-            step = _Step(np.arange(n_beams), chosen, probs, [()] * n_beams, cost)
+            step = _Step(np.arange(n_beams), chosen, probs, [()] * n_beams, self._pair_costs(beams.last, chosen))
         elif position == 0:
             start = int(self.rng.integers(len(self.pool)))
             step = _Step(np.zeros(1, dtype=np.int64), np.array([start]), np.array([np.nan]), [()])
@@ -161,7 +168,7 @@ class _Search:
     def _expand(self, beams: _Beams, position: int) -> _Step:
         probs = batch_scores(self.scorer, self.pool.ids[beams.last].tolist(), self.pool.ids)
         bonus = self._bonus(position)
-        parents, chosen, keys, relaxed, costs = [], [], [], [], []
+        parents, chosen, keys, relaxed = [], [], [], []
         for b in range(len(beams.last)):
             mask, why = self.limits.allowed(beams.state(b), position)
             relaxed.append(why)
@@ -179,11 +186,11 @@ class _Search:
                 extra[top] if isinstance(extra, np.ndarray) else extra
             )
             keys.append(beams.total[b] + gain)
-            costs.append(cost[top] if isinstance(cost, np.ndarray) else np.full(len(top), cost))
         flat = np.concatenate(keys)
         best = _top(flat, self.width) if len(flat) > self.width else np.argsort(-flat, kind="stable")
         parent, pick = np.concatenate(parents)[best], np.concatenate(chosen)[best]
-        return _Step(parent, pick, probs[parent, pick], [relaxed[p] for p in parent], np.concatenate(costs)[best])
+        joins = self._pair_costs(beams.last[parent], pick)
+        return _Step(parent, pick, probs[parent, pick], [relaxed[p] for p in parent], joins)
 
     def _sample(self, logp: np.ndarray, mask: np.ndarray) -> int:
         allowed = np.flatnonzero(mask)
@@ -239,17 +246,6 @@ class _Search:
             out.append((int(step.chosen[b]), float(step.prob[b]), step.relaxed[b]))
             b = int(step.parent[b])
         return out[::-1]
-
-
-def expected_fades_ms(pool: ChunkPool, config: SequenceConfig) -> np.ndarray:
-    """The crossfade each chunk will most likely get, from its own tempo (the mix tempo is within the
-    stretch limit of it): what the renderer gives a join, before the sequencer knows its neighbours."""
-    if config.transition != "crossfade":
-        return np.zeros(len(pool))
-    bpm = pool.bpm if pool.bpm is not None else np.full(len(pool), np.nan)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        beats = config.crossfade_beats * 60_000.0 / bpm
-    return np.where(np.isfinite(beats), beats, float(config.crossfade_ms))
 
 
 def mix_tempi(previous: np.ndarray, native: np.ndarray, config: SequenceConfig) -> np.ndarray:
@@ -423,9 +419,7 @@ def sequence(
     always = [it.chunk_id for it in kept.values()] + ([start_chunk] if start_chunk is not None else [])
     chunk_pool = pool_from_project(project, pool, config.min_chunk_ms, always)
     prepare_scorer(scorer, project, chunk_pool.ids.tolist(), on_progress, should_stop)
-    levels = None
-    if config.level_step_weight > 0:
-        levels = edge_levels(project, chunk_pool, config.level_window_ms, expected_fades_ms(chunk_pool, config))
+    levels = pool_edge_levels(project, chunk_pool, config) if config.level_step_weight > 0 else None
     playlist = sequence_pool(chunk_pool, scorer, config, kept, start_chunk, on_progress, should_stop, levels)
     name = locked.name if locked is not None else playlist.name
     return Playlist(items=playlist.items, name=name, meta=playlist.meta)

@@ -12,8 +12,8 @@ from mixdesk.library.project import Project
 from mixdesk.mix.playlist import Playlist
 from mixdesk.mix.pool import ChunkPool, pool_from_project
 from mixdesk.mix.config import SequenceConfig
-from mixdesk.mix.join_levels import edge_levels
-from mixdesk.mix.sequencing import batch_scores, expected_fades_ms, prepare_scorer
+from mixdesk.mix.join_levels import pool_edge_levels
+from mixdesk.mix.sequencing import batch_scores, prepare_scorer
 from mixdesk.ml.scoring import Successors
 
 
@@ -81,8 +81,7 @@ def level_steps(project: Project, pool: ChunkPool, anchor_id: int, candidate_ids
     if anchor_id not in pool:
         return {}
     few = pool.subset(np.isin(pool.ids, [anchor_id, *candidate_ids]))
-    config = SequenceConfig()
-    head, tail = edge_levels(project, few, config.level_window_ms, expected_fades_ms(few, config))
+    head, tail = pool_edge_levels(project, few, SequenceConfig())
     end = tail[few.position(anchor_id)]
     out = {}
     for c in candidate_ids:
