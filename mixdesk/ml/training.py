@@ -63,7 +63,9 @@ class TrainConfig:
     # true pairs' starts (and ends), and the truth must win in both directions (cross-entropy over the
     # grid's rows and columns). It trains the scores to rank a successor above many plausible chunks,
     # which is how suggestions use them; 0 turns it off. Models without a cheap grid ignore it.
-    contrastive_weight: float = 0.5
+    # Weight 1 ranked three whole Debian packages never trained on better than 0.5 (MRR 0.941 against
+    # 0.935) and every package fold a little better (models/recipe/FINDINGS.md).
+    contrastive_weight: float = 1.0
     seed_lr: float = 1e-3  # RMSprop learning rate of the seed network (Keras' default)
     grad_clip: float = 5.0
     patience: int = 8  # epochs without a better validation loss before stopping

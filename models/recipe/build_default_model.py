@@ -194,6 +194,7 @@ def train(project, args, real: dict[str, np.ndarray], checkpoint: Path, label: s
             conv_channels=args.channels,
             hidden=args.hidden,
             head_hidden=args.hidden,
+            seam_steps=args.seam_steps,
             descriptor_dim=0 if table.descriptors is None else int(table.descriptors.shape[1]),
         ),
         epochs=args.epochs,
@@ -485,6 +486,9 @@ def package_versions(work: Path) -> dict:
 
 
 def main(argv=None) -> int:
+    from mixdesk.ml.models import ModelConfig
+    from mixdesk.ml.training import TrainConfig
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, default=Path("/tmp/debmusic"), help="download/unpack/project folder")
     parser.add_argument("--out", type=Path, default=HERE.parent / "default")
@@ -496,8 +500,11 @@ def main(argv=None) -> int:
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--patience", type=int, default=4)
     parser.add_argument("--lr", type=float, default=5e-4)
-    parser.add_argument("--channels", type=int, default=64)
-    parser.add_argument("--hidden", type=int, default=64)
+    parser.add_argument("--channels", type=int, default=ModelConfig.conv_channels)
+    parser.add_argument("--hidden", type=int, default=ModelConfig.hidden)
+    parser.add_argument(
+        "--seam-steps", type=int, default=ModelConfig.seam_steps, help="LSTM steps the seam takes into B's start"
+    )
     parser.add_argument(
         "--window", type=float, default=None, help="seconds of each chunk edge the model hears (default: the library's)"
     )
@@ -513,7 +520,9 @@ def main(argv=None) -> int:
         default=True,
         help="train on " + ", ".join(debian_music.MORE_PACKAGES) + " too (default: on)",
     )
-    parser.add_argument("--contrastive", type=float, default=0.5, help="weight of the in-batch ranking loss")
+    parser.add_argument(
+        "--contrastive", type=float, default=TrainConfig.contrastive_weight, help="weight of the in-batch ranking loss"
+    )
     parser.add_argument("--negatives", type=int, default=2)
     parser.add_argument("--neg-other", type=float, default=0.5, help="share of other-track negatives")
     parser.add_argument("--neg-same", type=float, default=0.2, help="share of same-track, non-adjacent negatives")
