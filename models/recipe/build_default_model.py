@@ -487,6 +487,7 @@ def package_versions(work: Path) -> dict:
 
 def main(argv=None) -> int:
     from mixdesk.ml.models import ModelConfig
+    from mixdesk.ml.pairs import PairConfig
     from mixdesk.ml.training import TrainConfig
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -523,10 +524,16 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--contrastive", type=float, default=TrainConfig.contrastive_weight, help="weight of the in-batch ranking loss"
     )
-    parser.add_argument("--negatives", type=int, default=2)
-    parser.add_argument("--neg-other", type=float, default=0.5, help="share of other-track negatives")
-    parser.add_argument("--neg-same", type=float, default=0.2, help="share of same-track, non-adjacent negatives")
-    parser.add_argument("--neg-reversed", type=float, default=0.1, help="share of reversed true pairs")
+    parser.add_argument("--negatives", type=int, default=PairConfig.negatives_per_positive)
+    parser.add_argument(
+        "--neg-other", type=float, default=PairConfig.neg_other_track, help="share of other-track negatives"
+    )
+    parser.add_argument(
+        "--neg-same", type=float, default=PairConfig.neg_same_track, help="share of same-track, non-adjacent negatives"
+    )
+    parser.add_argument(
+        "--neg-reversed", type=float, default=PairConfig.neg_reversed, help="share of reversed true pairs"
+    )
     parser.add_argument(
         "--extra-cuts",
         default=DEFAULT_CUTS,
@@ -536,8 +543,8 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--gain-db", type=float, default=6.0)
     parser.add_argument("--shift-frames", type=int, default=3)
-    parser.add_argument("--val-fraction", type=float, default=0.15)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--val-fraction", type=float, default=PairConfig.val_fraction)
+    parser.add_argument("--seed", type=int, default=PairConfig.seed)
     parser.add_argument(
         "--no-refit",
         dest="refit",
