@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from mixdesk.library.project import Project
-from mixdesk.ml.scoring import Scorer, Successors, as_scorer
+from mixdesk.ml.scoring import Scorer, Successors, as_scorer, ranking_scores
 from mixdesk.progress import ProgressFn, StopFn
 
 BRIEF_TRAINING_EPOCHS = 4
@@ -49,7 +49,7 @@ def successor_mrr(scorer: Successors, project: Project, max_queries: int = 40) -
     ranks = []
     for a, b in (following[i] for i in picks):
         others = ids[ids != a]
-        scores = np.asarray(scorer.successor_scores(int(a), others.tolist()))
+        scores = np.asarray(ranking_scores(scorer, int(a), others.tolist()))
         ranks.append(1 + int(np.sum(scores > scores[np.flatnonzero(others == b)[0]])))
     return float(np.mean(1.0 / np.array(ranks)))
 

@@ -14,14 +14,15 @@ from mixdesk.mix.pool import ChunkPool, pool_from_project
 from mixdesk.mix.config import SequenceConfig
 from mixdesk.mix.join_levels import pool_edge_levels
 from mixdesk.mix.sequencing import batch_scores, prepare_scorer
-from mixdesk.ml.scoring import Successors
+from mixdesk.ml.scoring import Successors, ranking_scores
 
 
 @dataclass(frozen=True)
 class Suggestion:
     """A candidate to follow the item at the asked position.
 
-    ``reasons`` holds ``model_score``; ``same_track`` and ``natural_successor`` (it is the chunk that
+    ``score`` is what the suggestions are ranked by (``ranking_scores``: the model's score relative to the
+    pool). ``reasons`` holds ``model_score``; ``same_track`` and ``natural_successor`` (it is the chunk that
     follows in its source track); ``recently_used`` (items back, or None) ; ``score_into_next`` (how well it
     leads into the item after the slot, when there is one); ``level_step_db`` (how much louder it starts
     than the item before ends, as the sequencer weighs it; where the audio can be read); and, where
@@ -52,7 +53,9 @@ def suggestions(
     candidates = chunk_pool.ids[chunk_pool.ids != anchor.chunk_id]
     if len(candidates) == 0 or k <= 0:
         return []
-    scores = batch_scores(scorer, [anchor.chunk_id], candidates)[0]
+    # Ranked relative to the pool (which chunks follow this one, rather than anything); how well a
+    # candidate leads into the next item is a join, scored as the sequencer scores joins.
+    scores = np.asarray(ranking_scores(scorer, anchor.chunk_id, candidates.tolist()), dtype=np.float64)
     k = min(k, len(candidates))
     top = np.argpartition(-scores, k - 1)[:k]
     top = top[np.lexsort((candidates[top], -scores[top]))]

@@ -5,6 +5,9 @@ All scorers see the same held-out pairs and the same candidate lists in one run:
 - ranking: for each held-out chunk with a successor, the true successor among ``candidates`` chunks
   (the truth plus random held-out chunks, same-track ones included) -> Hit@1, Hit@5, MRR;
 - pool ranking: the same against every other held-out chunk -> pool_hit1, pool_hit5, pool_mrr.
+
+Pair figures score each pair as a join (``successor_scores``); ranking figures rank as suggestions do
+(``ranking_scores``), in the pool of held-out chunks (``pool_of``).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from mixdesk.ml.metrics import (
     roc_auc,
 )
 from mixdesk.ml.pairs import PairConfig, PairData, PairSet, TempoKey, tempo_key_from_analysis
-from mixdesk.ml.scoring import Successors
+from mixdesk.ml.scoring import Successors, ranking_scores
 from mixdesk.ml.table import FeatureTable
 from mixdesk.progress import ProgressFn, StopFn, check_stop, report
 
@@ -61,7 +64,7 @@ def candidate_lists(table: FeatureTable, rows: np.ndarray, successor: np.ndarray
 def _ranks(scorer: Successors, table: FeatureTable, lists: CandidateLists) -> list[float]:
     ids = table.chunk_ids
     return [
-        rank_of_truth(require_finite(scorer.successor_scores(int(ids[a]), [int(c) for c in ids[cands]])), 0)
+        rank_of_truth(require_finite(ranking_scores(scorer, int(ids[a]), [int(c) for c in ids[cands]])), 0)
         for a, cands in lists
     ]
 
@@ -143,6 +146,11 @@ def evaluate_table(
     return result
 
 
+def pool_of(table: FeatureTable, tracks: Sequence[int] | np.ndarray) -> FeatureTable:
+    """The chunks of ``tracks``: the pool a scorer ranks in when it is evaluated on them."""
+    return table.subset(np.flatnonzero(np.isin(table.track_ids, np.asarray(tracks, dtype=np.int64))))
+
+
 def heldout_tracks(table: FeatureTable, split: Mapping[str, Sequence[str]]) -> tuple[list[int], list[int]]:
     """(held-out, calibration) track ids: the model's test tracks if present here, else every track
     it neither trained nor validated on; calibration tracks are its training tracks present here."""
@@ -175,13 +183,13 @@ def evaluate(
     reads_descriptors = scorer.model.config.descriptor_dim > 0
     descriptors = project_descriptor_vectors(project, None, on_progress, should_stop) if reads_descriptors else None
     table = project_feature_table(project, scorer.feature_config, None, descriptors, on_progress, should_stop)
-    scorer.prepare_table(table, should_stop=should_stop)
     heldout, calibration = heldout_tracks(table, scorer.configs.get("split", {}))
     if not heldout:
         raise ValueError(
             "every track of this project was used to train or validate the model; "
             "evaluate it on a project with other tracks"
         )
+    scorer.prepare_table(pool_of(table, heldout), should_stop=should_stop)
     tempo_key = tempo_key_from_analysis(project.analysis("descriptors"))
     # The evaluation's negative mix is fixed (PairConfig defaults), whatever mix the model trained on,
     # so that models trained differently are compared on the same pairs.

@@ -195,14 +195,14 @@ def heldout_metrics(
     No whole-pool ranking (``mixdesk eval`` has it): with the seed network it costs minutes on a CPU.
     """
     from mixdesk.ml.baselines import RandomScorer, SimilarityScorer
-    from mixdesk.ml.evaluation import candidate_lists, pair_scores, score_report
+    from mixdesk.ml.evaluation import candidate_lists, pair_scores, pool_of, score_report
     from mixdesk.ml.metrics import best_threshold
     from mixdesk.ml.pairs import PairSet
     from mixdesk.ml.ranking import TransitionScorer
 
     table = data.table
     scorer = TransitionScorer(model, configs, config.device)
-    scorer.prepare_table(table)
+    scorer.prepare_table(pool_of(table, data.splits["test"]))
     pairs, rows = data.pairs("test"), data.rows("test")
     lists = candidate_lists(table, rows, data.successor, config.candidates, config.seed)
     rng = np.random.default_rng([config.seed, 11])

@@ -5,6 +5,11 @@ knows ``successor_scores`` subclasses it and gets ``prepare`` (nothing to comput
 ``score_matrix`` (one ``successor_scores`` call per row). Callers type their scorers as ``Scorer`` and call
 every method; ``as_scorer`` completes an object that implements only part of the interface without
 subclassing ``ScorerBase``. This module needs no torch.
+
+Joins and rankings ask different things. The sequencer scores each join by P(B follows A), whatever else
+the pool holds. A ranked list of successors (suggestions, held-out ranking figures) asks which chunks
+follow A rather than anything; a scorer with ``pool_scores`` answers that relative to the pool, and
+``ranking_scores`` calls it where it exists.
 """
 
 from __future__ import annotations
@@ -23,6 +28,13 @@ class Successors(Protocol):
     """The one method every scorer has: P(b follows a) for each candidate b."""
 
     def successor_scores(self, a_id: int, candidate_ids: Sequence[int]) -> np.ndarray: ...
+
+
+@runtime_checkable
+class PoolRanking(Protocol):
+    """A scorer that ranks candidates relative to the pool it was prepared on."""
+
+    def pool_scores(self, a_id: int, candidate_ids: Sequence[int]) -> np.ndarray: ...
 
 
 @runtime_checkable
@@ -92,6 +104,15 @@ def as_scorer(scorer: Successors) -> Scorer:
     """``scorer`` itself when it has the whole interface (a ``ScorerBase`` always has), else ``scorer``
     completed with ``ScorerBase``'s defaults."""
     return scorer if isinstance(scorer, Scorer) else _Completed(scorer)
+
+
+def ranking_scores(scorer: Successors, a_id: int, candidate_ids: Sequence[int]) -> np.ndarray:
+    """Scores to rank ``candidate_ids`` by as successors of ``a_id``: the scorer's ``pool_scores`` where
+    it has them, else its ``successor_scores``."""
+    inner = scorer.scorer if isinstance(scorer, _Completed) else scorer
+    if isinstance(inner, PoolRanking):
+        return inner.pool_scores(a_id, candidate_ids)
+    return scorer.successor_scores(a_id, candidate_ids)
 
 
 def scorer_name(scorer: Successors) -> str:

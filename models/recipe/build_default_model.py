@@ -225,11 +225,11 @@ def heldout_figures(
 ) -> dict:
     """The held-out metrics (model, similarity, random) and the ROC-AUC per kind of negative; the
     similarity baseline's accuracy threshold is fitted on ``calibration_ids`` (training tracks)."""
-    from mixdesk.ml.evaluation import evaluate_table
+    from mixdesk.ml.evaluation import evaluate_table, pool_of
     from mixdesk.ml.ranking import TransitionScorer
 
     scorer = TransitionScorer.load(model_path, "cpu")
-    scorer.prepare_table(table)
+    scorer.prepare_table(pool_of(table, test_ids))
     metrics = evaluate_table(
         table,
         test_ids,

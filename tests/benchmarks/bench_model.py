@@ -118,9 +118,12 @@ def ranking_speed(pool: int, device: str, repeats: int = 15) -> dict:
     started = time.perf_counter()
     step = 1000
     for lo in range(0, pool, step):
-        scorer.prepare_table(random_table(step // 20, 20, seed=lo, first_id=lo + 1))
+        scorer.prepare_table(random_table(step // 20, 20, seed=lo, first_id=lo + 1), pool=False)
     encode_s = time.perf_counter() - started
     ids = list(range(1, pool + 1))
+    started = time.perf_counter()
+    scorer.set_pool(ids)
+    weigh_s = time.perf_counter() - started
     times, cpu_times = [], []
     for i in range(repeats):
         t0, c0 = time.perf_counter(), time.process_time()
@@ -134,6 +137,8 @@ def ranking_speed(pool: int, device: str, repeats: int = 15) -> dict:
         "device": str(scorer.device),
         "threads": default_threads(),
         "encode_pool_s": round(encode_s, 2),
+        # once per pool: each start's log-sum-exp over the pool's ends (ranking.POOL_REFERENCE)
+        "weigh_pool_s": round(weigh_s, 2),
         "rank_top10_ms_median": round(1000 * statistics.median(times), 2),
         "rank_top10_ms_min": round(1000 * min(times), 2),
         # CPU time of this process: what the ranking costs when no other process competes for the cores

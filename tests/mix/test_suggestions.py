@@ -1,9 +1,12 @@
+import numpy as np
 import pytest
 
 from mix_helpers import scorer_for_project
 from mixdesk.mix.config import SequenceConfig
 from mixdesk.mix.sequencing import sequence
 from mixdesk.mix.suggestions import suggestions
+from mixdesk.ml.ranking import rank_successors
+from mixdesk.ml.scoring import ScorerBase
 
 
 def test_suggestions_rank_candidates_and_explain_them(small_project):
@@ -42,3 +45,25 @@ def test_position_outside_the_playlist_is_refused(small_project):
     playlist = sequence(small_project, scorer, SequenceConfig(minutes=0.2, seed=1))
     with pytest.raises(IndexError):
         suggestions(small_project, scorer, playlist, len(playlist), k=3)
+
+
+class _JoinsAndRankings(ScorerBase):
+    """Joins favour high chunk ids, rankings within the pool favour low ones."""
+
+    def successor_scores(self, a_id, candidate_ids):
+        return np.array([c / 1000.0 for c in candidate_ids])
+
+    def pool_scores(self, a_id, candidate_ids):
+        return np.array([1.0 - c / 1000.0 for c in candidate_ids])
+
+
+def test_suggestions_rank_within_the_pool_and_score_joins_as_the_sequencer(small_project):
+    scorer = _JoinsAndRankings()
+    playlist = sequence(small_project, scorer, SequenceConfig(minutes=0.3, seed=2))
+    found = suggestions(small_project, scorer, playlist, 0, k=4)
+    others = sorted(c.id for c in small_project.chunks() if c.id != playlist[0].chunk_id)
+    assert [s.chunk_id for s in found] == others[:4]
+    assert [s.score for s in found] == pytest.approx([1.0 - c / 1000.0 for c in others[:4]])
+    following = playlist[1].chunk_id
+    assert all(s.reasons["score_into_next"] == pytest.approx(following / 1000.0) for s in found)
+    assert [c for c, _ in rank_successors(playlist[0].chunk_id, others, 3, scorer)] == others[:3]

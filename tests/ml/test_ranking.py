@@ -159,3 +159,66 @@ def test_a_model_that_reads_descriptors_analyses_a_fresh_project_on_first_use(sm
     small_project.rechunk(ChunkingConfig(mode="fixed", fixed_length_s=1.5))
     scorer.prepare(small_project)
     assert set(chunk_descriptor_vectors(small_project)) >= {c.id for c in small_project.chunks()}
+
+
+@pytest.fixture
+def pool_table():
+    from mixdesk.ml.synthetic import synthetic_chunks
+    from mixdesk.ml.table import build_feature_table
+
+    refs, source = synthetic_chunks(n_tracks=8, chunks_per_track=10, chunk_s=1.0, seed=5)
+    return build_feature_table(refs, source)
+
+
+def _pool_scorer(table, config):
+    torch.manual_seed(0)
+    model = build_model(config)
+    model.fit_input_stats(table, torch.arange(len(table)))
+    scorer = TransitionScorer(model, {"feature": table.config, "model": config}, "cpu")
+    scorer.prepare_table(table)
+    return scorer
+
+
+def _pool_matrix(scorer, ids):
+    return np.stack([scorer.pool_scores(a, ids) for a in ids])
+
+
+def test_rankings_are_normalised_over_the_pool(pool_table, tiny_model_config):
+    from mixdesk.ml import ranking
+
+    scorer = _pool_scorer(pool_table, tiny_model_config)
+    ids = [int(c) for c in pool_table.chunk_ids]
+    assert len(ids) >= ranking.POOL_MIN
+    p = scorer.score_matrix(ids, ids)  # joins: the model's own probabilities
+    logits = np.log(p) - np.log1p(-p)
+    np.fill_diagonal(logits, -np.inf)  # a chunk never follows itself
+    hub = np.logaddexp(np.log(ranking.POOL_PRIOR), np.logaddexp.reduce(logits, axis=0))
+    expected = 1 / (1 + np.exp(-(logits - hub + np.median(hub))))
+    got = _pool_matrix(scorer, ids)
+    off = ~np.eye(len(ids), dtype=bool)
+    assert np.allclose(got[off], expected[off], atol=1e-6)
+    # Each candidate moves by one amount whatever A, the start that follows the pool's ends most readily
+    # loses most, and half the candidates go up, half down.
+    shift = np.log(got) - np.log1p(-got) - (np.log(p) - np.log1p(-p))
+    per_candidate = np.array([shift[off[:, j], j].mean() for j in range(len(ids))])
+    assert np.allclose(shift[off], np.broadcast_to(per_candidate, shift.shape)[off], atol=1e-6)
+    assert int(np.argmin(per_candidate)) == int(np.argmax(hub))
+    assert abs(np.median(per_candidate)) < 1e-9
+    # Ranked lists use the normalised scores; the same chunks given in another order make the same pool.
+    top = rank_successors(ids[0], ids, 5, scorer)
+    assert [c for c, _ in top] == [ids[j] for j in np.argsort(-np.where(off[0], got[0], -1))[:5]]
+    scorer.set_pool(ids[::-1])
+    assert np.allclose(_pool_matrix(scorer, ids)[off], got[off], atol=1e-9)
+
+
+def test_a_small_pool_ranks_by_the_model_scores(pool_table, tiny_model_config):
+    from mixdesk.ml import ranking
+
+    scorer = _pool_scorer(pool_table, tiny_model_config)
+    ids = [int(c) for c in pool_table.chunk_ids]
+    few = ids[: ranking.POOL_MIN - 1]
+    scorer.set_pool(few)
+    assert np.allclose(_pool_matrix(scorer, few), scorer.score_matrix(few, few), atol=1e-9)
+    # Making the whole table the pool again weighs every start anew.
+    scorer.prepare_table(pool_table)
+    assert not np.allclose(_pool_matrix(scorer, few), scorer.score_matrix(few, few), atol=1e-3)
