@@ -91,11 +91,12 @@ class TransitionScorer(ScorerBase):
         self._project: Project | None = None
         # chunk id -> (track key, start ms, end ms) it was encoded for
         self._spans: dict[int, tuple[str, int, int]] = {}
-        # Pool normalisation: the pool's chunk ids, the ends its sums run over, the median sum, and per
-        # prepared row what normalisation adds to its logit as a candidate (NaN: not weighed yet).
+        # Pool normalisation: the pool's chunk ids, the ends its sums run over, the median sum (None: not
+        # weighed yet), and per prepared row what normalisation adds to its logit as a candidate (NaN:
+        # not weighed yet).
         self._pool: list[int] = []
         self._reference: list[int] = []
-        self._centre = 0.0
+        self._centre: float | None = None
         self._lift = np.zeros(0, dtype=np.float64)
 
     @classmethod
@@ -126,8 +127,8 @@ class TransitionScorer(ScorerBase):
         should_stop: StopFn | None = None,
         descriptors: Mapping[int, np.ndarray] | None = None,
     ) -> None:
-        """Make the project's chunks (all, or ``chunk_ids``) the pool: encode those that are new or whose
-        span changed, and normalise scores over them."""
+        """Make the project's chunks (all, or ``chunk_ids``) the pool (``set_pool``): encode those that are
+        new or whose span changed."""
         self._project = project
         refs = project_chunk_refs(project, chunk_ids)
         stale = [r for r in refs if self._spans.get(r.id) != (r.track_key, r.start_ms, r.end_ms)]
@@ -135,7 +136,7 @@ class TransitionScorer(ScorerBase):
             self._encode_chunks(project, [r.id for r in stale], descriptors, on_progress, should_stop)
         pool = sorted({r.id for r in refs})
         if stale or pool != self._pool:
-            self.set_pool(pool, on_progress, should_stop)
+            self.set_pool(pool)
 
     def prepare_table(
         self,
@@ -148,7 +149,7 @@ class TransitionScorer(ScorerBase):
         ``pool``, make them the pool (``set_pool``)."""
         self._encode_table(table, on_progress, should_stop)
         if pool:
-            self.set_pool([int(c) for c in table.chunk_ids], on_progress, should_stop)
+            self.set_pool([int(c) for c in table.chunk_ids])
 
     def _encode_chunks(
         self,
@@ -189,28 +190,31 @@ class TransitionScorer(ScorerBase):
         for cid in table.chunk_ids:
             self._spans.pop(int(cid), None)
 
-    def set_pool(
-        self, pool: Sequence[int], on_progress: ProgressFn | None = None, should_stop: StopFn | None = None
-    ) -> None:
-        """Normalise scores over ``pool``, chunk ids prepared already (see ``POOL_REFERENCE``)."""
+    def set_pool(self, pool: Sequence[int]) -> None:
+        """Rank over ``pool``, chunk ids prepared already (see ``POOL_REFERENCE``); the pool is weighed
+        when ``pool_scores`` first needs it, so a run that only scores joins never pays for it."""
         # Sorted, so that the same chunks make the same pool (and reference ends) in any order.
         pool = sorted({int(c) for c in pool})
+        self._rows_of(pool)
         self._pool = pool
         self._lift = np.full(len(self._rows), np.nan)
-        self._reference, self._centre = [], 0.0
-        if len(pool) < POOL_MIN:
-            self._lift[:] = 0.0
+        self._centre = None
+        spread = np.linspace(0, len(pool) - 1, min(len(pool), POOL_REFERENCE)).round().astype(np.int64)
+        self._reference = [pool[i] for i in np.unique(spread)] if len(pool) >= POOL_MIN else []
+
+    def weigh_pool(self, on_progress: ProgressFn | None = None, should_stop: StopFn | None = None) -> None:
+        """Each pool chunk's normalisation as a candidate (a no-op once done, or for a small pool)."""
+        if self._centre is not None:
             return
-        rows = self._rows_of(pool)
-        spread = np.linspace(0, rows.size - 1, min(rows.size, POOL_REFERENCE)).round().astype(np.int64)
-        self._reference = [pool[i] for i in np.unique(spread)]
-        hub = self._hubs(np.unique(rows), on_progress, should_stop)
-        self._centre = float(np.median(hub))
-        self._lift[np.unique(rows)] = self._centre - hub
+        rows = np.unique(self._rows_of(self._pool)) if self._reference else np.zeros(0, np.int64)
+        hub = self._hubs(rows, on_progress, should_stop) if rows.size else np.zeros(0)
+        self._centre = float(np.median(hub)) if hub.size else 0.0
+        self._lift[rows] = self._centre - hub
 
     def _lifts(self, rows: np.ndarray) -> np.ndarray:
         """The pool normalisation of candidate ``rows``; chunks encoded after the pool was set get theirs
         from the same pool ends."""
+        self.weigh_pool()
         missing = np.unique(rows[np.isnan(self._lift[rows])])
         if missing.size:
             self._lift[missing] = self._centre - self._hubs(missing) if self._reference else 0.0

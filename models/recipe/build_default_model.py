@@ -408,6 +408,12 @@ def markdown_card(card: dict) -> str:
         "",
     ]
     lines += _metric_rows(metrics)
+    lines += [
+        "",
+        "Pair figures (ROC-AUC, accuracy) score each pair as a join, with the model's own probability; the "
+        "model's ranking figures rank as mixdesk's suggestions do, normalised over the pool of held-out chunks "
+        "(`TransitionScorer.pool_scores`). The baselines' scores are their own.",
+    ]
     by_kind = metrics.get("auc_by_negative_kind", {})
     if by_kind:
         lines += ["", "ROC-AUC of the positives against each kind of negative (model / similarity):", ""]

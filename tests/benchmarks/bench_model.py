@@ -121,8 +121,9 @@ def ranking_speed(pool: int, device: str, repeats: int = 15) -> dict:
         scorer.prepare_table(random_table(step // 20, 20, seed=lo, first_id=lo + 1), pool=False)
     encode_s = time.perf_counter() - started
     ids = list(range(1, pool + 1))
-    started = time.perf_counter()
     scorer.set_pool(ids)
+    started = time.perf_counter()
+    scorer.weigh_pool()
     weigh_s = time.perf_counter() - started
     times, cpu_times = [], []
     for i in range(repeats):

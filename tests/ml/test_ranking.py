@@ -22,14 +22,18 @@ def test_rank_successors_best_first_without_self():
     assert rank_successors(1, [1], 5, scorer) == [] and rank_successors(2, [1, 3], 0, scorer) == []
 
 
+def _prepared_scorer(table, config):
+    torch.manual_seed(0)
+    model = build_model(config)
+    model.fit_input_stats(table, torch.arange(len(table)))
+    scorer = TransitionScorer(model, {"feature": table.config, "model": config}, "cpu")
+    scorer.prepare_table(table)
+    return scorer
+
+
 @pytest.fixture
 def scorer(synthetic_table, tiny_model_config):
-    torch.manual_seed(0)
-    model = build_model(tiny_model_config)
-    model.fit_input_stats(synthetic_table, torch.arange(len(synthetic_table)))
-    s = TransitionScorer(model, {"feature": synthetic_table.config, "model": tiny_model_config}, "cpu")
-    s.prepare_table(synthetic_table)
-    return s
+    return _prepared_scorer(synthetic_table, tiny_model_config)
 
 
 def test_scorer_matches_direct_pair_predictions(scorer, synthetic_table):
@@ -170,15 +174,6 @@ def pool_table():
     return build_feature_table(refs, source)
 
 
-def _pool_scorer(table, config):
-    torch.manual_seed(0)
-    model = build_model(config)
-    model.fit_input_stats(table, torch.arange(len(table)))
-    scorer = TransitionScorer(model, {"feature": table.config, "model": config}, "cpu")
-    scorer.prepare_table(table)
-    return scorer
-
-
 def _pool_matrix(scorer, ids):
     return np.stack([scorer.pool_scores(a, ids) for a in ids])
 
@@ -186,7 +181,7 @@ def _pool_matrix(scorer, ids):
 def test_rankings_are_normalised_over_the_pool(pool_table, tiny_model_config):
     from mixdesk.ml import ranking
 
-    scorer = _pool_scorer(pool_table, tiny_model_config)
+    scorer = _prepared_scorer(pool_table, tiny_model_config)
     ids = [int(c) for c in pool_table.chunk_ids]
     assert len(ids) >= ranking.POOL_MIN
     p = scorer.score_matrix(ids, ids)  # joins: the model's own probabilities
@@ -209,12 +204,15 @@ def test_rankings_are_normalised_over_the_pool(pool_table, tiny_model_config):
     assert [c for c, _ in top] == [ids[j] for j in np.argsort(-np.where(off[0], got[0], -1))[:5]]
     scorer.set_pool(ids[::-1])
     assert np.allclose(_pool_matrix(scorer, ids)[off], got[off], atol=1e-9)
+    # Chunks encoded after the pool was set are weighed against the same pool ends when first ranked.
+    scorer.prepare_table(pool_table.subset(np.arange(3)), pool=False)
+    assert np.allclose(_pool_matrix(scorer, ids)[off], got[off], atol=1e-6)
 
 
 def test_a_small_pool_ranks_by_the_model_scores(pool_table, tiny_model_config):
     from mixdesk.ml import ranking
 
-    scorer = _pool_scorer(pool_table, tiny_model_config)
+    scorer = _prepared_scorer(pool_table, tiny_model_config)
     ids = [int(c) for c in pool_table.chunk_ids]
     few = ids[: ranking.POOL_MIN - 1]
     scorer.set_pool(few)
