@@ -98,6 +98,8 @@ class TransitionScorer(ScorerBase):
         self._reference: list[int] = []
         self._centre: float | None = None
         self._lift = np.zeros(0, dtype=np.float64)
+        # the pool weighed before the current one: (pool, reference ends, centre, lift per chunk id)
+        self._saved: tuple[list[int], list[int], float, dict[int, float]] | None = None
 
     @classmethod
     def load(cls, model_path: str | Path | None = None, device: str = "auto") -> "TransitionScorer":
@@ -192,15 +194,31 @@ class TransitionScorer(ScorerBase):
 
     def set_pool(self, pool: Sequence[int]) -> None:
         """Rank over ``pool``, chunk ids prepared already (see ``POOL_REFERENCE``); the pool is weighed
-        when ``pool_scores`` first needs it, so a run that only scores joins never pays for it."""
+        when ``pool_scores`` first needs it, so a run that only scores joins never pays for it. The last
+        pool weighed is kept, so that going back to it (a mix's pool, then the suggestions') costs nothing."""
         # Sorted, so that the same chunks make the same pool (and reference ends) in any order.
         pool = sorted({int(c) for c in pool})
+        if pool == self._pool:
+            return
         self._rows_of(pool)
+        centre = self._centre
+        current = None
+        if centre is not None and self._reference:
+            current = (self._pool, self._reference, centre, self._lifts_by_id(self._pool))
+        saved, self._saved = self._saved, current
         self._pool = pool
         self._lift = np.full(len(self._rows), np.nan)
+        if saved is not None and saved[0] == pool:
+            _, self._reference, self._centre, lifts = saved
+            for cid, value in lifts.items():
+                self._lift[self._rows[cid]] = value
+            return
         self._centre = None
         spread = np.linspace(0, len(pool) - 1, min(len(pool), POOL_REFERENCE)).round().astype(np.int64)
         self._reference = [pool[i] for i in np.unique(spread)] if len(pool) >= POOL_MIN else []
+
+    def _lifts_by_id(self, ids: list[int]) -> dict[int, float]:
+        return {c: float(self._lift[self._rows[c]]) for c in ids if not np.isnan(self._lift[self._rows[c]])}
 
     def weigh_pool(self, on_progress: ProgressFn | None = None, should_stop: StopFn | None = None) -> None:
         """Each pool chunk's normalisation as a candidate (a no-op once done, or for a small pool)."""
@@ -256,9 +274,16 @@ class TransitionScorer(ScorerBase):
             starts = tuple(torch.cat([o[index], n]) for o, n in zip(old_starts, starts))
         self._ends, self._starts = ends, starts
         self._rows = {c: i for i, c in enumerate(old_ids + ids)}
-        # Re-encoded reference ends change every sum: each candidate is weighed again when next scored.
+        # A re-encoded chunk is weighed again; re-encoded reference ends change every sum, so then the
+        # whole pool is.
         stale = not fresh.isdisjoint(self._reference)
         self._lift = np.concatenate([np.full(len(old_ids), np.nan) if stale else old_lift, np.full(len(ids), np.nan)])
+        if stale:
+            self._centre = None
+        if self._saved is not None:
+            pool, reference, centre, lifts = self._saved
+            kept = None if not fresh.isdisjoint(reference) else {c: v for c, v in lifts.items() if c not in fresh}
+            self._saved = None if kept is None else (pool, reference, centre, kept)
 
     def _encodings_on(self, device: torch.device) -> tuple[Encoding, Encoding]:
         """The prepared (end, start) encodings, moved to ``device`` first (after the model was moved there)."""

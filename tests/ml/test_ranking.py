@@ -220,3 +220,32 @@ def test_a_small_pool_ranks_by_the_model_scores(pool_table, tiny_model_config):
     # Making the whole table the pool again weighs every start anew.
     scorer.prepare_table(pool_table)
     assert not np.allclose(_pool_matrix(scorer, few), scorer.score_matrix(few, few), atol=1e-3)
+
+
+def test_going_back_to_the_last_pool_weighed_costs_nothing(pool_table, tiny_model_config, monkeypatch):
+    from mixdesk.ml import ranking
+
+    monkeypatch.setattr(ranking, "POOL_REFERENCE", 40)  # so that some pool chunks are no reference end
+    scorer = _prepared_scorer(pool_table, tiny_model_config)
+    ids = [int(c) for c in pool_table.chunk_ids]
+    whole = _pool_matrix(scorer, ids[:5])
+    part = ids[:70]
+    scorer.set_pool(part)
+    in_part = _pool_matrix(scorer, part[:5])
+    assert not np.allclose(in_part, whole, atol=1e-4)  # another pool, other sums
+    weighed = []
+    real = scorer._hubs
+    monkeypatch.setattr(scorer, "_hubs", lambda rows, *args: weighed.append(rows.size) or real(rows, *args))
+    scorer.set_pool(ids[::-1])
+    assert np.allclose(_pool_matrix(scorer, ids[:5]), whole, atol=1e-9) and weighed == []
+    scorer.set_pool(part)
+    assert np.allclose(_pool_matrix(scorer, part[:5]), in_part, atol=1e-9) and weighed == []
+    # A re-encoded chunk is weighed again, alone; a re-encoded reference end has every start weighed again.
+    scorer.set_pool(ids)
+    outside = next(c for c in ids[5:] if c not in scorer._reference)
+    scorer.prepare_table(pool_table.subset(np.array([ids.index(outside)])), pool=False)
+    assert np.allclose(_pool_matrix(scorer, ids[:5]), whole, atol=1e-6) and weighed == []
+    scorer.pool_scores(ids[0], [outside])
+    assert weighed == [1]
+    scorer.prepare_table(pool_table.subset(np.array([0])), pool=False)
+    assert np.allclose(_pool_matrix(scorer, ids[:5]), whole, atol=1e-6) and weighed == [1, len(ids)]
