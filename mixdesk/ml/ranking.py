@@ -136,9 +136,7 @@ class TransitionScorer(ScorerBase):
         stale = [r for r in refs if self._spans.get(r.id) != (r.track_key, r.start_ms, r.end_ms)]
         if stale:
             self._encode_chunks(project, [r.id for r in stale], descriptors, on_progress, should_stop)
-        pool = sorted({r.id for r in refs})
-        if stale or pool != self._pool:
-            self.set_pool(pool)
+        self.set_pool([r.id for r in refs])
 
     def prepare_table(
         self,
