@@ -248,18 +248,23 @@ class TransitionScorer(ScorerBase):
         with torch.no_grad(), torch_threads():
             for done, r in enumerate(reference, start=1):
                 check_stop(should_stop)
-                end = tuple(t[r : r + 1] for t in ends)
-                logits = torch.cat(
-                    [
-                        self.model.seam(end, tuple(t[lo : lo + SEAM_BLOCK] for t in targets)).double()
-                        for lo in range(0, rows.size, SEAM_BLOCK)
-                    ]
-                )
+                logits = self._block_logits(tuple(t[r : r + 1] for t in ends), targets)
                 logits[index == r] = -torch.inf  # a chunk never follows itself
                 log_sum = torch.logaddexp(log_sum, logits)
                 if done % 64 == 0 or done == len(reference):
                     report(on_progress, done, len(reference), "weighing the pool")
         return require_finite(log_sum.cpu().numpy(), "transition scores")
+
+    def _block_logits(self, end: Encoding, starts: Encoding) -> torch.Tensor:
+        """The seam's logits of one end followed by each of ``starts``, in blocks that keep the seam's
+        intermediate tensors inside the CPU caches; float64 keeps confident scores strictly below 1
+        (float32 rounds logits above ~17 to 1.0)."""
+        n = starts[0].shape[0]
+        blocks = [
+            self.model.seam(end, tuple(t[lo : lo + SEAM_BLOCK] for t in starts)).double()
+            for lo in range(0, n, SEAM_BLOCK)
+        ]
+        return torch.cat(blocks) if blocks else torch.zeros(0, dtype=torch.float64, device=end[0].device)
 
     def _append(self, ids: list[int], ends: Encoding, starts: Encoding) -> None:
         fresh = set(ids)
@@ -304,20 +309,10 @@ class TransitionScorer(ScorerBase):
         ends, starts = self._encodings_on(self.device)
         end = tuple(t[a_row : a_row + 1] for t in ends)
         n_all = len(self._rows)
-        # Scoring every prepared chunk avoids gathering when the pool is most of them; blocks keep the
-        # seam's intermediate tensors inside the CPU caches.
+        # Scoring every prepared chunk avoids gathering when the pool is most of them.
         whole = b_rows.size * 2 > n_all
-        targets = np.arange(n_all) if whole else b_rows
-        # float64 keeps confident scores strictly below 1 (float32 rounds logits above ~17 to 1.0).
-        out = np.empty(targets.size, dtype=np.float64)
-        for lo in range(0, targets.size, SEAM_BLOCK):
-            hi = min(lo + SEAM_BLOCK, targets.size)
-            if whole:
-                start = tuple(t[lo:hi] for t in starts)
-            else:
-                index = torch.from_numpy(targets[lo:hi]).to(end[0].device)
-                start = tuple(t[index] for t in starts)
-            out[lo:hi] = self.model.seam(end, start).double().cpu().numpy()
+        targets = starts if whole else tuple(t[torch.from_numpy(b_rows).to(end[0].device)] for t in starts)
+        out = self._block_logits(end, targets).cpu().numpy()
         logits = out[b_rows] if whole else out
         if pooled:
             logits = logits + self._lifts(b_rows)

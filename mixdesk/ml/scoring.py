@@ -106,10 +106,15 @@ def as_scorer(scorer: Successors) -> Scorer:
     return scorer if isinstance(scorer, Scorer) else _Completed(scorer)
 
 
+def _inner(scorer: Successors) -> Successors:
+    """The scorer itself, out of the wrapper ``as_scorer`` may have put it in."""
+    return scorer.scorer if isinstance(scorer, _Completed) else scorer
+
+
 def ranking_scores(scorer: Successors, a_id: int, candidate_ids: Sequence[int]) -> np.ndarray:
     """Scores to rank ``candidate_ids`` by as successors of ``a_id``: the scorer's ``pool_scores`` where
     it has them, else its ``successor_scores``."""
-    inner = scorer.scorer if isinstance(scorer, _Completed) else scorer
+    inner = _inner(scorer)
     if isinstance(inner, PoolRanking):
         return inner.pool_scores(a_id, candidate_ids)
     return scorer.successor_scores(a_id, candidate_ids)
@@ -117,5 +122,5 @@ def ranking_scores(scorer: Successors, a_id: int, candidate_ids: Sequence[int]) 
 
 def scorer_name(scorer: Successors) -> str:
     """How a playlist's metadata names the scorer that chained it."""
-    inner = scorer.scorer if isinstance(scorer, _Completed) else scorer
+    inner = _inner(scorer)
     return type(inner).__name__
